@@ -107,12 +107,11 @@ def start_localstripe(
     (terminate() and wait() it). Output goes to `log_file` if given, else is discarded.
     """
     cmd = [sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--host", host, "--no-webhook"]
-    out = open(log_file, "ab") if log_file is not None else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    finally:
-        if log_file is not None:
-            out.close()  # type: ignore[union-attr]
+    if log_file is not None:
+        with open(log_file, "ab") as out:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    else:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base_url = f"http://{host}:{port}"
     try:
         wait_until_up(base_url, timeout=timeout, proc=proc)

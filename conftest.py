@@ -1,0 +1,176 @@
+"""Shared test fixtures: real PostgreSQL and Redis (from DATABASE_URL / REDIS_URL), a real
+localstripe started for the session, and a real Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BASE_DIR / "test-results"
+
+# Async code (Channels, Playwright's helpers) may touch the ORM from a test thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    """Create a user; adults (born 1990) unless `age` says otherwise."""
+    from wallet.models import User
+
+    counter = {"n": 0}
+
+    def make(email: str | None = None, *, age: int | None = 30, password: str = "pw-Secret-123", **extra: Any) -> Any:
+        counter["n"] += 1
+        today = datetime.date.today()
+        dob = None if age is None else today.replace(year=today.year - age) - datetime.timedelta(days=1)
+        return User.objects.create_user(
+            email or f"user{counter['n']}-{os.getpid()}@example.com", password, date_of_birth=dob, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def fund(db: None) -> Callable[..., Any]:
+    """Give a user coins through the wallet service (as a paid purchase would)."""
+    from wallet import services
+
+    counter = {"n": 0}
+
+    def give(user: Any, coins: int) -> Any:
+        counter["n"] += 1
+        return services.issue_coins(user=user, coins=coins, idempotency_key=f"test-fund-{user.pk}-{counter['n']}")
+
+    return give
+
+
+@pytest.fixture(scope="session")
+def localstripe_url() -> Iterator[str]:
+    """A real localstripe on a free loopback port for the whole test session."""
+    from tools.localstripe_server import free_port, start_localstripe
+
+    port = free_port()
+    secret = os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_test_local")
+    proc = start_localstripe(port, None, secret)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def stripe_settings(settings: Any, localstripe_url: str) -> Any:
+    settings.STRIPE_API_BASE = localstripe_url
+    settings.STRIPE_JS_URL = f"{localstripe_url}/js.stripe.com/v3/"
+    settings.STRIPE_SECRET_KEY = "sk_test_localstripe"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_test_local"
+    return settings
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        pytest.fail(f"Chromium not found at {executable}: `make test` installs Debian's chromium package.")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def screenshot_dir(request: pytest.FixtureRequest) -> Path:
+    path = RESULTS_DIR / request.node.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def wait_for_http(url: str, *, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> None:
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+
+
+@pytest.fixture
+def asgi_server(transactional_db: None, settings: Any) -> Iterator[str]:
+    """The real ASGI app (HTTP + websockets) served by uvicorn against the test database."""
+    from django.db import connection
+
+    from tools.localstripe_server import free_port
+
+    port = free_port()
+    db = connection.settings_dict
+    env = dict(os.environ)
+    host = db.get("HOST") or db.get("OPTIONS", {}).get("host", "")
+    user = db.get("USER") or "postgres"
+    password = db.get("PASSWORD") or ""
+    if host.startswith("/"):
+        from urllib.parse import quote
+
+        env["DATABASE_URL"] = f"postgres://{user}:{password}@{quote(host, safe='')}/{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = f"postgres://{user}:{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+    env["STRIPE_API_BASE"] = settings.STRIPE_API_BASE
+    env["STRIPE_JS_URL"] = settings.STRIPE_JS_URL
+    env["PASSWORD_HASHERS"] = "django.contrib.auth.hashers.MD5PasswordHasher"
+    env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+    env["DB_CONN_MAX_AGE"] = "0"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "coinsite.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"],
+        cwd=BASE_DIR,
+        env=env,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
