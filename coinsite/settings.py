@@ -136,7 +136,7 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
-ACCOUNT_FORMS = {"signup": "wallet.forms.SignupForm"}
+ACCOUNT_SIGNUP_FORM_CLASS = "wallet.forms.SignupForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CoinSite <noreply@coinsite.local>")

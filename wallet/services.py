@@ -54,12 +54,12 @@ SYSTEM_POSTING = {
 _system_account_ids: dict[tuple[str, str], int] = {}
 
 
-def _forget_cached_accounts(**_: object) -> None:
-    # A flush (tests) or migration can renumber system accounts.
+def forget_cached_accounts(**_: object) -> None:
+    """Accounts are never deleted, so their ids are cached; a flush or migration can renumber them."""
     _system_account_ids.clear()
 
 
-post_migrate.connect(_forget_cached_accounts, dispatch_uid="wallet-forget-cached-accounts")
+post_migrate.connect(forget_cached_accounts, dispatch_uid="wallet-forget-cached-accounts")
 
 
 @dataclass(frozen=True)
@@ -149,12 +149,14 @@ def post_transaction(
     memo: str = "",
     created_by: User | None = None,
     allow_frozen: bool = False,
+    savepoint: bool = True,
 ) -> PostedTransaction:
     """Post one balanced transaction; a replay of `idempotency_key` returns the first one.
 
     Raises InsufficientCoins, AccountFrozen, IdempotencyConflict or UnbalancedTransaction;
-    nothing moves when it raises. Inside an outer `atomic` block the error aborts that
-    block too (callers let it propagate).
+    nothing moves when it raises. Inside an outer `atomic` block a savepoint keeps the
+    outer block usable after an error; a hot path that lets every error abort its whole
+    transaction passes `savepoint=False` to save two round trips.
     """
     if not idempotency_key or len(idempotency_key) > 200:
         raise errors.InvalidRequest("An idempotency key of 1 to 200 characters is required.")
@@ -167,7 +169,7 @@ def post_transaction(
             raise errors.InvalidRequest("That amount is too large.")
     fingerprint = _fingerprint(kind, legs, reference)
     try:
-        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT transaction_id, created FROM wallet_post_transaction(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
@@ -223,11 +225,13 @@ def spend_coins(
     reference: str = "",
     memo: str = "",
     hold_earnings: bool = False,
+    savepoint: bool = True,
 ) -> Spend:
     """A viewer spends `coins`; the creator earns `diamonds` (the rest is platform revenue).
 
     Age and the daily cap are checked in the same database transaction as the debit.
     With `hold_earnings` the diamonds go to escrow until `release_held_earnings`.
+    `savepoint` as in `post_transaction`.
     """
     if not isinstance(coins, int) or coins <= 0:
         raise errors.InvalidRequest("The amount of coins must be a positive whole number.")
@@ -252,9 +256,9 @@ def spend_coins(
         )
         legs += [Leg(system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), -diamonds), Leg(earner, diamonds)]
     legs = [leg for leg in legs if leg.amount]
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=savepoint):
         posted = post_transaction(
-            kind=kind, legs=legs, idempotency_key=idempotency_key, reference=reference, memo=memo
+            kind=kind, legs=legs, idempotency_key=idempotency_key, reference=reference, memo=memo, savepoint=False
         )
         if posted.created:
             _count_daily_spend(spender.pk, coins, cap)
@@ -378,8 +382,11 @@ def run_ledger_check() -> LedgerCheck:
     """
     run = LedgerCheck.objects.create()
     problems: list[dict[str, object]] = []
+    outermost = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if outermost:
+            # One snapshot for every query, so concurrent posting cannot look like corruption.
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         for name, sql in _CHECKS.items():
             cursor.execute(sql)
             for a, b, c in cursor.fetchall():
