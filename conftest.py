@@ -43,7 +43,9 @@ def make_user(db: None) -> Callable[..., Any]:
 
     counter = {"n": 0}
 
-    def make(email: str | None = None, *, age: int | None = 30, password: str = "pw-Secret-123", **extra: Any) -> Any:
+    def make(
+        email: str | None = None, *, age: int | None = 30, password: str = "pw-Secret-123", **extra: Any
+    ) -> Any:
         counter["n"] += 1
         today = datetime.date.today()
         dob = None if age is None else today.replace(year=today.year - age) - datetime.timedelta(days=1)
@@ -63,7 +65,9 @@ def fund(db: None) -> Callable[..., Any]:
 
     def give(user: Any, coins: int) -> Any:
         counter["n"] += 1
-        return services.issue_coins(user=user, coins=coins, idempotency_key=f"test-fund-{user.pk}-{counter['n']}")
+        return services.issue_coins(
+            user=user, coins=coins, idempotency_key=f"test-fund-{user.pk}-{counter['n']}"
+        )
 
     return give
 
@@ -158,21 +162,31 @@ def asgi_server(transactional_db: None, settings: Any) -> Iterator[str]:
     env = dict(os.environ)
     host = db.get("HOST") or db.get("OPTIONS", {}).get("host", "")
     user = db.get("USER") or "postgres"
-    password = db.get("PASSWORD") or ""
+    port_part = db.get("PORT") or db.get("OPTIONS", {}).get("port") or 5432
     if host.startswith("/"):
-        from urllib.parse import quote
-
-        env["DATABASE_URL"] = f"postgres://{user}:{password}@{quote(host, safe='')}/{db['NAME']}"
+        # A unix socket: django-environ reads it from the query string.
+        env["DATABASE_URL"] = f"postgresql://{user}@/{db['NAME']}?host={host}&port={port_part}"
     else:
-        env["DATABASE_URL"] = f"postgres://{user}:{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+        password = db.get("PASSWORD") or ""
+        env["DATABASE_URL"] = f"postgres://{user}:{password}@{host}:{port_part}/{db['NAME']}"
     env["STRIPE_API_BASE"] = settings.STRIPE_API_BASE
     env["STRIPE_JS_URL"] = settings.STRIPE_JS_URL
     env["PASSWORD_HASHERS"] = "django.contrib.auth.hashers.MD5PasswordHasher"
     env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
     env["DB_CONN_MAX_AGE"] = "0"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "coinsite.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "coinsite.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         cwd=BASE_DIR,
         env=env,
     )

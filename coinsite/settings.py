@@ -227,7 +227,10 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
 
 CELERY_BEAT_SCHEDULE = {
-    "check-ledger": {"task": "wallet.tasks.check_ledger", "schedule": env.int("LEDGER_CHECK_SECONDS", default=600)},
+    "check-ledger": {
+        "task": "wallet.tasks.check_ledger",
+        "schedule": env.int("LEDGER_CHECK_SECONDS", default=600),
+    },
     "roll-up-deferred-accounts": {
         "task": "wallet.tasks.roll_up_deferred_accounts",
         "schedule": env.int("ROLLUP_SECONDS", default=10),

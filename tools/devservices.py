@@ -1,8 +1,15 @@
 """Start, stop and describe the PostgreSQL and Redis servers CoinSite runs against.
 
-    .venv/bin/python tools/devservices.py up     # start what is missing, write var/services.env
-    .venv/bin/python tools/devservices.py down   # stop the embedded servers started by `up`
-    .venv/bin/python tools/devservices.py env    # print var/services.env as `export` lines
+    .venv/bin/python tools/devservices.py up           # start what is missing, write var/services.env
+    .venv/bin/python tools/devservices.py down         # stop the embedded servers (data stays)
+    .venv/bin/python tools/devservices.py env          # print var/services.env as `export` lines
+    .venv/bin/python tools/devservices.py up --hold PID / release PID
+        # what the Makefile uses: servers started for a holder are stopped when the last
+        # live holder releases them; servers that were already running are left alone.
+    .venv/bin/python tools/devservices.py down --all   # also any other PostgreSQL under var/ (make clean)
+
+var/services.env holds DATABASE_URL and REDIS_URL (plus PGHOST/PGPORT/PGUSER/PGDATABASE for
+psql when PostgreSQL is embedded); export it with `set -a; . var/services.env; set +a`.
 
 When DATABASE_URL (or REDIS_URL) is set in the environment it names a real server and
 is written through unchanged. Otherwise `up` starts an embedded server inside var/:
@@ -413,7 +420,8 @@ def redis_up() -> str:
         log = (REDIS_DIR / "redis.log").read_text(errors="replace").splitlines()[-20:]
     except OSError:
         log = []
-    raise ServiceError("embedded Redis did not answer PING on 127.0.0.1:%d\n%s" % (port, "\n".join(log)))
+    tail = "\n".join(log)
+    raise ServiceError(f"embedded Redis did not answer PING on 127.0.0.1:{port}\n{tail}")
 
 
 def redis_url(port: int) -> str:
@@ -448,7 +456,9 @@ def _write_env(values: dict[str, str]) -> None:
     VAR.mkdir(parents=True, exist_ok=True)
     body = "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
     tmp = SERVICES_ENV.with_suffix(".env.tmp")
-    tmp.write_text("# Written by tools/devservices.py up; source with: set -a; . var/services.env; set +a\n" + body)
+    tmp.write_text(
+        "# Written by tools/devservices.py up; source with: set -a; . var/services.env; set +a\n" + body
+    )
     tmp.replace(SERVICES_ENV)
 
 
@@ -480,7 +490,58 @@ def _is_embedded_redis_url(url: str, previous: dict[str, str]) -> bool:
     return port is not None and url.rstrip("/") in (redis_url(port), redis_url(port)[: -len("/0")])
 
 
-def cmd_up() -> int:
+# Servers started on behalf of a "holder" (the shell running `make run`, `make test`, ...) are
+# stopped again when the last live holder releases them. Servers started or reused by a plain
+# `up` (`make services`) are the user's: only `down` stops them.
+HOLDERS_DIR = VAR / ".holders"
+AUTO_FILE = VAR / ".auto-started"
+NAMES = {"postgres": "PostgreSQL", "redis": "Redis"}
+
+
+def _auto_started() -> set[str]:
+    try:
+        return set(AUTO_FILE.read_text().split()) & set(NAMES)
+    except OSError:
+        return set()
+
+
+def _set_auto_started(names: set[str]) -> None:
+    if names:
+        AUTO_FILE.write_text(" ".join(sorted(names)) + "\n")
+    else:
+        AUTO_FILE.unlink(missing_ok=True)
+
+
+def _live_holders() -> list[int]:
+    live = []
+    for entry in HOLDERS_DIR.glob("*") if HOLDERS_DIR.exists() else []:
+        try:
+            pid = int(entry.name)
+        except ValueError:
+            entry.unlink(missing_ok=True)
+            continue
+        if _pid_alive(pid):
+            live.append(pid)
+        else:
+            entry.unlink(missing_ok=True)
+    return live
+
+
+def _stop(names: set[str]) -> list[str]:
+    stopped = []
+    if "postgres" in names and PGDATA.exists() and pg_down():
+        stopped.append(NAMES["postgres"])
+    if "redis" in names and redis_down():
+        stopped.append(NAMES["redis"])
+    return stopped
+
+
+def _print_stopped(stopped: list[str]) -> None:
+    if stopped:
+        print("Services: stopped embedded " + " and ".join(stopped) + f" (data kept in {_rel(VAR)}/)")
+
+
+def cmd_up(hold: int | None = None) -> int:
     env_db = os.environ.get("DATABASE_URL", "").strip()
     env_redis = os.environ.get("REDIS_URL", "").strip()
     # Our own URLs coming back through the environment (a shell that sourced var/services.env)
@@ -494,23 +555,40 @@ def cmd_up() -> int:
     parts: list[str] = []
     redis_port: int | None = None
     with _Lock(LOCKFILE):
+        auto = _auto_started()
         if env_db:
             values["DATABASE_URL"] = env_db
         else:
+            was_running = _pg_running_pid() is not None
             values["DATABASE_URL"] = pg_up()
             # libpq tools (psql, manage.py dbshell) find the socket through PGHOST.
             values["PGHOST"] = str(_pg_socket_dir())
             values["PGPORT"] = str(_pg_port())
             values["PGUSER"] = DB_USER
+            values["PGDATABASE"] = DB_NAME
+            if hold is None:
+                auto.discard("postgres")
+            elif not was_running:
+                auto.add("postgres")
         if env_redis:
             values["REDIS_URL"] = env_redis
         else:
+            port = _redis_port()
+            was_running = _redis_pid() is not None and port is not None and _redis_ping(port)
             values["REDIS_URL"] = redis_up()
             redis_port = _redis_port()
+            if hold is None:
+                auto.discard("redis")
+            elif not was_running:
+                auto.add("redis")
         values["COINSITE_EMBEDDED"] = " ".join(
             name for name, external in (("postgres", env_db), ("redis", env_redis)) if not external
         )
         _write_env(values)
+        _set_auto_started(auto)
+        if hold is not None:
+            HOLDERS_DIR.mkdir(parents=True, exist_ok=True)
+            (HOLDERS_DIR / str(hold)).touch()
 
     if env_db and env_redis:
         print("Services: DATABASE_URL and REDIS_URL from the environment")
@@ -528,15 +606,71 @@ def cmd_up() -> int:
     return 0
 
 
-def cmd_down() -> int:
+def cmd_release(holder: int) -> int:
+    """Drop `holder`; when no live holder is left, stop the servers that holders started."""
     with _Lock(LOCKFILE):
-        stopped = []
-        if PGDATA.exists() and pg_down():
-            stopped.append("PostgreSQL")
-        if redis_down():
-            stopped.append("Redis")
+        (HOLDERS_DIR / str(holder)).unlink(missing_ok=True)
+        if _live_holders():
+            return 0
+        stopped = _stop(_auto_started())
+        _set_auto_started(set())
+    _print_stopped(stopped)
+    return 0
+
+
+def _other_postmasters_under_var() -> list[tuple[int, Path, str]]:
+    """(pid, pgdata, os user) of PostgreSQL servers with a data directory elsewhere under var/."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(attrs=["name", "cmdline", "ppid", "username"]):
+        cmdline = proc.info["cmdline"] or []
+        if proc.info["name"] != "postgres" or "-D" not in cmdline:
+            continue
+        try:
+            if psutil.Process(proc.info["ppid"]).name() == "postgres":
+                continue  # a backend, not the postmaster
+        except psutil.Error:
+            pass
+        index = cmdline.index("-D") + 1
+        if index >= len(cmdline):
+            continue
+        pgdata = Path(cmdline[index]).resolve()
+        if pgdata != PGDATA and VAR in pgdata.parents:
+            found.append((proc.pid, pgdata, proc.info["username"]))
+    return found
+
+
+def _stop_other_postmasters() -> list[str]:
+    stopped = []
+    for pid, pgdata, user in _other_postmasters_under_var():
+        try:
+            _pg_commands().pg_ctl(
+                ["-w", "-t", "60", "-m", "fast", "stop"],
+                pgdata=pgdata,
+                user=user if os.geteuid() == 0 else None,
+                timeout=90,
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            try:
+                os.kill(pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+        _wait_gone(pid, 30)
+        stopped.append(f"PostgreSQL ({_rel(pgdata)})")
+    return stopped
+
+
+def cmd_down(everything: bool = False) -> int:
+    with _Lock(LOCKFILE):
+        stopped = _stop(set(NAMES))
+        if everything:
+            stopped += _stop_other_postmasters()
+        _set_auto_started(set())
+        for entry in HOLDERS_DIR.glob("*") if HOLDERS_DIR.exists() else []:
+            entry.unlink(missing_ok=True)
     if stopped:
-        print("Services: stopped embedded " + " and ".join(stopped) + f" (data kept in {_rel(VAR)}/)")
+        _print_stopped(stopped)
     else:
         print("Services: no embedded server was running")
     return 0
@@ -544,7 +678,9 @@ def cmd_down() -> int:
 
 def cmd_env() -> int:
     if not SERVICES_ENV.exists():
-        print(f"{_rel(SERVICES_ENV)} does not exist yet: run `tools/devservices.py up` first", file=sys.stderr)
+        print(
+            f"{_rel(SERVICES_ENV)} does not exist yet: run `tools/devservices.py up` first", file=sys.stderr
+        )
         return 1
     for line in SERVICES_ENV.read_text().splitlines():
         if line and not line.startswith("#"):
@@ -554,13 +690,34 @@ def cmd_env() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("command", choices=["up", "down", "env"])
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start what is missing and write var/services.env")
+    up.add_argument(
+        "--hold",
+        type=int,
+        metavar="PID",
+        help="register PID as a user; servers this call starts stop at `release` of the last user",
+    )
+    release = sub.add_parser(
+        "release", help="unregister a --hold PID; stop what holders started if none is left"
+    )
+    release.add_argument("pid", type=int)
+    down = sub.add_parser("down", help="stop the embedded servers (data stays in var/)")
+    down.add_argument(
+        "--all",
+        dest="everything",
+        action="store_true",
+        help="also stop any other PostgreSQL whose data directory is under var/ (before deleting var/)",
+    )
+    sub.add_parser("env", help="print var/services.env as export lines")
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
-            return cmd_up()
+            return cmd_up(args.hold)
+        if args.command == "release":
+            return cmd_release(args.pid)
         if args.command == "down":
-            return cmd_down()
+            return cmd_down(args.everything)
         return cmd_env()
     except ServiceError as exc:
         print(f"devservices: {exc}", file=sys.stderr)

@@ -24,6 +24,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +39,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8000/stripe/webhook/"
 DEFAULT_WEBHOOK_SECRET = "whsec_test_local"
 WEBHOOK_ID = "coinsite"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 __all__ = ["free_port", "register_webhook", "start_localstripe", "wait_until_up"]
 
@@ -85,7 +87,9 @@ def wait_until_up(base_url: str, timeout: float = 30.0, proc: subprocess.Popen[b
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"localstripe exited with code {proc.returncode} before answering on {base_url}")
+            raise RuntimeError(
+                f"localstripe exited with code {proc.returncode} before answering on {base_url}"
+            )
         if _answers(base_url):
             return
         time.sleep(0.1)
@@ -111,7 +115,9 @@ def start_localstripe(
         with open(log_file, "ab") as out:  # the child keeps its own copy of the descriptor
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     else:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
     base_url = f"http://{host}:{port}"
     try:
         wait_until_up(base_url, timeout=timeout, proc=proc)
@@ -153,9 +159,43 @@ def serve(host: str, port: int, webhook_url: str | None, secret: str) -> None:
     web.run_app(server.app, host=host, port=port, access_log=access_log, print=None)
 
 
+def _api_base() -> urllib.parse.SplitResult | None:
+    value = os.environ.get("STRIPE_API_BASE", "").strip()
+    return urllib.parse.urlsplit(value) if value else None
+
+
+def _default_port() -> int:
+    """$LOCALSTRIPE_PORT, else the port of a loopback STRIPE_API_BASE, else 8420."""
+    if os.environ.get("LOCALSTRIPE_PORT"):
+        return int(os.environ["LOCALSTRIPE_PORT"])
+    base = _api_base()
+    if base is not None and base.hostname in LOOPBACK and base.port:
+        return base.port
+    return DEFAULT_PORT
+
+
+def _idle_until_stopped(message: str) -> None:
+    # Under a Procfile runner an exiting process stops all the others, so wait for SIGTERM/SIGINT.
+    print(message, flush=True)
+    stop = {"now": False}
+
+    def handler(signum: int, frame: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    while not stop["now"]:
+        signal.pause()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run localstripe on loopback with the CoinSite webhook.")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCALSTRIPE_PORT", DEFAULT_PORT)))
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"default: $LOCALSTRIPE_PORT, else the port of a loopback STRIPE_API_BASE, else {DEFAULT_PORT}",
+    )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default 127.0.0.1)")
     parser.add_argument(
         "--webhook-url",
@@ -163,9 +203,19 @@ def main(argv: list[str] | None = None) -> int:
         help=f"where localstripe posts events (default {DEFAULT_WEBHOOK_URL})",
     )
     parser.add_argument("--no-webhook", action="store_true", help="do not register a webhook")
+    parser.add_argument(
+        "--idle-if-remote",
+        action="store_true",
+        help="if STRIPE_API_BASE names a remote server (real Stripe test mode), start nothing and idle",
+    )
     args = parser.parse_args(argv)
+    base = _api_base()
+    if args.idle_if_remote and base is not None and base.hostname not in LOOPBACK:
+        _idle_until_stopped(f"STRIPE_API_BASE is {base.geturl()}: using it, localstripe not started")
+        return 0
     secret = os.environ.get("STRIPE_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET
-    serve(args.host, args.port, None if args.no_webhook else args.webhook_url, secret)
+    port = args.port if args.port is not None else _default_port()
+    serve(args.host, port, None if args.no_webhook else args.webhook_url, secret)
     return 0
 
 

@@ -13,7 +13,9 @@ class CoinSiteError(Exception):
     status = 400
     default_message = "The request could not be completed."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, extra: dict[str, Any] | None = None):
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, extra: dict[str, Any] | None = None
+    ):
         self.message = message or self.default_message
         if code:
             self.code = code

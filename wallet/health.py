@@ -30,7 +30,9 @@ def service_health(connection: BaseDatabaseWrapper) -> dict[str, Any]:
         report["database"] = {"ok": False, "error": str(exc)}
     report["redis"] = _ping_redis(settings.REDIS_URL)
     broker = settings.CELERY_BROKER_URL
-    report["broker"] = _ping_redis(broker) if broker.startswith("redis") else {"ok": True, "url": broker.split("@")[-1]}
+    report["broker"] = (
+        _ping_redis(broker) if broker.startswith("redis") else {"ok": True, "url": broker.split("@")[-1]}
+    )
     check = None
     if report["database"]["ok"]:
         try:
@@ -39,9 +41,16 @@ def service_health(connection: BaseDatabaseWrapper) -> dict[str, Any]:
             report["ledger_check"] = {"ok": False, "error": str(exc)}
     if "ledger_check" not in report:
         report["ledger_check"] = (
-            {"ok": check.ok, "at": check.finished_at.isoformat() if check.finished_at else None, "problems": len(check.problems)}
+            {
+                "ok": check.ok,
+                "at": check.finished_at.isoformat() if check.finished_at else None,
+                "problems": len(check.problems),
+            }
             if check
             else {"ok": None, "at": None, "problems": None}
         )
-    report["ok"] = all(report[k]["ok"] for k in ("database", "redis", "broker")) and report["ledger_check"]["ok"] is not False
+    report["ok"] = (
+        all(report[k]["ok"] for k in ("database", "redis", "broker"))
+        and report["ledger_check"]["ok"] is not False
+    )
     return report

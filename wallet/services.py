@@ -84,7 +84,10 @@ def system_account_id(kind: str, unit: str) -> int:
         posting, allow_negative = SYSTEM_POSTING[Account.Kind(kind)]
         try:
             account, _ = Account.objects.get_or_create(
-                kind=kind, unit=unit, owner=None, defaults={"posting": posting, "allow_negative": allow_negative}
+                kind=kind,
+                unit=unit,
+                owner=None,
+                defaults={"posting": posting, "allow_negative": allow_negative},
             )
         except IntegrityError:
             account = Account.objects.get(kind=kind, unit=unit, owner=None)
@@ -254,11 +257,19 @@ def spend_coins(
             if hold_earnings
             else diamond_account(user_id=creator_user_id).pk
         )
-        legs += [Leg(system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), -diamonds), Leg(earner, diamonds)]
+        legs += [
+            Leg(system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), -diamonds),
+            Leg(earner, diamonds),
+        ]
     legs = [leg for leg in legs if leg.amount]
     with transaction.atomic(savepoint=savepoint):
         posted = post_transaction(
-            kind=kind, legs=legs, idempotency_key=idempotency_key, reference=reference, memo=memo, savepoint=False
+            kind=kind,
+            legs=legs,
+            idempotency_key=idempotency_key,
+            reference=reference,
+            memo=memo,
+            savepoint=False,
         )
         if posted.created:
             _count_daily_spend(spender.pk, coins, cap)
@@ -281,11 +292,15 @@ def _count_daily_spend(user_id: int, coins: int, cap: int) -> None:
 
 
 def daily_spend_today(user_id: int) -> int:
-    row = DailySpend.objects.filter(user_id=user_id, day=timezone.now().date()).values_list("coins", flat=True)
+    row = DailySpend.objects.filter(user_id=user_id, day=timezone.now().date()).values_list(
+        "coins", flat=True
+    )
     return int(row.first() or 0)
 
 
-def release_held_earnings(*, creator_user_id: int, diamonds: int, idempotency_key: str, reference: str) -> PostedTransaction:
+def release_held_earnings(
+    *, creator_user_id: int, diamonds: int, idempotency_key: str, reference: str
+) -> PostedTransaction:
     escrow = system_account_id(Account.Kind.ESCROW, Unit.DIAMOND)
     return post_transaction(
         kind=Transaction.Kind.MERCH_RELEASE,
@@ -296,14 +311,23 @@ def release_held_earnings(*, creator_user_id: int, diamonds: int, idempotency_ke
 
 
 def issue_coins(
-    *, user: User, coins: int, idempotency_key: str, kind: str = Transaction.Kind.PURCHASE, reference: str = "", memo: str = ""
+    *,
+    user: User,
+    coins: int,
+    idempotency_key: str,
+    kind: str = Transaction.Kind.PURCHASE,
+    reference: str = "",
+    memo: str = "",
 ) -> PostedTransaction:
     """Credit a viewer with newly issued coins (a paid purchase, a staff grant, demo data)."""
     if not isinstance(coins, int) or coins <= 0:
         raise errors.InvalidRequest("The amount of coins must be a positive whole number.")
     return post_transaction(
         kind=kind,
-        legs=[Leg(system_account_id(Account.Kind.COIN_ISSUANCE, Unit.COIN), -coins), Leg(coin_account(user_id=user.pk).pk, coins)],
+        legs=[
+            Leg(system_account_id(Account.Kind.COIN_ISSUANCE, Unit.COIN), -coins),
+            Leg(coin_account(user_id=user.pk).pk, coins),
+        ],
         idempotency_key=idempotency_key,
         reference=reference,
         memo=memo,

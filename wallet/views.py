@@ -7,12 +7,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from wallet import selectors
+from wallet.auth import signed_in_user
 from wallet.health import service_health
 
 
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in_user(request)
     context = {
         "balance": selectors.coin_balance(user_id=user.pk),
         "history": selectors.coin_history(user_id=user.pk),

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wallet import selectors
+from wallet.auth import signed_in_user
 
 
 class WalletOutput(serializers.Serializer):
@@ -20,6 +21,10 @@ class WalletView(APIView):
 
     @extend_schema(responses=WalletOutput)
     def get(self, request: Request) -> Response:
-        wallet = selectors.wallet_of(user_id=request.user.pk)
-        data = {"coins": selectors.coin_balance(user_id=request.user.pk), "frozen": bool(wallet and wallet.frozen)}
+        user = signed_in_user(request)
+        wallet = selectors.wallet_of(user_id=user.pk)
+        data = {
+            "coins": selectors.coin_balance(user_id=user.pk),
+            "frozen": bool(wallet and wallet.frozen),
+        }
         return Response(WalletOutput(data).data)

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 def ledger(make_user, fund):
     viewer, creator = make_user(), make_user()
     fund(viewer, 100)
-    services.spend_coins(spender=viewer, coins=30, creator_user_id=creator.pk, diamonds=30, kind="gift", idempotency_key="g")
+    services.spend_coins(
+        spender=viewer, coins=30, creator_user_id=creator.pk, diamonds=30, kind="gift", idempotency_key="g"
+    )
     return viewer, creator
 
 
@@ -62,7 +64,12 @@ def test_a_stored_balance_off_by_one_is_found(ledger):
     run = services.run_ledger_check()
 
     assert kinds(run) >= {"balance_mismatch"}
-    assert {"kind": "balance_mismatch", "subject": str(wallet.pk), "found": "71", "expected": "70"} in run.problems
+    assert {
+        "kind": "balance_mismatch",
+        "subject": str(wallet.pk),
+        "found": "71",
+        "expected": "70",
+    } in run.problems
     with pytest.raises(CommandError):
         call_command("check_ledger")
 
@@ -87,9 +94,17 @@ def test_the_check_constraint_refuses_a_negative_stored_balance(ledger):
 def test_an_entry_changed_behind_the_orms_back_is_refused_by_the_trigger(ledger):
     entry = Entry.objects.first()
     assert entry is not None
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("UPDATE wallet_entry SET amount = amount + 1 WHERE id = %s", [entry.pk])
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("DELETE FROM wallet_entry WHERE id = %s", [entry.pk])
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         Entry.objects.filter(pk=entry.pk).update(amount=999)

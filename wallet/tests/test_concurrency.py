@@ -42,7 +42,12 @@ def test_32_threads_spending_from_one_wallet_never_overdraw_it(make_user, fund):
 
     def spend(i: int) -> Any:
         return services.spend_coins(
-            spender=viewer, coins=7, creator_user_id=creator.pk, diamonds=7, kind="gift", idempotency_key=f"spend-{i}"
+            spender=viewer,
+            coins=7,
+            creator_user_id=creator.pk,
+            diamonds=7,
+            kind="gift",
+            idempotency_key=f"spend-{i}",
         )
 
     results = run_together(32, spend)
@@ -96,7 +101,11 @@ def test_rolling_up_while_gifts_arrive_loses_nothing(make_user, fund):
         if i < 8:
             for n in range(20):
                 services.spend_coins(
-                    spender=viewers[i], coins=1, creator_user_id=creator.pk, diamonds=1, kind="gift",
+                    spender=viewers[i],
+                    coins=1,
+                    creator_user_id=creator.pk,
+                    diamonds=1,
+                    kind="gift",
                     idempotency_key=f"r-{i}-{n}",
                 )
         else:

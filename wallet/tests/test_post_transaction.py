@@ -25,7 +25,10 @@ def test_a_balanced_transaction_moves_both_balances(make_user):
     assert posted.created is True
     assert selectors.coin_balance(user_id=viewer.pk) == 70
     assert selectors.balance_of(account_id=issuance()) == -70
-    assert sorted(Entry.objects.filter(transaction_id=posted.id).values_list("amount", flat=True)) == [-70, 70]
+    assert sorted(Entry.objects.filter(transaction_id=posted.id).values_list("amount", flat=True)) == [
+        -70,
+        70,
+    ]
 
 
 def test_replaying_a_key_returns_the_first_transaction_and_moves_nothing(make_user):
@@ -44,7 +47,9 @@ def test_replaying_a_key_returns_the_first_transaction_and_moves_nothing(make_us
 def test_the_same_key_with_other_content_is_a_conflict(make_user):
     viewer = make_user()
     wallet = services.coin_account(user_id=viewer.pk)
-    services.post_transaction(kind="purchase", legs=[Leg(issuance(), -70), Leg(wallet.pk, 70)], idempotency_key="k-3")
+    services.post_transaction(
+        kind="purchase", legs=[Leg(issuance(), -70), Leg(wallet.pk, 70)], idempotency_key="k-3"
+    )
 
     with pytest.raises(errors.IdempotencyConflict):
         services.post_transaction(
@@ -57,7 +62,9 @@ def test_an_unbalanced_transaction_is_refused(make_user):
     wallet = services.coin_account(user_id=make_user().pk)
 
     with pytest.raises(errors.UnbalancedTransaction):
-        services.post_transaction(kind="purchase", legs=[Leg(issuance(), -70), Leg(wallet.pk, 69)], idempotency_key="u")
+        services.post_transaction(
+            kind="purchase", legs=[Leg(issuance(), -70), Leg(wallet.pk, 69)], idempotency_key="u"
+        )
     assert not Transaction.objects.filter(idempotency_key="u").exists()
 
 
@@ -67,7 +74,9 @@ def test_legs_in_different_units_must_each_balance(make_user):
     diamonds = services.diamond_account(user_id=user.pk)
 
     with pytest.raises(errors.UnbalancedTransaction):
-        services.post_transaction(kind="transfer", legs=[Leg(coins.pk, 5), Leg(diamonds.pk, -5)], idempotency_key="x")
+        services.post_transaction(
+            kind="transfer", legs=[Leg(coins.pk, 5), Leg(diamonds.pk, -5)], idempotency_key="x"
+        )
 
 
 def test_a_debit_larger_than_the_balance_is_refused_and_nothing_moves(make_user, fund):
@@ -77,7 +86,12 @@ def test_a_debit_larger_than_the_balance_is_refused_and_nothing_moves(make_user,
 
     with pytest.raises(errors.InsufficientCoins):
         services.spend_coins(
-            spender=viewer, coins=11, creator_user_id=creator.pk, diamonds=11, kind="gift", idempotency_key="g"
+            spender=viewer,
+            coins=11,
+            creator_user_id=creator.pk,
+            diamonds=11,
+            kind="gift",
+            idempotency_key="g",
         )
     assert selectors.coin_balance(user_id=viewer.pk) == 10
     assert selectors.diamond_balance(user_id=creator.pk) == 0
@@ -91,7 +105,12 @@ def test_a_frozen_wallet_cannot_spend(make_user, fund):
 
     with pytest.raises(errors.AccountFrozen):
         services.spend_coins(
-            spender=viewer, coins=1, creator_user_id=make_user().pk, diamonds=1, kind="gift", idempotency_key="f"
+            spender=viewer,
+            coins=1,
+            creator_user_id=make_user().pk,
+            diamonds=1,
+            kind="gift",
+            idempotency_key="f",
         )
     assert selectors.coin_balance(user_id=viewer.pk) == 10
 
@@ -111,9 +130,10 @@ def test_spending_splits_exactly_between_creator_and_platform(make_user, fund):
 
     assert spend.diamonds == 50
     assert selectors.diamond_balance(user_id=creator.pk) == 50
-    assert selectors.balance_of(
-        account_id=services.system_account_id(Account.Kind.PLATFORM_REVENUE, Unit.COIN)
-    ) == 51
+    assert (
+        selectors.balance_of(account_id=services.system_account_id(Account.Kind.PLATFORM_REVENUE, Unit.COIN))
+        == 51
+    )
     assert services.run_ledger_check().ok
 
 
@@ -123,7 +143,12 @@ def test_under_18_viewers_cannot_spend(make_user, fund):
 
     with pytest.raises(errors.AgeRestricted):
         services.spend_coins(
-            spender=teen, coins=1, creator_user_id=make_user().pk, diamonds=1, kind="gift", idempotency_key="t"
+            spender=teen,
+            coins=1,
+            creator_user_id=make_user().pk,
+            diamonds=1,
+            kind="gift",
+            idempotency_key="t",
         )
 
 
@@ -131,11 +156,18 @@ def test_the_daily_cap_is_enforced_in_the_spending_transaction(make_user, fund, 
     settings.DAILY_SPEND_CAP_COINS = 100
     viewer, creator = make_user(), make_user()
     fund(viewer, 500)
-    services.spend_coins(spender=viewer, coins=60, creator_user_id=creator.pk, diamonds=60, kind="gift", idempotency_key="c1")
+    services.spend_coins(
+        spender=viewer, coins=60, creator_user_id=creator.pk, diamonds=60, kind="gift", idempotency_key="c1"
+    )
 
     with pytest.raises(errors.DailyCapReached):
         services.spend_coins(
-            spender=viewer, coins=41, creator_user_id=creator.pk, diamonds=41, kind="gift", idempotency_key="c2"
+            spender=viewer,
+            coins=41,
+            creator_user_id=creator.pk,
+            diamonds=41,
+            kind="gift",
+            idempotency_key="c2",
         )
     assert selectors.coin_balance(user_id=viewer.pk) == 440
     assert services.daily_spend_today(viewer.pk) == 60
@@ -147,7 +179,12 @@ def test_a_replayed_spend_does_not_count_twice_against_the_cap(make_user, fund, 
     fund(viewer, 500)
     for _ in range(3):
         services.spend_coins(
-            spender=viewer, coins=60, creator_user_id=creator.pk, diamonds=60, kind="gift", idempotency_key="same"
+            spender=viewer,
+            coins=60,
+            creator_user_id=creator.pk,
+            diamonds=60,
+            kind="gift",
+            idempotency_key="same",
         )
     assert services.daily_spend_today(viewer.pk) == 60
     assert selectors.coin_balance(user_id=viewer.pk) == 440
@@ -158,7 +195,12 @@ def test_creator_credits_are_deferred_and_roll_up_to_the_same_balance(make_user,
     fund(viewer, 100)
     for i in range(5):
         services.spend_coins(
-            spender=viewer, coins=7, creator_user_id=creator.pk, diamonds=7, kind="gift", idempotency_key=f"d{i}"
+            spender=viewer,
+            coins=7,
+            creator_user_id=creator.pk,
+            diamonds=7,
+            kind="gift",
+            idempotency_key=f"d{i}",
         )
     account = services.diamond_account(user_id=creator.pk)
     account.refresh_from_db()
@@ -173,13 +215,19 @@ def test_creator_credits_are_deferred_and_roll_up_to_the_same_balance(make_user,
 def test_debiting_a_creator_folds_pending_credits_first(make_user, fund):
     viewer, creator = make_user(), make_user()
     fund(viewer, 50)
-    services.spend_coins(spender=viewer, coins=50, creator_user_id=creator.pk, diamonds=50, kind="gift", idempotency_key="p")
+    services.spend_coins(
+        spender=viewer, coins=50, creator_user_id=creator.pk, diamonds=50, kind="gift", idempotency_key="p"
+    )
     diamonds = services.diamond_account(user_id=creator.pk)
     in_flight = services.system_account_id(Account.Kind.PAYOUTS_IN_FLIGHT, Unit.DIAMOND)
 
-    services.post_transaction(kind="payout", legs=[Leg(diamonds.pk, -50), Leg(in_flight, 50)], idempotency_key="po")
+    services.post_transaction(
+        kind="payout", legs=[Leg(diamonds.pk, -50), Leg(in_flight, 50)], idempotency_key="po"
+    )
     with pytest.raises(errors.InsufficientCoins):
-        services.post_transaction(kind="payout", legs=[Leg(diamonds.pk, -1), Leg(in_flight, 1)], idempotency_key="po2")
+        services.post_transaction(
+            kind="payout", legs=[Leg(diamonds.pk, -1), Leg(in_flight, 1)], idempotency_key="po2"
+        )
     assert selectors.diamond_balance(user_id=creator.pk) == 0
     assert services.run_ledger_check().ok
 
@@ -195,6 +243,8 @@ def test_bad_amounts_are_refused_before_the_database(make_user):
     for bad in (0, 1.5, "3", True, 2**63, None):
         with pytest.raises(errors.CoinSiteError):
             services.post_transaction(
-                kind="purchase", legs=[Leg(issuance(), bad), Leg(wallet.pk, bad)], idempotency_key=f"b-{bad}"  # type: ignore[arg-type]
+                kind="purchase",
+                legs=[Leg(issuance(), bad), Leg(wallet.pk, bad)],
+                idempotency_key=f"b-{bad}",  # type: ignore[arg-type]
             )
     assert connection.is_usable()

@@ -36,7 +36,9 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         for order, (name, coins, emoji) in enumerate(GIFT_CATALOGUE):
-            Gift.objects.get_or_create(name=name, defaults={"coins": coins, "emoji": emoji, "sort_order": order})
+            Gift.objects.get_or_create(
+                name=name, defaults={"coins": coins, "emoji": emoji, "sort_order": order}
+            )
         for order, (coins, cents) in enumerate(COIN_PACKAGES):
             CoinPackage.objects.get_or_create(
                 coins=coins, price_cents=cents, defaults={"name": f"{coins:,} coins", "sort_order": order}
@@ -63,12 +65,14 @@ class Command(BaseCommand):
         services.diamond_account(user_id=creator_user.pk)
         if not LiveSession.objects.filter(creator=creator, status=LiveSession.Status.LIVE).exists():
             rose = Gift.objects.get(name="Rose")
-            LiveSession.objects.create(creator=creator, title="Late-night ramen", goal_gift=rose, goal_count=1000)
+            LiveSession.objects.create(
+                creator=creator, title="Late-night ramen", goal_gift=rose, goal_count=1000
+            )
         staff = User.objects.filter(email=STAFF_EMAIL).first()
         if staff is None:
             staff = User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, display_name="Demo Staff")
 
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Logins (password for all: {DEMO_PASSWORD}):"))
         self.stdout.write(f"  viewer   {VIEWER_EMAIL}  ({selectors.coin_balance(user_id=viewer.pk)} coins)")
         self.stdout.write(f"  creator  {CREATOR_EMAIL}  (@{creator.handle}, live now)")
         self.stdout.write(f"  staff    {STAFF_EMAIL}  (admin at /admin/)")
