@@ -25,8 +25,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -52,11 +54,15 @@ SYSTEM_POSTING = {
 }
 
 _system_account_ids: dict[tuple[str, str], int] = {}
+# (owner id, kind) -> account id; bounded so a long-lived worker does not grow without limit.
+_owned_account_ids: dict[tuple[int, str], int] = {}
+_OWNED_CACHE_LIMIT = 100_000
 
 
 def forget_cached_accounts(**_: object) -> None:
     """Accounts are never deleted, so their ids are cached; a flush or migration can renumber them."""
     _system_account_ids.clear()
+    _owned_account_ids.clear()
 
 
 post_migrate.connect(forget_cached_accounts, dispatch_uid="wallet-forget-cached-accounts")
@@ -106,6 +112,25 @@ def _owned_account(user_id: int, kind: str, unit: str, posting: str) -> Account:
         return Account.objects.get(kind=kind, unit=unit, owner_id=user_id)
 
 
+def _owned_account_id(user_id: int, kind: str, unit: str, posting: str) -> int:
+    key = (user_id, kind)
+    found = _owned_account_ids.get(key)
+    if found is None:
+        found = _owned_account(user_id, kind, unit, posting).pk
+        if len(_owned_account_ids) >= _OWNED_CACHE_LIMIT:
+            _owned_account_ids.clear()
+        _owned_account_ids[key] = found
+    return found
+
+
+def coin_account_id(*, user_id: int) -> int:
+    return _owned_account_id(user_id, Account.Kind.USER_COINS, Unit.COIN, Account.Posting.STRICT)
+
+
+def diamond_account_id(*, user_id: int) -> int:
+    return _owned_account_id(user_id, Account.Kind.CREATOR_DIAMONDS, Unit.DIAMOND, Account.Posting.DEFERRED)
+
+
 def coin_account(*, user_id: int) -> Account:
     return _owned_account(user_id, Account.Kind.USER_COINS, Unit.COIN, Account.Posting.STRICT)
 
@@ -130,6 +155,7 @@ _SQLSTATE_ERRORS: dict[str, type[errors.CoinSiteError]] = {
     "CS409": errors.IdempotencyConflict,
     "CS422": errors.UnbalancedTransaction,
     "CS423": errors.AccountFrozen,
+    "CS429": errors.DailyCapReached,
 }
 
 
@@ -143,6 +169,78 @@ def domain_error_from(exc: db_utils.Error) -> errors.CoinSiteError | None:
     return error_type(extra={"account_id": int(detail)} if detail and detail.isdigit() else None)
 
 
+@dataclass(frozen=True)
+class DailyCap:
+    """Count `coins` against `user_id`'s daily cap of `limit` in the posting transaction."""
+
+    user_id: int
+    coins: int
+    limit: int
+
+
+def _check_legs(legs: Sequence[Leg], idempotency_key: str) -> None:
+    if not isinstance(idempotency_key, str) or not idempotency_key or len(idempotency_key) > 200:
+        raise errors.InvalidRequest("An idempotency key of 1 to 200 characters is required.")
+    if len(legs) < 2:
+        raise errors.UnbalancedTransaction("A transaction needs at least two legs.")
+    for leg in legs:
+        if not isinstance(leg.amount, int) or isinstance(leg.amount, bool) or leg.amount == 0:
+            raise errors.UnbalancedTransaction("Every leg moves a non-zero whole amount.")
+        if abs(leg.amount) >= 2**62:
+            raise errors.InvalidRequest("That amount is too large.")
+
+
+def posting_statement(
+    *,
+    kind: str,
+    legs: Sequence[Leg],
+    idempotency_key: str,
+    reference: str = "",
+    memo: str = "",
+    created_by: User | None = None,
+    allow_frozen: bool = False,
+    daily_cap: DailyCap | None = None,
+) -> tuple[str, list[Any]]:
+    """The SQL (and parameters) that posts one transaction and yields (transaction_id, created).
+
+    `post_transaction` runs it alone; a service that records its own row in the same round
+    trip wraps it: `WITH posted AS (<sql>) INSERT INTO ... SELECT ... FROM posted WHERE created`
+    (a CTE calling a volatile function runs exactly once).
+    """
+    _check_legs(legs, idempotency_key)
+    sql = (
+        "SELECT transaction_id, created FROM wallet_post_transaction("
+        "%s, %s, %s, %s, %s, %s, %s::bigint[], %s::bigint[], %s, %s, %s, %s)"
+    )
+    params: list[Any] = [
+        kind,
+        idempotency_key,
+        _fingerprint(kind, legs, reference),
+        reference[:200],
+        memo[:255],
+        created_by.pk if created_by is not None else None,
+        [leg.account_id for leg in legs],
+        [leg.amount for leg in legs],
+        allow_frozen,
+        daily_cap.user_id if daily_cap else None,
+        daily_cap.coins if daily_cap else None,
+        daily_cap.limit if daily_cap else None,
+    ]
+    return sql, params
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Turn the posting function's SQLSTATEs into our domain errors."""
+    try:
+        yield
+    except db_utils.Error as exc:
+        domain = domain_error_from(exc)
+        if domain is None:
+            raise
+        raise domain from exc
+
+
 def post_transaction(
     *,
     kind: str,
@@ -152,48 +250,41 @@ def post_transaction(
     memo: str = "",
     created_by: User | None = None,
     allow_frozen: bool = False,
-    savepoint: bool = True,
+    daily_cap: DailyCap | None = None,
 ) -> PostedTransaction:
     """Post one balanced transaction; a replay of `idempotency_key` returns the first one.
 
-    Raises InsufficientCoins, AccountFrozen, IdempotencyConflict or UnbalancedTransaction;
-    nothing moves when it raises. Inside an outer `atomic` block a savepoint keeps the
-    outer block usable after an error; a hot path that lets every error abort its whole
-    transaction passes `savepoint=False` to save two round trips.
+    One round trip: the PL/pgSQL function does the whole posting as one statement, so it is
+    atomic on its own. Raises InsufficientCoins, AccountFrozen, IdempotencyConflict,
+    UnbalancedTransaction or DailyCapReached; nothing moves when it raises. Inside an outer
+    `atomic` block a savepoint keeps that block usable after an error.
     """
-    if not idempotency_key or len(idempotency_key) > 200:
-        raise errors.InvalidRequest("An idempotency key of 1 to 200 characters is required.")
-    if len(legs) < 2:
-        raise errors.UnbalancedTransaction("A transaction needs at least two legs.")
-    for leg in legs:
-        if not isinstance(leg.amount, int) or isinstance(leg.amount, bool) or leg.amount == 0:
-            raise errors.UnbalancedTransaction("Every leg moves a non-zero whole amount.")
-        if abs(leg.amount) >= 2**62:
-            raise errors.InvalidRequest("That amount is too large.")
-    fingerprint = _fingerprint(kind, legs, reference)
-    try:
-        with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT transaction_id, created FROM wallet_post_transaction(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    kind,
-                    idempotency_key,
-                    fingerprint,
-                    reference[:200],
-                    memo[:255],
-                    created_by.pk if created_by is not None else None,
-                    [leg.account_id for leg in legs],
-                    [leg.amount for leg in legs],
-                    allow_frozen,
-                ],
-            )
-            txn_id, created = cursor.fetchone()
-    except db_utils.Error as exc:
-        domain = domain_error_from(exc)
-        if domain is None:
-            raise
-        raise domain from exc
+    sql, params = posting_statement(
+        kind=kind,
+        legs=legs,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        memo=memo,
+        created_by=created_by,
+        allow_frozen=allow_frozen,
+        daily_cap=daily_cap,
+    )
+    rows = execute_posting(sql, params)
+    txn_id, created = rows[0]
     return PostedTransaction(id=txn_id, created=created)
+
+
+def execute_posting(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run a posting statement: alone it is its own transaction (one round trip); inside an
+    outer `atomic` block it runs under a savepoint so an error leaves that block usable."""
+    with domain_errors():
+        if not connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
 
 
 # ---------------------------------------------------------------- spending
@@ -217,6 +308,42 @@ def check_can_spend(user: User) -> None:
         raise errors.AgeRestricted()
 
 
+def spending_legs(
+    *, spender_id: int, coins: int, creator_user_id: int, diamonds: int, hold_earnings: bool = False
+) -> list[Leg]:
+    """Legs of a spend: the viewer pays `coins`; the creator earns `diamonds` (or escrow holds
+    them); the rest of the coins is platform revenue. Validated: whole, positive, diamonds <= coins."""
+    if not isinstance(coins, int) or isinstance(coins, bool) or coins <= 0:
+        raise errors.InvalidRequest("The amount of coins must be a positive whole number.")
+    if not isinstance(diamonds, int) or not 0 <= diamonds <= coins:
+        raise errors.InvalidRequest("A creator cannot earn more diamonds than the coins spent.")
+    legs = [Leg(coin_account_id(user_id=spender_id), -coins)]
+    if diamonds:
+        legs.append(Leg(system_account_id(Account.Kind.COIN_SPENT, Unit.COIN), diamonds))
+    if coins - diamonds:
+        legs.append(Leg(system_account_id(Account.Kind.PLATFORM_REVENUE, Unit.COIN), coins - diamonds))
+    if diamonds:
+        earner = (
+            system_account_id(Account.Kind.ESCROW, Unit.DIAMOND)
+            if hold_earnings
+            else diamond_account_id(user_id=creator_user_id)
+        )
+        legs += [
+            Leg(system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), -diamonds),
+            Leg(earner, diamonds),
+        ]
+    return legs
+
+
+def daily_cap_for(spender: User, coins: int) -> DailyCap:
+    """Refuse minors and single spends over the cap up front; the rest is counted in SQL."""
+    check_can_spend(spender)
+    cap = settings.DAILY_SPEND_CAP_COINS
+    if coins > cap:
+        raise errors.DailyCapReached()
+    return DailyCap(user_id=spender.pk, coins=coins, limit=cap)
+
+
 def spend_coins(
     *,
     spender: User,
@@ -228,67 +355,29 @@ def spend_coins(
     reference: str = "",
     memo: str = "",
     hold_earnings: bool = False,
-    savepoint: bool = True,
 ) -> Spend:
     """A viewer spends `coins`; the creator earns `diamonds` (the rest is platform revenue).
 
-    Age and the daily cap are checked in the same database transaction as the debit.
-    With `hold_earnings` the diamonds go to escrow until `release_held_earnings`.
-    `savepoint` as in `post_transaction`.
+    Age and the daily cap are checked in the same database statement as the debit; a replay
+    of `idempotency_key` moves nothing and counts nothing against the cap. With
+    `hold_earnings` the diamonds go to escrow until `release_held_earnings`.
     """
-    if not isinstance(coins, int) or coins <= 0:
-        raise errors.InvalidRequest("The amount of coins must be a positive whole number.")
-    if not 0 <= diamonds <= coins:
-        raise errors.InvalidRequest("A creator cannot earn more diamonds than the coins spent.")
-    check_can_spend(spender)
-    cap = settings.DAILY_SPEND_CAP_COINS
-    if coins > cap:
-        raise errors.DailyCapReached()
-    viewer = coin_account(user_id=spender.pk)
-    legs = [
-        Leg(viewer.pk, -coins),
-        Leg(system_account_id(Account.Kind.COIN_SPENT, Unit.COIN), diamonds),
-    ]
-    if coins - diamonds:
-        legs.append(Leg(system_account_id(Account.Kind.PLATFORM_REVENUE, Unit.COIN), coins - diamonds))
-    if diamonds:
-        earner = (
-            system_account_id(Account.Kind.ESCROW, Unit.DIAMOND)
-            if hold_earnings
-            else diamond_account(user_id=creator_user_id).pk
-        )
-        legs += [
-            Leg(system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), -diamonds),
-            Leg(earner, diamonds),
-        ]
-    legs = [leg for leg in legs if leg.amount]
-    with transaction.atomic(savepoint=savepoint):
-        posted = post_transaction(
-            kind=kind,
-            legs=legs,
-            idempotency_key=idempotency_key,
-            reference=reference,
-            memo=memo,
-            savepoint=False,
-        )
-        if posted.created:
-            _count_daily_spend(spender.pk, coins, cap)
+    legs = spending_legs(
+        spender_id=spender.pk,
+        coins=coins,
+        creator_user_id=creator_user_id,
+        diamonds=diamonds,
+        hold_earnings=hold_earnings,
+    )
+    posted = post_transaction(
+        kind=kind,
+        legs=legs,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        memo=memo,
+        daily_cap=daily_cap_for(spender, coins),
+    )
     return Spend(transaction=posted, coins=coins, diamonds=diamonds)
-
-
-def _count_daily_spend(user_id: int, coins: int, cap: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO wallet_dailyspend (user_id, day, coins) VALUES (%s, (now() AT TIME ZONE 'UTC')::date, %s)
-            ON CONFLICT (user_id, day) DO UPDATE SET coins = wallet_dailyspend.coins + EXCLUDED.coins
-             WHERE wallet_dailyspend.coins + EXCLUDED.coins <= %s
-            RETURNING coins
-            """,
-            [user_id, coins, cap],
-        )
-        if cursor.fetchone() is None:
-            raise errors.DailyCapReached()
 
 
 def daily_spend_today(user_id: int) -> int:

@@ -16,17 +16,20 @@ CREATE TRIGGER wallet_entry_append_only
 
 -- TRUNCATE stays possible for the test harness's flush; production revokes TRUNCATE from the app's role.
 
--- At commit, every transaction that gained entries must sum to zero per unit.
+-- Every transaction's entries sum to zero per unit. Checked once per INSERT statement over
+-- the transactions it touched (all of a transaction's entries are written by one statement);
+-- the posting function checks first, this guards every other writer.
 CREATE OR REPLACE FUNCTION wallet_entry_check_balanced() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     bad record;
 BEGIN
-    SELECT unit, sum(amount) AS total INTO bad
-      FROM wallet_entry WHERE transaction_id = NEW.transaction_id
-     GROUP BY unit HAVING sum(amount) <> 0 LIMIT 1;
+    SELECT e.transaction_id, e.unit, sum(e.amount) AS total INTO bad
+      FROM wallet_entry e
+     WHERE e.transaction_id IN (SELECT DISTINCT n.transaction_id FROM new_entries n)
+     GROUP BY e.transaction_id, e.unit HAVING sum(e.amount) <> 0 LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'transaction % does not balance: % % left over', NEW.transaction_id, bad.total, bad.unit
+        RAISE EXCEPTION 'transaction % does not balance: % % left over', bad.transaction_id, bad.total, bad.unit
             USING ERRCODE = 'CS422';
     END IF;
     RETURN NULL;
@@ -34,10 +37,10 @@ END;
 $$;
 
 DROP TRIGGER IF EXISTS wallet_entry_balanced ON wallet_entry;
-CREATE CONSTRAINT TRIGGER wallet_entry_balanced
+CREATE TRIGGER wallet_entry_balanced
     AFTER INSERT ON wallet_entry
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION wallet_entry_check_balanced();
+    REFERENCING NEW TABLE AS new_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION wallet_entry_check_balanced();
 
 -- Fold a deferred account's pending deltas into its balance. The account row is locked
 -- first (FOR NO KEY UPDATE, which does not block concurrent delta inserts' key-share
@@ -62,9 +65,12 @@ $$;
 -- different fingerprint raises CS409. Debits are conditional updates: a user or creator
 -- balance never goes below zero (CS402), a frozen account cannot be debited unless
 -- p_allow_frozen (CS423). Strict rows are updated in account-id order to avoid deadlocks.
+-- With p_spender set, a new transaction also counts p_spent coins against that user's daily
+-- cap p_cap (CS429 when it would pass it); a replay counts nothing.
 CREATE OR REPLACE FUNCTION wallet_post_transaction(
     p_kind text, p_key text, p_fingerprint text, p_reference text, p_memo text,
-    p_created_by bigint, p_accounts bigint[], p_amounts bigint[], p_allow_frozen boolean
+    p_created_by bigint, p_accounts bigint[], p_amounts bigint[], p_allow_frozen boolean,
+    p_spender bigint, p_spent bigint, p_cap bigint
 ) RETURNS TABLE (transaction_id bigint, created boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -134,6 +140,16 @@ BEGIN
       FROM unnest(p_accounts, p_amounts) WITH ORDINALITY AS u(acc, amt, ord)
       JOIN wallet_account a ON a.id = u.acc
      ORDER BY u.ord;
+
+    IF p_spender IS NOT NULL THEN
+        INSERT INTO wallet_dailyspend AS ds (user_id, day, coins)
+        VALUES (p_spender, (v_now AT TIME ZONE 'UTC')::date, p_spent)
+        ON CONFLICT (user_id, day) DO UPDATE SET coins = ds.coins + EXCLUDED.coins
+         WHERE ds.coins + EXCLUDED.coins <= p_cap;
+        IF NOT FOUND OR p_spent > p_cap THEN
+            RAISE EXCEPTION 'daily spending cap reached for user %', p_spender USING ERRCODE = 'CS429';
+        END IF;
+    END IF;
 
     RETURN QUERY SELECT v_id, true;
 END;

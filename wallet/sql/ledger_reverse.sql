@@ -1,4 +1,4 @@
-DROP FUNCTION IF EXISTS wallet_post_transaction(text, text, text, text, text, bigint, bigint[], bigint[], boolean);
+DROP FUNCTION IF EXISTS wallet_post_transaction(text, text, text, text, text, bigint, bigint[], bigint[], boolean, bigint, bigint, bigint);
 DROP FUNCTION IF EXISTS wallet_roll_up_account(bigint);
 DROP TRIGGER IF EXISTS wallet_entry_balanced ON wallet_entry;
 DROP FUNCTION IF EXISTS wallet_entry_check_balanced();

@@ -1,4 +1,4 @@
-"""The commit-time rule: entries that do not balance are refused at COMMIT (a deferred trigger)."""
+"""The database rule: entries that do not balance are refused, whoever writes them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from wallet.models import Transaction
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_unbalanced_entries_written_directly_are_refused_at_commit(make_user, fund):
+def test_unbalanced_entries_written_directly_are_refused(make_user, fund):
     viewer = make_user()
     fund(viewer, 10)
     wallet = services.coin_account(user_id=viewer.pk)

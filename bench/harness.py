@@ -1,0 +1,150 @@
+"""Shared pieces of the benchmarks: a dedicated database, worker threads started together,
+and the result table."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS_DIR = BASE_DIR / "bench-results"
+BENCH_DB = os.environ.get("BENCH_DATABASE_NAME", "coinsite_bench")
+
+
+def bench_database_url(url: str, name: str = BENCH_DB) -> str:
+    """The same server as `url`, another database."""
+    parts = urlsplit(url)
+    query = urlencode(parse_qsl(parts.query))
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, query, ""))
+
+
+def prepare_database() -> None:
+    """Point Django at a fresh benchmark database on the configured server and migrate it."""
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/coinsite")
+    os.environ["DATABASE_URL"] = bench_database_url(base)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coinsite.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+    from django.conf import settings
+
+    django.setup()
+    params = dict(settings.DATABASES["default"])
+    kwargs: dict[str, Any] = {"dbname": "postgres", "user": params.get("USER") or "postgres", "autocommit": True}
+    host = params.get("HOST") or params.get("OPTIONS", {}).get("host")
+    if host:
+        kwargs["host"] = host
+    port = params.get("PORT") or params.get("OPTIONS", {}).get("port")
+    if port:
+        kwargs["port"] = port
+    with psycopg.connect(**kwargs) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def raw_connection() -> Any:
+    """A plain psycopg connection to the benchmark database (no Django in the loop)."""
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.pop("prepare_threshold", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+@dataclass
+class Run:
+    operations: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.operations / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.latencies) * 1000 if self.latencies else 0.0
+
+
+def run_workers(workers: int, per_worker: int, work: Callable[[int, int], None]) -> Run:
+    """Run `work(worker, i)` per_worker times in each of `workers` threads started together."""
+    barrier = threading.Barrier(workers + 1)
+    latencies: list[list[float]] = [[] for _ in range(workers)]
+    errors = [0] * workers
+
+    def runner(w: int) -> None:
+        from django.db import connection
+
+        barrier.wait()
+        for i in range(per_worker):
+            t0 = time.perf_counter()
+            try:
+                work(w, i)
+            except Exception:  # noqa: BLE001 - counted and reported in the table
+                errors[w] += 1
+            latencies[w].append(time.perf_counter() - t0)
+        connection.close()
+
+    threads = [threading.Thread(target=runner, args=(w,)) for w in range(workers)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    flat = [x for lane in latencies for x in lane]
+    return Run(
+        operations=workers * per_worker - sum(errors), seconds=seconds, latencies=flat, errors=sum(errors)
+    )
+
+
+@dataclass
+class Row:
+    name: str
+    figure: float
+    unit: str
+    baseline_name: str = ""
+    baseline: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        return self.figure / self.baseline  # type: ignore[operator]
+
+
+def format_table(rows: list[Row]) -> str:
+    header = (
+        f"{'benchmark':<52} {'figure':>12} {'unit':<8} {'baseline':<34} {'base fig':>10} {'ratio':>7}  note"
+    )
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
+        base = f"{r.baseline:,.1f}" if r.baseline is not None else ""
+        lines.append(
+            f"{r.name:<52} {r.figure:>12,.1f} {r.unit:<8} {r.baseline_name:<34} {base:>10} {ratio:>7}  {r.note}"
+        )
+    return "\n".join(lines)
