@@ -62,12 +62,13 @@ run: venv  ## migrate, seed the demo, serve on http://127.0.0.1:8000/ with worke
 	echo
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile -p $(WEB_PORT)
 
-test: venv chromium  ## ruff, ruff format --check, mypy, then pytest against real PostgreSQL, Redis, localstripe, Chromium
+test: venv chromium  ## ruff, ruff format --check, mypy, pytest (real PostgreSQL, Redis, localstripe, Chromium), small drills
 	@$(with_services)
 	echo "ruff check" && $(VENV)/bin/ruff check .
 	echo "ruff format --check" && $(VENV)/bin/ruff format --check .
 	echo "mypy" && $(VENV)/bin/mypy .
 	$(VENV)/bin/pytest
+	echo "fault drills (small size)" && $(PY) -m drills --small
 
 lint: venv  ## ruff check, ruff format --check and mypy (no services needed)
 	@$(VENV)/bin/ruff check .

@@ -25,12 +25,12 @@ def bench_database_url(url: str, name: str = BENCH_DB) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, query, ""))
 
 
-def prepare_database() -> None:
-    """Point Django at a fresh benchmark database on the configured server and migrate it."""
+def prepare_database(name: str = BENCH_DB) -> None:
+    """Point Django at a fresh database `name` on the configured server and migrate it."""
     import psycopg
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/coinsite")
-    os.environ["DATABASE_URL"] = bench_database_url(base)
+    os.environ["DATABASE_URL"] = bench_database_url(base, name)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coinsite.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -38,7 +38,11 @@ def prepare_database() -> None:
 
     django.setup()
     params = dict(settings.DATABASES["default"])
-    kwargs: dict[str, Any] = {"dbname": "postgres", "user": params.get("USER") or "postgres", "autocommit": True}
+    kwargs: dict[str, Any] = {
+        "dbname": "postgres",
+        "user": params.get("USER") or "postgres",
+        "autocommit": True,
+    }
     host = params.get("HOST") or params.get("OPTIONS", {}).get("host")
     if host:
         kwargs["host"] = host
@@ -46,8 +50,8 @@ def prepare_database() -> None:
     if port:
         kwargs["port"] = port
     with psycopg.connect(**kwargs) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
