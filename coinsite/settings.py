@@ -188,6 +188,10 @@ STRIPE_JS_URL = env(
     else "https://js.stripe.com/v3/",
 )
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Versions from 2026-09-30 refuse `payment_method_types`, which the card flow (and localstripe) needs.
+STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-07-29.dahlia")
+PURCHASE_ABANDON_MINUTES = env.int("PURCHASE_ABANDON_MINUTES", default=60)
+RECONCILE_FIRST_LOOKBACK_HOURS = env.int("RECONCILE_FIRST_LOOKBACK_HOURS", default=72)
 if STRIPE_SECRET_KEY.startswith("sk_live_") or STRIPE_PUBLISHABLE_KEY.startswith("pk_live_"):
     from django.core.exceptions import ImproperlyConfigured
 
@@ -234,5 +238,13 @@ CELERY_BEAT_SCHEDULE = {
     "roll-up-deferred-accounts": {
         "task": "wallet.tasks.roll_up_deferred_accounts",
         "schedule": env.int("ROLLUP_SECONDS", default=10),
+    },
+    "reconcile-stripe": {
+        "task": "wallet.tasks.reconcile_stripe",
+        "schedule": env.int("RECONCILE_STRIPE_SECONDS", default=600),
+    },
+    "retry-webhook-events": {
+        "task": "wallet.tasks.retry_webhook_events",
+        "schedule": env.int("RETRY_WEBHOOK_EVENTS_SECONDS", default=60),
     },
 }

@@ -80,3 +80,58 @@ class WrongState(CoinSiteError):
     code = "wrong_state"
     status = 409
     default_message = "That can't be done in the current state."
+
+
+# ---------------------------------------------------------------- buying coins (Stripe)
+
+PURCHASE_NOT_FOUND = "That purchase was not found."
+PURCHASE_TOKEN_TAKEN = "This purchase form has expired. Reload the page and try again."
+PACKAGE_UNAVAILABLE = "That coin package is not available."
+CHOOSE_PACKAGE_OR_AMOUNT = "Choose a coin package or enter an amount of coins."
+CUSTOM_COINS_OUT_OF_RANGE = "Enter a whole number of coins from {min} to {max}."
+PAYMENT_METHOD_INVALID = "The card details could not be read. Reload the page and try again."
+CARD_DECLINED = "Your card was declined."
+CARD_AUTHENTICATION_FAILED = "We could not authenticate your card, so it was not charged."
+PAYMENT_OUTCOME_UNKNOWN = (
+    "We could not reach the payment provider. If your card was charged, your coins will arrive shortly."
+)
+PAYMENT_PROVIDER_FAILED = "The payment provider could not complete the request. Please try again later."
+WEBHOOK_SIGNATURE_MISSING = "Missing Stripe-Signature header."
+WEBHOOK_SIGNATURE_INVALID = "The Stripe-Signature header does not match this payload."
+WEBHOOK_PAYLOAD_INVALID = "The webhook body is not a Stripe event."
+REFUND_REASON_REQUIRED = "Give a reason for the refund."
+PURCHASE_NOT_REFUNDABLE = "Only a paid purchase that was not refunded yet can be refunded."
+WALLET_FROZEN_FOR_RECEIVABLE = "Coins are owed after a refund or chargeback; buying coins covers them first."
+
+
+class PaymentDeclined(CoinSiteError):
+    """The card was declined or failed authentication; `message` is the card's reason."""
+
+    code = "payment_declined"
+    status = 402
+    default_message = CARD_DECLINED
+
+
+class PaymentProviderError(CoinSiteError):
+    code = "payment_provider_error"
+    status = 502
+    default_message = PAYMENT_PROVIDER_FAILED
+
+
+class PaymentProviderUnavailable(PaymentProviderError):
+    """A transient failure (connection, rate limit): the outcome of a write is unknown."""
+
+    code = "payment_provider_unavailable"
+    status = 503
+    default_message = PAYMENT_OUTCOME_UNKNOWN
+
+
+class StripeObjectNotFound(NotFound):
+    code = "stripe_object_not_found"
+    default_message = "Stripe does not know that object."
+
+
+class WebhookSignatureInvalid(CoinSiteError):
+    code = "bad_signature"
+    status = 400
+    default_message = WEBHOOK_SIGNATURE_INVALID

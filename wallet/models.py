@@ -52,9 +52,9 @@ class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []  # noqa: RUF012
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[misc,assignment]
 
     def __str__(self) -> str:
         return self.display_name or self.email
@@ -131,11 +131,11 @@ class Account(models.Model):
                 condition=~Q(kind__in=["user_coins", "creator_diamonds"]) | Q(allow_negative=False),
                 name="account_owned_never_negative",
             ),
+            models.UniqueConstraint(fields=["kind", "unit", "owner"], name="account_one_per_owner_kind_unit"),
             models.UniqueConstraint(
-                fields=["kind", "unit", "owner"], name="account_one_per_owner_kind_unit"
-            ),
-            models.UniqueConstraint(
-                fields=["kind", "unit"], condition=Q(owner__isnull=True), name="account_one_system_per_kind_unit"
+                fields=["kind", "unit"],
+                condition=Q(owner__isnull=True),
+                name="account_one_system_per_kind_unit",
             ),
         ]
 
@@ -154,6 +154,9 @@ class AccountDelta(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["account"], name="delta_account_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} pending on account {self.account_id}"
 
 
 class Transaction(models.Model):
@@ -206,6 +209,11 @@ class Entry(models.Model):
         indexes = [models.Index(fields=["account", "id"], name="entry_account_id_idx")]
         constraints = [models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_non_zero")]
 
+    def __str__(self) -> str:
+        return (
+            f"{self.amount:+d} {self.unit} on account {self.account_id} (transaction {self.transaction_id})"
+        )
+
 
 class LedgerCheck(models.Model):
     """One run of the ledger invariant check, and what it found."""
@@ -221,6 +229,10 @@ class LedgerCheck(models.Model):
         ordering = ["-started_at"]
         get_latest_by = "started_at"
 
+    def __str__(self) -> str:
+        verdict = "clean" if self.ok else f"{len(self.problems)} problem(s)"
+        return f"Ledger check {self.started_at:%Y-%m-%d %H:%M}: {verdict}"
+
 
 class DailySpend(models.Model):
     """Coins a viewer spent on one UTC day, for the daily cap (updated in the spending transaction)."""
@@ -234,6 +246,9 @@ class DailySpend(models.Model):
             models.UniqueConstraint(fields=["user", "day"], name="daily_spend_one_per_day"),
             models.CheckConstraint(condition=Q(coins__gte=0), name="daily_spend_non_negative"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.coins} coins spent by user {self.user_id} on {self.day}"
 
 
 class CoinPackage(models.Model):
@@ -254,3 +269,267 @@ class CoinPackage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.coins} coins for {self.price_cents / 100:.2f} {self.currency.upper()}"
+
+
+# ---------------------------------------------------------------- buying coins with Stripe
+
+
+class CoinPurchase(models.Model):
+    """One attempt to buy coins: priced on the server, paid through one Stripe PaymentIntent,
+    credited at most once (ledger key `purchase-<id>`)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the card"
+        PROCESSING = "processing", "Processing"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+        ABANDONED = "abandoned", "Abandoned"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+        DISPUTED = "disputed", "Disputed"
+        DISPUTE_LOST = "dispute_lost", "Chargeback lost"
+
+    OPEN_STATUSES = (Status.PENDING, Status.PROCESSING)
+    CREDITED_STATUSES = (
+        Status.PAID,
+        Status.PARTIALLY_REFUNDED,
+        Status.REFUNDED,
+        Status.DISPUTED,
+        Status.DISPUTE_LOST,
+    )
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="coin_purchases"
+    )
+    # One purchase per page load: a double-click or a reload of the form re-uses this row.
+    page_token = models.UUIDField(unique=True)
+    package = models.ForeignKey(
+        CoinPackage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    coins = models.PositiveIntegerField()
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    stripe_setup_intent_id = models.CharField(max_length=255, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, default="")
+    stripe_charge_id = models.CharField(max_length=255, blank=True, default="")
+    failure_code = models.CharField(max_length=100, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    credited_at = models.DateTimeField(null=True, blank=True)
+    # Which path credited it first: checkout, page (re-fetch), webhook or reconciliation.
+    credit_source = models.CharField(max_length=20, blank=True)
+    credit_transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Refunds are cumulative at Stripe (charge.amount_refunded): we keep the highest seen and
+    # the coins already taken back for it, so repeated or reordered events take nothing twice.
+    refunded_cents = models.PositiveIntegerField(default=0)
+    refunded_coins = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("refund_coinpurchase", "Can refund coin purchases")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_payment_intent_id"],
+                condition=~Q(stripe_payment_intent_id=""),
+                name="purchase_unique_payment_intent",
+            ),
+            models.UniqueConstraint(
+                fields=["stripe_charge_id"], condition=~Q(stripe_charge_id=""), name="purchase_unique_charge"
+            ),
+            models.CheckConstraint(
+                condition=Q(coins__gt=0) & Q(amount_cents__gt=0), name="purchase_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_coins__lte=models.F("coins")), name="purchase_refund_within_coins"
+            ),
+            models.CheckConstraint(
+                condition=Q(credited_at__isnull=True)
+                | Q(status__in=["paid", "partially_refunded", "refunded", "disputed", "dispute_lost"]),
+                name="purchase_credited_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Purchase #{self.pk}: {self.coins} coins for {self.amount_display}"
+
+    @property
+    def is_credited(self) -> bool:
+        return self.credited_at is not None
+
+    @property
+    def amount_display(self) -> str:
+        return f"{self.amount_cents // 100:,}.{self.amount_cents % 100:02d} {self.currency.upper()}"
+
+
+class PurchaseRefund(models.Model):
+    """A staff refund of a purchase (one per purchase; Stripe idempotency key `refund-<purchase id>`)."""
+
+    purchase = models.OneToOneField(CoinPurchase, on_delete=models.PROTECT, related_name="staff_refund")
+    amount_cents = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    stripe_refund_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Refund of purchase #{self.purchase_id}"
+
+
+class PurchaseDispute(models.Model):
+    """A chargeback on a purchase: coins are taken back once when it opens (or is lost) and
+    returned once if it is won."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    purchase = models.ForeignKey(CoinPurchase, on_delete=models.PROTECT, related_name="disputes")
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    stripe_status = models.CharField(max_length=40, blank=True)
+    amount_cents = models.PositiveIntegerField(default=0)
+    coins = models.PositiveIntegerField(default=0)
+    clawed_back_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Dispute {self.stripe_dispute_id} ({self.status})"
+
+
+class CoinReceivable(models.Model):
+    """Coins a viewer owes because a refund or chargeback took back coins already spent.
+
+    The ledger holds the total on the RECEIVABLE system account; this row says who owes
+    what. The wallet stays frozen until every receivable of the viewer is covered."""
+
+    class Source(models.TextChoices):
+        REFUND = "refund", "Refund"
+        DISPUTE = "dispute", "Chargeback"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="coin_receivables"
+    )
+    purchase = models.ForeignKey(CoinPurchase, on_delete=models.PROTECT, related_name="receivables")
+    dispute = models.ForeignKey(
+        PurchaseDispute, null=True, blank=True, on_delete=models.PROTECT, related_name="receivables"
+    )
+    source = models.CharField(max_length=8, choices=Source.choices)
+    coins = models.PositiveIntegerField()
+    covered_coins = models.PositiveIntegerField(default=0)
+    waived_coins = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(coins__gt=0)
+                & Q(covered_coins__gte=0)
+                & Q(waived_coins__gte=0)
+                & Q(coins__gte=models.F("covered_coins") + models.F("waived_coins")),
+                name="receivable_within_coins",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} owes {self.outstanding} of {self.coins} coins"
+
+    @property
+    def outstanding(self) -> int:
+        return self.coins - self.covered_coins - self.waived_coins
+
+
+class WebhookEvent(models.Model):
+    """The inbox: every verified Stripe delivery is stored once (by event id), then processed."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (unhandled type)"
+        FAILED = "failed", "Failed"
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    outcome = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_event_id}"
+
+
+class ReconciliationRun(models.Model):
+    """One pass of `reconcile_stripe` and what it did."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "Finished"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    events_since = models.DateTimeField(null=True, blank=True)
+    events_checked = models.PositiveIntegerField(default=0)
+    purchases_checked = models.PositiveIntegerField(default=0)
+    credited = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    abandoned = models.PositiveIntegerField(default=0)
+    issues = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"Reconciliation {self.started_at:%Y-%m-%d %H:%M:%S} ({self.status})"
+
+
+class ReconciliationIssue(models.Model):
+    """Something Stripe told us that does not match our records; never credited, shown to staff."""
+
+    class Kind(models.TextChoices):
+        AMOUNT_MISMATCH = "amount_mismatch", "Amount does not match"
+        CURRENCY_MISMATCH = "currency_mismatch", "Currency does not match"
+        METADATA_MISMATCH = "metadata_mismatch", "Metadata does not match"
+        UNKNOWN_PAYMENT_INTENT = "unknown_payment_intent", "Unknown PaymentIntent"
+        UNKNOWN_CHARGE = "unknown_charge", "Unknown charge"
+        DUPLICATE_PAYMENT = "duplicate_payment", "Second payment for a credited purchase"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
+    # One row per (kind, Stripe object, purchase): seeing the same problem again adds nothing.
+    dedupe_key = models.CharField(max_length=400, unique=True)
+    purchase = models.ForeignKey(
+        CoinPurchase, null=True, blank=True, on_delete=models.PROTECT, related_name="reconciliation_issues"
+    )
+    run = models.ForeignKey(
+        ReconciliationRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=20)
+    stripe_object_id = models.CharField(max_length=255, blank=True)
+    expected = models.CharField(max_length=255, blank=True)
+    found = models.CharField(max_length=255, blank=True)
+    resolved = models.BooleanField(default=False)
+    resolved_note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.stripe_object_id}"

@@ -97,7 +97,10 @@ def system_account_id(kind: str, unit: str) -> int:
             )
         except IntegrityError:
             account = Account.objects.get(kind=kind, unit=unit, owner=None)
-        found = _system_account_ids[key] = account.pk
+        found = account.pk
+        if not connection.in_atomic_block:
+            # Only ids that are surely committed are shared with other threads.
+            _system_account_ids[key] = found
     return found
 
 
@@ -117,6 +120,8 @@ def _owned_account_id(user_id: int, kind: str, unit: str, posting: str) -> int:
     found = _owned_account_ids.get(key)
     if found is None:
         found = _owned_account(user_id, kind, unit, posting).pk
+        if connection.in_atomic_block:
+            return found  # the row may yet roll back: do not share its id
         if len(_owned_account_ids) >= _OWNED_CACHE_LIMIT:
             _owned_account_ids.clear()
         _owned_account_ids[key] = found

@@ -5,3 +5,13 @@ from wallet import views
 urlpatterns = [
     path("me/", views.me, name="me"),
 ]
+
+urlpatterns += [
+    path("coins/", views.coins, name="coins"),
+    path("coins/pay/<int:purchase_id>/", views.coins_pay, name="coins-pay"),
+    path("coins/pay/<int:purchase_id>/confirm/", views.coins_confirm, name="coins-confirm"),
+    path("coins/pay/<int:purchase_id>/status/", views.coins_status, name="coins-status"),
+    path("coins/purchases/", views.purchase_history, name="coins-purchases"),
+    path("coins/purchases/<int:purchase_id>/", views.purchase_receipt, name="coins-receipt"),
+    path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
+]

@@ -1,14 +1,25 @@
 from __future__ import annotations
 
+import json
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from wallet import selectors
+from wallet import errors, selectors
 from wallet.auth import signed_in_user
 from wallet.health import service_health
+from wallet.purchases import checkout, pricing, webhooks
+from wallet.purchases import selectors as purchase_selectors
+from wallet.purchases.forms import StartPurchaseForm
 
 
 @login_required
@@ -26,3 +37,143 @@ def me(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     report = service_health(connection)
     return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+# ---------------------------------------------------------------- buying coins
+
+
+def _error_json(exc: errors.CoinSiteError) -> JsonResponse:
+    return JsonResponse({"code": exc.code, "message": exc.message, "extra": exc.extra}, status=exc.status)
+
+
+def _json_login_required(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        if not request.user.is_authenticated:
+            return _error_json(errors.NotAllowed("Log in to buy coins.", code="not_authenticated"))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _coins_context(request: HttpRequest, form: StartPurchaseForm | None = None) -> dict[str, object]:
+    low, high = pricing.custom_coins_range()
+    offers = [
+        {"package": package, "price": pricing.format_money(package.price_cents, package.currency)}
+        for package in selectors.active_packages()
+    ]
+    return {
+        "offers": offers,
+        "token": uuid.uuid4(),
+        "form": form or StartPurchaseForm(),
+        "custom_min": low,
+        "custom_max": high,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def coins(request: HttpRequest) -> HttpResponse:
+    """Get coins: pick a package or a custom amount; the POST creates (or re-uses) this page's purchase."""
+    if request.method == "GET":
+        return render(request, "wallet/coins.html", _coins_context(request))
+    form = StartPurchaseForm(request.POST)
+    if not form.is_valid():
+        return render(request, "wallet/coins.html", _coins_context(request, form), status=400)
+    try:
+        purchase = checkout.start_purchase(
+            user=signed_in_user(request),
+            page_token=form.cleaned_data["token"],
+            package_id=form.cleaned_data["package"],
+            custom_coins=form.cleaned_data["custom_coins"],
+        )
+    except errors.CoinSiteError as exc:
+        form.add_error(None, exc.message)
+        return render(request, "wallet/coins.html", _coins_context(request, form), status=exc.status)
+    return redirect("coins-pay", purchase_id=purchase.pk)
+
+
+@login_required
+@require_GET
+def coins_pay(request: HttpRequest, purchase_id: int) -> HttpResponse:
+    """The card page of one purchase; a closed purchase goes to its receipt instead."""
+    try:
+        prepared = checkout.prepare_checkout(purchase_id=purchase_id, user=signed_in_user(request))
+    except errors.NotFound as exc:
+        raise Http404(exc.message) from exc
+    except errors.CoinSiteError as exc:
+        return render(request, "wallet/coins_error.html", {"message": exc.message}, status=exc.status)
+    state = prepared.state
+    if state.status not in ("pending", "requires_action"):
+        return redirect("coins-receipt", purchase_id=purchase_id)
+    context = {
+        "purchase": state.purchase,
+        "state": state,
+        "setup_client_secret": prepared.setup_client_secret,
+        "stripe_js_url": settings.STRIPE_JS_URL,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+    }
+    return render(request, "wallet/coins_pay.html", context)
+
+
+@_json_login_required
+@require_POST
+def coins_confirm(request: HttpRequest, purchase_id: int) -> JsonResponse:
+    """The browser's card (a PaymentMethod from confirmCardSetup) → one charge; answers the state."""
+    payment_method = request.POST.get("payment_method")
+    if payment_method is None and request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            body = {}
+        payment_method = body.get("payment_method") if isinstance(body, dict) else None
+    try:
+        state = checkout.confirm_purchase(
+            purchase_id=purchase_id, user=signed_in_user(request), payment_method_id=payment_method or ""
+        )
+    except errors.CoinSiteError as exc:
+        return _error_json(exc)
+    return JsonResponse(state.as_json())
+
+
+@_json_login_required
+@require_POST
+def coins_status(request: HttpRequest, purchase_id: int) -> JsonResponse:
+    """Re-fetch the purchase's PaymentIntent from Stripe (after 3-D Secure, or while processing)."""
+    try:
+        state = checkout.refresh_purchase(purchase_id=purchase_id, user=signed_in_user(request))
+    except errors.CoinSiteError as exc:
+        return _error_json(exc)
+    return JsonResponse(state.as_json())
+
+
+@login_required
+@require_GET
+def purchase_history(request: HttpRequest) -> HttpResponse:
+    context = {"purchases": purchase_selectors.purchases_of(user_id=signed_in_user(request).pk)}
+    return render(request, "wallet/purchases.html", context)
+
+
+@login_required
+@require_GET
+def purchase_receipt(request: HttpRequest, purchase_id: int) -> HttpResponse:
+    """The receipt (also the result page): an open purchase is re-fetched from Stripe first."""
+    try:
+        state = checkout.refresh_purchase(purchase_id=purchase_id, user=signed_in_user(request))
+    except errors.NotFound as exc:
+        raise Http404(exc.message) from exc
+    return render(request, "wallet/receipt.html", {"purchase": state.purchase, "state": state})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    """Stripe's deliveries: 400 without a valid signature (nothing stored), else 200 once stored."""
+    signature = request.headers.get("Stripe-Signature", "")
+    if not signature:
+        return _error_json(errors.WebhookSignatureInvalid(errors.WEBHOOK_SIGNATURE_MISSING))
+    try:
+        event = webhooks.handle_delivery(payload=request.body, signature=signature)
+    except errors.CoinSiteError as exc:
+        return _error_json(exc)
+    return JsonResponse({"id": event.stripe_event_id, "status": event.status})

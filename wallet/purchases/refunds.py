@@ -1,0 +1,300 @@
+"""Refunds (a staff action, and `charge.refunded`) and chargebacks (`charge.dispute.*`).
+
+Each takes coins back exactly once, whatever the order or number of deliveries:
+- refunds are cumulative at Stripe (`charge.amount_refunded`), so we keep the highest total
+  seen and take back only the coins not yet taken for it (ledger key per total);
+- a chargeback is a `PurchaseDispute` row: its coins are taken once when it opens (or is
+  lost first) and returned once if it is won; a `created` after a `closed` changes nothing.
+Events that arrive before the purchase is credited are recorded and applied at the credit.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from wallet import errors
+from wallet.models import (
+    CoinPurchase,
+    CoinReceivable,
+    PurchaseDispute,
+    PurchaseRefund,
+    ReconciliationIssue,
+    Transaction,
+    User,
+)
+from wallet.purchases import receivables
+from wallet.purchases.issues import record_issue
+from wallet.purchases.locks import (
+    purchase_by_charge_for_update,
+    purchase_by_payment_intent_for_update,
+    purchase_for_update,
+)
+from wallet.stripe_gateway import ChargeInfo, DisputeInfo, create_refund
+
+logger = logging.getLogger(__name__)
+
+REFUNDABLE_STATUSES = (CoinPurchase.Status.PAID, CoinPurchase.Status.PARTIALLY_REFUNDED)
+WON_STATUSES = ("won", "warning_closed")
+
+
+def _purchase_for_update(*, payment_intent_id: str | None, charge_id: str | None) -> CoinPurchase | None:
+    purchase = None
+    if payment_intent_id:
+        purchase = purchase_by_payment_intent_for_update(payment_intent_id=payment_intent_id)
+    if purchase is None and charge_id:
+        purchase = purchase_by_charge_for_update(charge_id=charge_id)
+    return purchase
+
+
+def _coins_for_cents(purchase: CoinPurchase, cents: int) -> int:
+    """The coins bought with `cents` of this purchase, rounded up (a full refund is every coin)."""
+    return min(purchase.coins, -(-purchase.coins * cents // purchase.amount_cents))
+
+
+def _disputed_coins(purchase: CoinPurchase, *, excluding: PurchaseDispute | None = None) -> int:
+    rows = purchase.disputes.filter(clawed_back_at__isnull=False, reversed_at__isnull=True)
+    if excluding is not None:
+        rows = rows.exclude(pk=excluding.pk)
+    return sum(rows.values_list("coins", flat=True))
+
+
+def _take_refunded_coins(purchase: CoinPurchase) -> int:
+    """Bring the coins taken for refunds up to the share of `purchase.refunded_cents`."""
+    if not purchase.is_credited:
+        return 0
+    target = min(
+        _coins_for_cents(purchase, purchase.refunded_cents), purchase.coins - _disputed_coins(purchase)
+    )
+    delta = target - purchase.refunded_coins
+    if delta <= 0:
+        return 0
+    receivables.claw_back(
+        purchase=purchase,
+        coins=delta,
+        kind=Transaction.Kind.REFUND,
+        source=CoinReceivable.Source.REFUND,
+        idempotency_key=f"refund-clawback-{purchase.pk}-{target}",
+        memo=f"Refund of purchase #{purchase.pk}",
+    )
+    purchase.refunded_coins = target
+    return delta
+
+
+def _refresh_status(purchase: CoinPurchase) -> None:
+    if not purchase.is_credited:
+        return
+    statuses = set(purchase.disputes.filter(clawed_back_at__isnull=False).values_list("status", flat=True))
+    if PurchaseDispute.Status.LOST in statuses:
+        purchase.status = CoinPurchase.Status.DISPUTE_LOST
+    elif PurchaseDispute.Status.OPEN in statuses:
+        purchase.status = CoinPurchase.Status.DISPUTED
+    elif purchase.refunded_cents >= purchase.amount_cents:
+        purchase.status = CoinPurchase.Status.REFUNDED
+    elif purchase.refunded_cents > 0:
+        purchase.status = CoinPurchase.Status.PARTIALLY_REFUNDED
+    else:
+        purchase.status = CoinPurchase.Status.PAID
+
+
+# ---------------------------------------------------------------- refunds
+
+
+def refund_purchase(*, purchase_id: int, staff_user: User, reason: str) -> PurchaseRefund:
+    """Refund what is left of a paid purchase at Stripe and take its coins back.
+
+    Stripe idempotency key `refund-<purchase id>`; one staff refund per purchase. Coins
+    already spent become a receivable and the wallet is frozen until it is covered."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.InvalidRequest(errors.REFUND_REASON_REQUIRED)
+    receivables.ensure_system_accounts()
+    with transaction.atomic():
+        purchase = purchase_for_update(purchase_id=purchase_id)
+        if purchase is None:
+            raise errors.NotFound(errors.PURCHASE_NOT_FOUND)
+        already = PurchaseRefund.objects.filter(purchase=purchase).exists()
+        amount = purchase.amount_cents - purchase.refunded_cents
+        if (
+            purchase.status not in REFUNDABLE_STATUSES
+            or already
+            or amount <= 0
+            or not purchase.stripe_payment_intent_id
+        ):
+            raise errors.WrongState(errors.PURCHASE_NOT_REFUNDABLE, extra={"status": purchase.status})
+        refund = create_refund(
+            payment_intent_id=purchase.stripe_payment_intent_id,
+            amount=amount,
+            idempotency_key=f"refund-{purchase.pk}",
+        )
+        record = PurchaseRefund.objects.create(
+            purchase=purchase,
+            amount_cents=amount,
+            reason=reason[:500],
+            requested_by=staff_user,
+            stripe_refund_id=refund.id,
+        )
+        purchase.refunded_cents += amount
+        if refund.charge_id and not purchase.stripe_charge_id:
+            purchase.stripe_charge_id = refund.charge_id
+        _take_refunded_coins(purchase)
+        _refresh_status(purchase)
+        purchase.save()
+    logger.info("purchase refunded by staff", extra={"purchase_id": purchase_id, "amount": amount})
+    return record
+
+
+def apply_charge_refunded(*, charge: ChargeInfo, source: str) -> str:
+    """`charge.refunded`: take back the coins for the refunded total, once."""
+    with transaction.atomic():
+        purchase = _purchase_for_update(payment_intent_id=charge.payment_intent_id, charge_id=charge.id)
+        if purchase is None:
+            record_issue(
+                kind=ReconciliationIssue.Kind.UNKNOWN_CHARGE, source=source, stripe_object_id=charge.id
+            )
+            return "unknown_charge"
+        if not _charge_matches(purchase, charge, source=source):
+            return "mismatch"
+        cents = min(charge.amount_refunded, purchase.amount_cents)
+        if cents <= purchase.refunded_cents:
+            return "no_change"
+        purchase.refunded_cents = cents
+        if not purchase.stripe_charge_id:
+            purchase.stripe_charge_id = charge.id
+        _take_refunded_coins(purchase)
+        _refresh_status(purchase)
+        purchase.save()
+        return "refund_applied"
+
+
+def _charge_matches(purchase: CoinPurchase, charge: ChargeInfo | DisputeInfo, *, source: str) -> bool:
+    checks: list[tuple[str, str, object, object]] = []
+    if charge.currency != purchase.currency.lower():
+        checks.append(
+            (ReconciliationIssue.Kind.CURRENCY_MISMATCH, "currency", purchase.currency, charge.currency)
+        )
+    if isinstance(charge, ChargeInfo) and charge.amount != purchase.amount_cents:
+        checks.append(
+            (ReconciliationIssue.Kind.AMOUNT_MISMATCH, "amount", purchase.amount_cents, charge.amount)
+        )
+    if isinstance(charge, DisputeInfo) and not 0 < charge.amount <= purchase.amount_cents:
+        checks.append(
+            (ReconciliationIssue.Kind.AMOUNT_MISMATCH, "amount", purchase.amount_cents, charge.amount)
+        )
+    charge_id = charge.id if isinstance(charge, ChargeInfo) else charge.charge_id
+    if charge_id and purchase.stripe_charge_id and charge_id != purchase.stripe_charge_id:
+        checks.append(
+            (ReconciliationIssue.Kind.METADATA_MISMATCH, "charge", purchase.stripe_charge_id, charge_id)
+        )
+    for kind, field, expected, found in checks:
+        record_issue(
+            kind=kind,
+            source=source,
+            stripe_object_id=charge.id,
+            purchase=purchase,
+            field=field,
+            expected=expected,
+            found=found,
+        )
+    return not checks
+
+
+# ---------------------------------------------------------------- chargebacks
+
+
+def apply_dispute_event(*, dispute: DisputeInfo, closed: bool, source: str) -> str:
+    """`charge.dispute.created` (closed=False) or `charge.dispute.closed` (won or lost)."""
+    with transaction.atomic():
+        purchase = _purchase_for_update(
+            payment_intent_id=dispute.payment_intent_id, charge_id=dispute.charge_id
+        )
+        if purchase is None:
+            record_issue(
+                kind=ReconciliationIssue.Kind.UNKNOWN_CHARGE,
+                source=source,
+                stripe_object_id=dispute.charge_id or dispute.id,
+            )
+            return "unknown_charge"
+        if not _charge_matches(purchase, dispute, source=source):
+            return "mismatch"
+        row = PurchaseDispute.objects.select_for_update().filter(stripe_dispute_id=dispute.id).first()
+        if row is None:
+            row = PurchaseDispute.objects.create(
+                purchase=purchase,
+                stripe_dispute_id=dispute.id,
+                amount_cents=dispute.amount,
+                stripe_status=dispute.status,
+            )
+        elif row.purchase_id != purchase.pk:
+            record_issue(
+                kind=ReconciliationIssue.Kind.METADATA_MISMATCH,
+                source=source,
+                stripe_object_id=dispute.id,
+                purchase=purchase,
+                field="dispute_purchase",
+                expected=row.purchase_id,
+                found=purchase.pk,
+            )
+            return "mismatch"
+        if row.status != PurchaseDispute.Status.OPEN:
+            return "no_change"  # closed is final: a late `created` or a repeated `closed` does nothing
+        outcome = "no_change"
+        if not closed:
+            row.stripe_status = dispute.status
+            if _claw_dispute(purchase, row):
+                outcome = "dispute_clawed_back"
+        elif dispute.status in WON_STATUSES:
+            row.status = PurchaseDispute.Status.WON
+            row.stripe_status = dispute.status
+            if row.clawed_back_at is not None and row.reversed_at is None and row.coins > 0:
+                receivables.reverse_dispute_clawback(dispute=row, purchase=purchase)
+                row.reversed_at = timezone.now()
+            outcome = "dispute_won"
+        elif dispute.status == "lost":
+            row.status = PurchaseDispute.Status.LOST
+            row.stripe_status = dispute.status
+            _claw_dispute(purchase, row)
+            outcome = "dispute_lost"
+        else:
+            row.stripe_status = dispute.status
+        row.save()
+        _refresh_status(purchase)
+        purchase.save()
+        return outcome
+
+
+def _claw_dispute(purchase: CoinPurchase, row: PurchaseDispute) -> bool:
+    """Take the disputed coins back once; an inquiry (`warning_*`) takes nothing."""
+    if row.clawed_back_at is not None or not purchase.is_credited or row.stripe_status.startswith("warning"):
+        return False
+    room = purchase.coins - purchase.refunded_coins - _disputed_coins(purchase, excluding=row)
+    coins = min(_coins_for_cents(purchase, row.amount_cents), room)
+    row.clawed_back_at = timezone.now()
+    row.coins = max(coins, 0)
+    if coins > 0:
+        receivables.claw_back(
+            purchase=purchase,
+            coins=coins,
+            kind=Transaction.Kind.DISPUTE,
+            source=CoinReceivable.Source.DISPUTE,
+            idempotency_key=f"dispute-{row.stripe_dispute_id}-clawback",
+            memo=f"Chargeback on purchase #{purchase.pk}",
+            dispute=row,
+        )
+    row.save()
+    return coins > 0
+
+
+def apply_early_reversals(purchase: CoinPurchase) -> None:
+    """At the credit: apply refunds and chargebacks that were recorded before it (caller holds the lock)."""
+    changed = _take_refunded_coins(purchase) > 0
+    pending = purchase.disputes.select_for_update().filter(
+        clawed_back_at__isnull=True, status__in=[PurchaseDispute.Status.OPEN, PurchaseDispute.Status.LOST]
+    )
+    for row in pending.order_by("pk"):
+        changed = _claw_dispute(purchase, row) or changed
+    if changed:
+        _refresh_status(purchase)
+        purchase.save()

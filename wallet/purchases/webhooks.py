@@ -1,0 +1,140 @@
+"""The Stripe webhook inbox.
+
+A verified delivery is stored once (`stripe_event_id` is unique; a concurrent insert that
+hits the constraint re-reads the stored row) and committed, then processed in its own
+transaction under the event's row lock, so a repeated delivery waits and then finds it
+processed. Handlers are chosen from an explicit dict; an unknown type is recorded and
+ignored. A failed event keeps `last_error` and is retried by `retry_webhook_events`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from wallet import stripe_gateway
+from wallet.models import WebhookEvent
+from wallet.purchases import crediting, receivables, refunds
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "webhook"
+MAX_ATTEMPTS = 10
+
+Handler = Callable[[Mapping[str, Any]], str]
+
+
+def _payment_intent_changed(obj: Mapping[str, Any]) -> str:
+    intent = stripe_gateway.payment_intent_from_object(obj)
+    return str(crediting.apply_payment_intent(intent=intent, source=SOURCE))
+
+
+def _charge_refunded(obj: Mapping[str, Any]) -> str:
+    return refunds.apply_charge_refunded(charge=stripe_gateway.charge_from_object(obj), source=SOURCE)
+
+
+def _dispute_created(obj: Mapping[str, Any]) -> str:
+    return refunds.apply_dispute_event(
+        dispute=stripe_gateway.dispute_from_object(obj), closed=False, source=SOURCE
+    )
+
+
+def _dispute_closed(obj: Mapping[str, Any]) -> str:
+    return refunds.apply_dispute_event(
+        dispute=stripe_gateway.dispute_from_object(obj), closed=True, source=SOURCE
+    )
+
+
+EVENT_HANDLERS: dict[str, Handler] = {
+    "payment_intent.succeeded": _payment_intent_changed,
+    "payment_intent.payment_failed": _payment_intent_changed,
+    "payment_intent.canceled": _payment_intent_changed,
+    "payment_intent.processing": _payment_intent_changed,
+    "payment_intent.requires_action": _payment_intent_changed,
+    "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
+}
+
+
+def receive_webhook(*, payload: bytes, signature: str) -> WebhookEvent:
+    """Verify and store a delivery (once per event id). Raises WebhookSignatureInvalid or
+    InvalidRequest before anything is stored."""
+    event = stripe_gateway.verify_webhook(payload=payload, signature=signature)
+    try:
+        with transaction.atomic():
+            return WebhookEvent.objects.create(
+                stripe_event_id=event.id[:255], type=event.type[:100], payload=dict(event.payload)
+            )
+    except IntegrityError:
+        return WebhookEvent.objects.get(stripe_event_id=event.id[:255])
+
+
+def process_webhook_event(*, event_id: int) -> WebhookEvent:
+    """Apply a stored event once. Safe to call any number of times, concurrently."""
+    receivables.ensure_system_accounts()
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+            if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
+                return event
+            event.attempts += 1
+            handler = EVENT_HANDLERS.get(event.type)
+            if handler is None:
+                event.status = WebhookEvent.Status.IGNORED
+                event.outcome = "unhandled type"
+            else:
+                event.outcome = handler(event.payload["data"]["object"])[:100]
+                event.status = WebhookEvent.Status.PROCESSED
+            event.last_error = ""
+            event.processed_at = timezone.now()
+            event.save(update_fields=["attempts", "status", "outcome", "last_error", "processed_at"])
+            return event
+    except Exception as exc:
+        # Any failure is recorded on the inbox row for staff and the retry task; the delivery
+        # itself is already stored, so nothing is lost.
+        logger.exception("webhook event %s failed", event_id)
+        WebhookEvent.objects.filter(pk=event_id).exclude(status=WebhookEvent.Status.PROCESSED).update(
+            status=WebhookEvent.Status.FAILED,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            attempts=F("attempts") + 1,
+        )
+        return WebhookEvent.objects.get(pk=event_id)
+
+
+def replay_webhook_event(*, event_id: int) -> WebhookEvent:
+    """Staff replay: clear the old error, then process again (a processed event stays processed)."""
+    WebhookEvent.objects.filter(pk=event_id, status=WebhookEvent.Status.FAILED).update(
+        status=WebhookEvent.Status.RECEIVED, last_error=""
+    )
+    return process_webhook_event(event_id=event_id)
+
+
+def retry_webhook_events(*, older_than_seconds: int = 30, limit: int = 500) -> int:
+    """Process stored events that are still unprocessed (failed or interrupted); returns how many."""
+    cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
+    ids = list(
+        WebhookEvent.objects.filter(
+            status__in=[WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED],
+            received_at__lt=cutoff,
+            attempts__lt=MAX_ATTEMPTS,
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for event_id in ids:
+        process_webhook_event(event_id=event_id)
+    return len(ids)
+
+
+def handle_delivery(*, payload: bytes, signature: str) -> WebhookEvent:
+    """The endpoint's one call: verify and store the delivery, then process it inline (a
+    duplicate finds the stored row and returns it as it is)."""
+    event = receive_webhook(payload=payload, signature=signature)
+    return process_webhook_event(event_id=event.pk)

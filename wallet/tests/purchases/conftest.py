@@ -1,0 +1,169 @@
+"""Fixtures for the coin purchase tests: seeded packages, a stand-in for what Stripe.js does
+in the browser (against the session's real localstripe), signed webhook deliveries."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pytest
+import stripe
+from django.test import Client
+
+from wallet import stripe_gateway
+from wallet.catalogue import COIN_PACKAGES
+from wallet.models import CoinPackage, CoinPurchase, User
+from wallet.purchases import checkout
+
+CARD_OK = "4242424242424242"
+CARD_DECLINED = "4000000000000341"
+CARD_3DS = "4000002500003155"
+WEBHOOK_SECRET = "whsec_test_local"
+
+
+@pytest.fixture
+def packages(db: None) -> list[CoinPackage]:
+    return [
+        CoinPackage.objects.create(name=f"{coins} coins", coins=coins, price_cents=cents, sort_order=order)
+        for order, (coins, cents) in enumerate(COIN_PACKAGES)
+    ]
+
+
+class StripeJs:
+    """What localstripe's Stripe.js stand-in sends from the browser (publishable key only)."""
+
+    def __init__(self, base_url: str, publishable_key: str) -> None:
+        self.base_url = base_url
+        self.key = publishable_key
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            self.base_url + path,
+            data=json.dumps({"key": self.key, **body}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            result: dict[str, Any] = json.loads(response.read())
+            return result
+
+    def confirm_card_setup(self, setup_client_secret: str, number: str) -> str:
+        """confirmCardSetup with the card element filled in; completes a 3-D Secure box. Returns the pm id."""
+        seti = setup_client_secret.split("_secret_")[0]
+        card = {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}
+        body = {"use_stripe_sdk": True, "client_secret": setup_client_secret}
+        result = self._post(
+            f"/v1/setup_intents/{seti}/confirm",
+            {**body, "payment_method_data": {"type": "card", "card": card}},
+        )
+        if result["status"] == "requires_action":
+            result = self._post(f"/v1/setup_intents/{seti}/confirm", body)
+        assert result["status"] == "succeeded", result
+        return str(result["payment_method"])
+
+    def card(self, number: str) -> str:
+        """A PaymentMethod for `number` through a fresh SetupIntent (as the checkout page does)."""
+        setup = stripe_gateway.create_setup_intent(purchase_id=0, idempotency_key=f"test-{uuid.uuid4()}")
+        return self.confirm_card_setup(setup.client_secret, number)
+
+    def authenticate(self, payment_intent_client_secret: str, *, success: bool) -> dict[str, Any]:
+        """The 3-D Secure box of confirmCardPayment: Complete (success) or Fail."""
+        pi = payment_intent_client_secret.split("_secret_")[0]
+        flag = "true" if success else "false"
+        return self._post(
+            f"/v1/payment_intents/{pi}/_authenticate?success={flag}",
+            {"client_secret": payment_intent_client_secret},
+        )
+
+
+@pytest.fixture
+def stripe_js(stripe_settings: Any, localstripe_url: str) -> StripeJs:
+    return StripeJs(localstripe_url, stripe_settings.STRIPE_PUBLISHABLE_KEY)
+
+
+def sign(
+    payload: dict[str, Any] | bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None
+) -> tuple[bytes, str]:
+    """The body and Stripe-Signature header Stripe would send (the SDK's own signing helper)."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp=timestamp)
+    return body, header
+
+
+def deliver(client: Client, body: bytes, header: str | None) -> Any:
+    headers = {"Stripe-Signature": header} if header is not None else {}
+    return client.post("/stripe/webhook/", data=body, content_type="application/json", headers=headers)
+
+
+def event(type: str, obj: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    """A hand-built event (localstripe emits no refund or dispute events)."""
+    return {
+        "id": event_id or f"evt_test_{uuid.uuid4().hex[:20]}",
+        "object": "event",
+        "type": type,
+        "created": int(time.time()),
+        "livemode": False,
+        "api_version": "2026-07-29.dahlia",
+        "data": {"object": obj},
+    }
+
+
+def succeeded_events(intent_ids: Iterable[str], *, since: int) -> dict[str, dict[str, Any]]:
+    """localstripe's real `payment_intent.succeeded` events for these PaymentIntents, by PI id."""
+    wanted = set(intent_ids)
+    found: dict[str, dict[str, Any]] = {}
+    for info in stripe_gateway.list_events(type="payment_intent.succeeded", created_gte=since):
+        intent_id = str(info.data_object["id"])
+        if intent_id in wanted:
+            found[intent_id] = dict(info.payload)
+    return found
+
+
+def start(user: User, coins: int = 700) -> CoinPurchase:
+    package = CoinPackage.objects.get(coins=coins)
+    return checkout.start_purchase(user=user, page_token=uuid.uuid4(), package_id=package.pk)
+
+
+@pytest.fixture
+def buy(stripe_js: StripeJs, packages: list[CoinPackage]) -> Callable[..., CoinPurchase]:
+    """A purchase paid with pm_card_visa and credited at checkout."""
+
+    def make(user: User, coins: int = 700) -> CoinPurchase:
+        purchase = start(user, coins)
+        state = checkout.confirm_purchase(
+            purchase_id=purchase.pk, user=user, payment_method_id="pm_card_visa"
+        )
+        assert state.status == "paid", state.message
+        purchase.refresh_from_db()
+        return purchase
+
+    return make
+
+
+@pytest.fixture
+def paid_at_stripe_only(
+    stripe_js: StripeJs, packages: list[CoinPackage]
+) -> Callable[..., list[CoinPurchase]]:
+    """Purchases whose 3-D Secure the browser completed and then went away: paid at Stripe,
+    not credited yet (the webhook, the page's re-fetch or reconciliation must do it)."""
+
+    def make(users: list[User], count: int, coins: int = 70) -> list[CoinPurchase]:
+        pm = stripe_js.card(CARD_3DS)
+        purchases = []
+        for n in range(count):
+            user = users[n % len(users)]
+            purchase = start(user, coins)
+            state = checkout.confirm_purchase(purchase_id=purchase.pk, user=user, payment_method_id=pm)
+            assert state.status == "requires_action", state.message
+            stripe_js.authenticate(state.action_client_secret, success=True)
+            purchases.append(purchase)
+        for purchase in purchases:
+            purchase.refresh_from_db()
+            assert purchase.status == CoinPurchase.Status.PROCESSING
+        return purchases
+
+    return make

@@ -1,0 +1,296 @@
+"""Refunds and chargebacks: coins taken back once, spent coins owed (receivable + frozen
+wallet, never a negative balance), chargebacks won given back, the ledger always clean."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import stripe
+from django.test import Client
+
+from wallet import errors, selectors, services
+from wallet.models import Account, CoinPurchase, CoinReceivable, PurchaseDispute, PurchaseRefund, Transaction
+from wallet.purchases.refunds import refund_purchase
+from wallet.services import run_ledger_check
+from wallet.tests.purchases.conftest import deliver, event, sign
+
+_spends = itertools.count()
+
+
+def _spend(user: Any, creator: Any, coins: int) -> None:
+    services.spend_coins(
+        spender=user,
+        coins=coins,
+        creator_user_id=creator.pk,
+        diamonds=coins // 2,
+        kind=Transaction.Kind.GIFT,
+        idempotency_key=f"test-spend-{next(_spends)}",
+    )
+
+
+def _charge(purchase: CoinPurchase, *, refunded: int) -> dict[str, Any]:
+    return {
+        "id": purchase.stripe_charge_id,
+        "object": "charge",
+        "amount": purchase.amount_cents,
+        "amount_refunded": refunded,
+        "currency": purchase.currency,
+        "payment_intent": purchase.stripe_payment_intent_id,
+        "refunded": refunded >= purchase.amount_cents,
+        "status": "succeeded",
+    }
+
+
+def _dispute(purchase: CoinPurchase, status: str, dispute_id: str = "dp_test_1") -> dict[str, Any]:
+    return {
+        "id": dispute_id,
+        "object": "dispute",
+        "amount": purchase.amount_cents,
+        "currency": purchase.currency,
+        "charge": purchase.stripe_charge_id,
+        "payment_intent": purchase.stripe_payment_intent_id,
+        "reason": "fraudulent",
+        "status": status,
+    }
+
+
+def _deliver_3_times(client: Client, payload: dict[str, Any]) -> None:
+    body, header = sign(payload)
+    for _ in range(3):
+        response = deliver(client, body, header)
+        assert response.status_code == 200, response.content
+
+
+def _wallet(user: Any) -> Account:
+    return Account.objects.get(owner=user, kind=Account.Kind.USER_COINS)
+
+
+def _owed(user: Any) -> int:
+    return sum(r.outstanding for r in CoinReceivable.objects.filter(user=user))
+
+
+@pytest.mark.parametrize("case", ["refund", "dispute lost", "dispute won"])
+@pytest.mark.parametrize("spent", [0, 350, 700], ids=["unspent", "half spent", "fully spent"])
+def test_refunds_and_chargebacks_take_coins_back_once(client: Client, make_user, buy, case, spent):
+    user, creator = make_user(), make_user()
+    purchase = buy(user, 700)
+    if spent:
+        _spend(user, creator, spent)
+    left = 700 - spent
+
+    if case == "refund":
+        _deliver_3_times(client, event("charge.refunded", _charge(purchase, refunded=999)))
+        # Stripe may announce the same total again under a new event id: still nothing more.
+        _deliver_3_times(client, event("charge.refunded", _charge(purchase, refunded=999)))
+    else:
+        _deliver_3_times(client, event("charge.dispute.created", _dispute(purchase, "needs_response")))
+        closed = "won" if case == "dispute won" else "lost"
+        _deliver_3_times(client, event("charge.dispute.closed", _dispute(purchase, closed)))
+        # A late `created` after the close changes nothing.
+        _deliver_3_times(client, event("charge.dispute.created", _dispute(purchase, "needs_response")))
+
+    purchase.refresh_from_db()
+    wallet = _wallet(user)
+    clawbacks = Transaction.objects.filter(
+        kind__in=["refund", "dispute"], reference=f"purchase:{purchase.pk}"
+    )
+    assert clawbacks.count() == 1
+    if case == "dispute won":
+        assert selectors.coin_balance(user_id=user.pk) == left
+        assert _owed(user) == 0
+        assert not wallet.frozen
+        assert Transaction.objects.filter(kind="dispute_reversal").count() == 1
+        assert purchase.status == CoinPurchase.Status.PAID
+        assert PurchaseDispute.objects.get().status == "won"
+    else:
+        assert selectors.coin_balance(user_id=user.pk) == 0
+        assert _owed(user) == spent
+        assert wallet.frozen is bool(spent)
+        assert purchase.status == ("refunded" if case == "refund" else "dispute_lost")
+    assert run_ledger_check().ok
+
+
+def test_a_wallet_that_owes_coins_cannot_spend_and_its_next_purchase_covers_the_debt(
+    client: Client, make_user, buy
+):
+    user, creator = make_user(), make_user()
+    first = buy(user, 700)
+    _spend(user, creator, 700)
+    _deliver_3_times(client, event("charge.refunded", _charge(first, refunded=999)))
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (0, 700, True)
+    with pytest.raises(errors.AccountFrozen):
+        services.spend_coins(
+            spender=user, coins=1, creator_user_id=creator.pk, diamonds=0, kind="gift", idempotency_key="x-1"
+        )
+
+    buy(user, 350)  # frozen wallets can still buy: the coins pay the debt first
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (0, 350, True)
+    buy(user, 1400)
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (1050, 0, False)
+    assert all(r.settled_at for r in CoinReceivable.objects.filter(user=user))
+    assert run_ledger_check().ok
+
+
+def test_a_staff_freeze_for_another_reason_stays_after_the_debt_is_covered(client: Client, make_user, buy):
+    user, creator = make_user(), make_user()
+    first = buy(user, 70)
+    _spend(user, creator, 70)
+    services.set_frozen(account=_wallet(user), frozen=True, reason="Under review by support")
+    _deliver_3_times(client, event("charge.refunded", _charge(first, refunded=99)))
+    buy(user, 350)
+    assert _owed(user) == 0
+    wallet = _wallet(user)
+    assert (wallet.frozen, wallet.frozen_reason) == (True, "Under review by support")
+
+
+def test_a_chargeback_won_returns_what_was_taken_including_the_debt_already_paid(
+    client: Client, make_user, buy
+):
+    user, creator = make_user(), make_user()
+    disputed = buy(user, 700)
+    _spend(user, creator, 500)
+    _deliver_3_times(client, event("charge.dispute.created", _dispute(disputed, "needs_response")))
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 500)
+    buy(user, 350)  # pays 350 of the 500 owed
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 150)
+    _deliver_3_times(client, event("charge.dispute.closed", _dispute(disputed, "won")))
+    # Back to where the viewer was without the chargeback: 700 - 500 spent + 350 bought.
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (550, 0, False)
+    assert run_ledger_check().ok
+
+
+def test_chargeback_events_out_of_order(client: Client, make_user, buy):
+    user = make_user()
+    won_first = buy(user, 70)
+    _deliver_3_times(client, event("charge.dispute.closed", _dispute(won_first, "won", "dp_won_first")))
+    _deliver_3_times(
+        client, event("charge.dispute.created", _dispute(won_first, "needs_response", "dp_won_first"))
+    )
+    assert selectors.coin_balance(user_id=user.pk) == 70
+    assert not Transaction.objects.filter(kind="dispute").exists()
+
+    lost_first = buy(user, 350)
+    _deliver_3_times(client, event("charge.dispute.closed", _dispute(lost_first, "lost", "dp_lost_first")))
+    _deliver_3_times(
+        client, event("charge.dispute.created", _dispute(lost_first, "needs_response", "dp_lost_first"))
+    )
+    assert selectors.coin_balance(user_id=user.pk) == 70
+    assert Transaction.objects.filter(kind="dispute").count() == 1
+    assert run_ledger_check().ok
+
+
+def test_partial_refunds_take_back_their_share_once_in_any_order(client: Client, make_user, buy):
+    user = make_user()
+    purchase = buy(user, 700)
+    later = event("charge.refunded", _charge(purchase, refunded=999))
+    earlier = event("charge.refunded", _charge(purchase, refunded=500))
+    _deliver_3_times(client, earlier)
+    purchase.refresh_from_db()
+    # 500 of 999 cents buys 350.35 coins: 351 come back (rounded up).
+    assert (purchase.refunded_coins, purchase.status) == (351, "partially_refunded")
+    assert selectors.coin_balance(user_id=user.pk) == 349
+    _deliver_3_times(client, later)
+    _deliver_3_times(client, earlier)
+    purchase.refresh_from_db()
+    assert (purchase.refunded_cents, purchase.refunded_coins, purchase.status) == (999, 700, "refunded")
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    assert Transaction.objects.filter(kind="refund").count() == 2
+
+
+def test_tampered_refund_and_dispute_events_take_nothing(client: Client, make_user, buy):
+    user = make_user()
+    purchase = buy(user, 700)
+    _deliver_3_times(client, event("charge.refunded", {**_charge(purchase, refunded=999), "amount": 5}))
+    _deliver_3_times(client, event("charge.refunded", {**_charge(purchase, refunded=999), "currency": "eur"}))
+    unknown = {**_charge(purchase, refunded=999), "id": "ch_unknown", "payment_intent": "pi_unknown"}
+    _deliver_3_times(client, event("charge.refunded", unknown))
+    _deliver_3_times(
+        client, event("charge.dispute.created", {**_dispute(purchase, "needs_response"), "amount": 10_000})
+    )
+    assert selectors.coin_balance(user_id=user.pk) == 700
+    assert not Transaction.objects.filter(kind__in=["refund", "dispute"]).exists()
+
+
+def _stripe_refunds(stripe_settings: Any, charge_id: str) -> list[int]:
+    client = stripe.StripeClient(
+        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
+    )
+    return [refund.amount for refund in client.v1.refunds.list(params={"charge": charge_id}).data]
+
+
+def test_staff_refund_from_admin_asks_a_reason_refunds_at_stripe_once_and_takes_coins_back(
+    make_user, buy, stripe_settings
+):
+    user, creator = make_user(), make_user()
+    purchase = buy(user, 700)
+    _spend(user, creator, 200)
+    staff = make_user(is_staff=True, is_superuser=True)
+    admin = Client()
+    admin.force_login(staff)
+    url = "/admin/wallet/coinpurchase/"
+    action = {"action": "refund_purchases", "_selected_action": [purchase.pk]}
+
+    page = admin.post(url, action)
+    assert page.status_code == 200 and "Refund purchases" in page.content.decode()
+    no_reason = admin.post(url, {**action, "apply": "Refund", "reason": "  "})
+    assert errors.REFUND_REASON_REQUIRED in no_reason.content.decode()
+    assert not PurchaseRefund.objects.exists()
+
+    done = admin.post(url, {**action, "apply": "Refund", "reason": "Bought by mistake"}, follow=True)
+    assert f"Purchase #{purchase.pk} refunded." in done.content.decode()
+    again = admin.post(url, {**action, "apply": "Refund", "reason": "Double click"}, follow=True)
+    assert errors.PURCHASE_NOT_REFUNDABLE in again.content.decode()
+
+    refund = PurchaseRefund.objects.get()
+    assert (refund.amount_cents, refund.reason, refund.requested_by) == (999, "Bought by mistake", staff)
+    assert _stripe_refunds(stripe_settings, purchase.stripe_charge_id) == [999]
+    purchase.refresh_from_db()
+    assert (purchase.status, purchase.refunded_coins) == ("refunded", 700)
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (0, 200, True)
+
+    # Stripe's own charge.refunded for that refund, delivered 3 times, takes nothing more.
+    _deliver_3_times(Client(), event("charge.refunded", _charge(purchase, refunded=999)))
+    assert Transaction.objects.filter(kind="refund").count() == 1
+    assert _owed(user) == 200
+    assert run_ledger_check().ok
+
+
+def test_refund_service_refuses_unpaid_purchases_and_empty_reasons(make_user, packages, stripe_settings):
+    from wallet.tests.purchases.conftest import start
+
+    user = make_user()
+    staff = make_user(is_staff=True)
+    purchase = start(user, 70)
+    with pytest.raises(errors.InvalidRequest, match=errors.REFUND_REASON_REQUIRED):
+        refund_purchase(purchase_id=purchase.pk, staff_user=staff, reason="")
+    with pytest.raises(errors.WrongState, match=errors.PURCHASE_NOT_REFUNDABLE):
+        refund_purchase(purchase_id=purchase.pk, staff_user=staff, reason="test")
+
+
+def test_a_chargeback_before_the_credit_is_applied_when_the_purchase_is_credited(
+    client: Client, make_user, paid_at_stripe_only: Callable[..., list[CoinPurchase]]
+):
+    user = make_user()
+    (purchase,) = paid_at_stripe_only([user], 1)
+    intent_only = CoinPurchase(
+        pk=purchase.pk,
+        stripe_payment_intent_id=purchase.stripe_payment_intent_id,
+        stripe_charge_id="",
+        amount_cents=purchase.amount_cents,
+        currency=purchase.currency,
+    )
+    _deliver_3_times(
+        client, event("charge.dispute.created", _dispute(intent_only, "needs_response", "dp_early"))
+    )
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    assert PurchaseDispute.objects.get().clawed_back_at is None
+    # The page's re-fetch credits it; the chargeback recorded earlier takes the coins back.
+    page = Client()
+    page.force_login(user)
+    assert page.post(f"/coins/pay/{purchase.pk}/status/").json()["status"] == "disputed"
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    assert Transaction.objects.filter(kind="dispute").count() == 1
+    assert run_ledger_check().ok
