@@ -243,6 +243,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "wallet.tasks.reconcile_stripe",
         "schedule": env.int("RECONCILE_STRIPE_SECONDS", default=600),
     },
+    "roll-up-creator-earnings": {
+        "task": "creators.tasks.roll_up_earnings",
+        "schedule": env.int("EARNINGS_ROLLUP_SECONDS", default=30),
+    },
     "retry-webhook-events": {
         "task": "wallet.tasks.retry_webhook_events",
         "schedule": env.int("RETRY_WEBHOOK_EVENTS_SECONDS", default=60),

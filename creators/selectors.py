@@ -1,0 +1,477 @@
+"""Reads of the creators app: what a viewer may see, profiles, libraries, and earnings."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from creators.models import (
+    Creator,
+    CreatorEarningsDay,
+    CreatorSupporter,
+    EarningsRollupState,
+    MerchItem,
+    Order,
+    Post,
+    Unlock,
+)
+from creators.services.earnings import EARNING_KINDS, EPOCH, SUPPORTER_CTES
+from wallet.models import Account, Entry, Unit, User
+from wallet.selectors import balance_of
+
+logger = logging.getLogger(__name__)
+
+SOURCES = {"gift": "gifts", "unlock": "unlocks", "merch_release": "merch"}
+PAYOUT_KINDS = ("payout", "payout_return")
+CHART_RANGES = (30, 90)
+
+
+# ---------------------------------------------------------------- visibility
+
+
+def _is_staff(user: Any) -> bool:
+    return bool(getattr(user, "is_staff", False))
+
+
+def public_creator(*, handle: str, viewer: Any) -> Creator | None:
+    """An approved creator by handle; the creator and staff also see a profile that is not approved."""
+    creator = Creator.objects.select_related("user").filter(handle=handle.lower()).first()
+    if creator is None:
+        return None
+    if creator.is_approved or _is_staff(viewer) or creator.user_id == getattr(viewer, "pk", None):
+        return creator
+    return None
+
+
+def visible_post(*, post_id: int, viewer: Any) -> Post | None:
+    """A post the viewer may see the teaser of: published by an approved creator and not hidden,
+    or any post to its own creator and to staff."""
+    post = Post.objects.select_related("creator").filter(pk=post_id).first()
+    if post is None:
+        return None
+    if post.creator.user_id == getattr(viewer, "pk", None) or _is_staff(viewer):
+        return post
+    if post.hidden or not post.creator.is_approved:
+        return None
+    return post
+
+
+def can_see_premium(*, viewer: Any, post: Post) -> bool:
+    """The premium body and file: free posts to everyone; priced posts to the owning creator,
+    staff, and viewers who unlocked them. Call with a post from `visible_post`."""
+    if not post.is_premium:
+        return True
+    if not getattr(viewer, "is_authenticated", False):
+        return False
+    if post.creator.user_id == viewer.pk or _is_staff(viewer):
+        return True
+    return Unlock.objects.filter(user_id=viewer.pk, post_id=post.pk).exists()
+
+
+def visible_merch(*, item_id: int, viewer: Any) -> MerchItem | None:
+    item = MerchItem.objects.select_related("creator").filter(pk=item_id).first()
+    if item is None:
+        return None
+    if item.creator.user_id == getattr(viewer, "pk", None) or _is_staff(viewer):
+        return item
+    if item.hidden or not item.creator.is_approved:
+        return None
+    return item
+
+
+# ---------------------------------------------------------------- profile and library
+
+
+@dataclass(frozen=True)
+class CreatorProfile:
+    creator: Creator
+    posts: list[Post]
+    merch: list[MerchItem]
+    live_session: Any
+    gift_diamonds: int
+
+
+def creator_profile(*, creator: Creator, viewer: Any) -> CreatorProfile:
+    owner = creator.user_id == getattr(viewer, "pk", None) or _is_staff(viewer)
+    posts = creator.posts.all() if owner else creator.posts.filter(hidden=False)
+    merch = creator.merch.all() if owner else creator.merch.filter(hidden=False)
+    return CreatorProfile(
+        creator=creator,
+        posts=list(posts[:50]),
+        merch=list(merch[:50]),
+        live_session=creator.live_sessions.filter(status="live").first(),
+        gift_diamonds=creator_gift_total(creator=creator),
+    )
+
+
+def unlocked_posts(*, user: User) -> QuerySet[Unlock]:
+    return Unlock.objects.filter(user=user).select_related("post__creator").order_by("-created_at")
+
+
+def orders_of(*, user: User) -> QuerySet[Order]:
+    return Order.objects.filter(buyer=user).select_related("item__creator").order_by("-created_at")
+
+
+def orders_for_creator(*, creator: Creator, status: str | None = None) -> QuerySet[Order]:
+    orders = (
+        Order.objects.filter(item__creator=creator).select_related("item", "buyer").order_by("-created_at")
+    )
+    if status:
+        orders = orders.filter(status=status)
+    return orders
+
+
+# ---------------------------------------------------------------- earnings
+
+
+def creator_account_id(*, creator: Creator) -> int | None:
+    return (
+        Account.objects.filter(
+            owner_id=creator.user_id, kind=Account.Kind.CREATOR_DIAMONDS, unit=Unit.DIAMOND
+        )
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """Rollups, horizon and live tail read in one snapshot, so a rollup committing meanwhile
+    neither double-counts nor drops a day. (Inside an outer atomic block, e.g. a test, the
+    isolation level can no longer change; that block's transaction is used as it is.)"""
+    outer = connection.in_atomic_block
+    with transaction.atomic():
+        if not outer:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def _horizon() -> datetime.datetime:
+    return EarningsRollupState.objects.filter(pk=1).values_list("horizon", flat=True).first() or EPOCH
+
+
+def _live_by_day_kind(
+    account_id: int, horizon: datetime.datetime
+) -> list[tuple[datetime.date, str, int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT (t.created_at AT TIME ZONE 'UTC')::date, t.kind, sum(e.amount), count(*)
+              FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
+             WHERE e.account_id = %s AND t.created_at >= %s
+             GROUP BY 1, 2
+            """,
+            [account_id, horizon],
+        )
+        return [(day, kind, int(total), int(count)) for day, kind, total, count in cursor.fetchall()]
+
+
+def _live_supporters(account_id: int, horizon: datetime.datetime) -> dict[int, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH earned AS MATERIALIZED (
+                SELECT e.account_id, t.id AS transaction_id, e.amount
+                  FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
+                 WHERE e.account_id = %s AND t.created_at >= %s AND e.amount > 0
+                   AND t.kind IN ('gift', 'unlock', 'merch_release')
+            ),
+            {SUPPORTER_CTES}
+            SELECT supporter_id, sum(amount) FROM credited WHERE supporter_id IS NOT NULL GROUP BY 1
+            """,
+            [account_id, horizon],
+        )
+        return {int(supporter): int(total) for supporter, total in cursor.fetchall()}
+
+
+def _gift_total(account_id: int) -> int:
+    horizon = _horizon()
+    rolled = CreatorEarningsDay.objects.filter(account_id=account_id, kind="gift").aggregate(
+        t=Sum("diamonds")
+    )["t"]
+    live = sum(total for _, kind, total, _ in _live_by_day_kind(account_id, horizon) if kind == "gift")
+    return int(rolled or 0) + live
+
+
+def creator_gift_total(*, creator: Creator) -> int:
+    """Diamonds the creator earned from gifts, from the ledger (rollups plus the live tail)."""
+    account_id = creator_account_id(creator=creator)
+    if account_id is None:
+        return 0
+    with _one_snapshot():
+        return _gift_total(account_id)
+
+
+@dataclass(frozen=True)
+class DayBar:
+    day: datetime.date
+    diamonds: int
+    x: int = 0
+    height: int = 0
+    y: int = 0
+
+
+@dataclass(frozen=True)
+class Supporter:
+    user_id: int
+    name: str
+    diamonds: int
+
+
+@dataclass(frozen=True)
+class RecentLine:
+    when: datetime.datetime
+    kind: str
+    kind_label: str
+    reference: str
+    amount: int
+
+
+@dataclass
+class EarningsDashboard:
+    diamonds: int
+    cash_cents: int
+    days: int
+    bars: list[DayBar]
+    period_total: int
+    by_source_period: dict[str, int]
+    by_source_all_time: dict[str, int]
+    top_supporters: list[Supporter]
+    recent: list[RecentLine]
+    payouts_diamonds: int
+    held_in_escrow: int
+    rollup_horizon: datetime.datetime
+    chart_max: int = 0
+    chart: dict[str, Any] = field(default_factory=dict)
+
+
+def diamonds_to_cents(diamonds: int) -> int:
+    return diamonds * settings.DIAMOND_VALUE_MILLICENTS // 1000
+
+
+def _source(kind: str) -> str:
+    if kind in SOURCES:
+        return SOURCES[kind]
+    if kind in PAYOUT_KINDS:
+        return "payouts"
+    return "other"
+
+
+def _empty_sources() -> dict[str, int]:
+    return {"gifts": 0, "unlocks": 0, "merch": 0, "other": 0}
+
+
+CHART_WIDTH = 720
+CHART_HEIGHT = 160
+
+
+def _chart(bars: list[DayBar]) -> tuple[list[DayBar], int]:
+    top = max((bar.diamonds for bar in bars), default=0)
+    slot = CHART_WIDTH // max(len(bars), 1)
+    drawn = []
+    for i, bar in enumerate(bars):
+        height = 0 if top <= 0 or bar.diamonds <= 0 else max(1, bar.diamonds * CHART_HEIGHT // top)
+        drawn.append(
+            DayBar(day=bar.day, diamonds=bar.diamonds, x=i * slot, height=height, y=CHART_HEIGHT - height)
+        )
+    return drawn, top
+
+
+def creator_earnings_dashboard(
+    *, creator: Creator, days: int = 30, today: datetime.date | None = None
+) -> EarningsDashboard:
+    """The studio dashboard in one snapshot: the exact balance, per-day earnings (gifts, unlocks,
+    shipped merch) for the last `days` UTC days, breakdown by source, top supporters, recent
+    entries and payouts. Reads the rollups plus the ledger rows created since their horizon."""
+    if days not in CHART_RANGES:
+        days = CHART_RANGES[0]
+    today = today or timezone.now().astimezone(datetime.UTC).date()
+    since = today - datetime.timedelta(days=days - 1)
+    account_id = creator_account_id(creator=creator)
+    per_day: dict[datetime.date, int] = defaultdict(int)
+    period = _empty_sources()
+    all_time = _empty_sources()
+    payouts = 0
+    supporters: list[Supporter] = []
+    recent: list[RecentLine] = []
+    diamonds = 0
+    horizon = EPOCH
+    with _one_snapshot():
+        if account_id is not None:
+            diamonds = balance_of(account_id=account_id)
+            horizon = _horizon()
+            rows: list[tuple[datetime.date, str, int]] = [
+                (day, kind, int(total))
+                for day, kind, total in CreatorEarningsDay.objects.filter(account_id=account_id)
+                .values("day", "kind")
+                .annotate(total=Sum("diamonds"))
+                .values_list("day", "kind", "total")
+            ]
+            rows += [(day, kind, total) for day, kind, total, _ in _live_by_day_kind(account_id, horizon)]
+            for day, kind, total in rows:
+                source = _source(kind)
+                if source == "payouts":
+                    payouts -= total
+                    continue
+                all_time[source] += total
+                if day >= since:
+                    period[source] += total
+                    if kind in EARNING_KINDS:
+                        per_day[day] += total
+            supporters = _top_supporters(account_id, horizon)
+            recent = _recent(account_id)
+    bars, top = _chart(
+        [
+            DayBar(
+                day=since + datetime.timedelta(days=i),
+                diamonds=per_day.get(since + datetime.timedelta(days=i), 0),
+            )
+            for i in range(days)
+        ]
+    )
+    held = Order.objects.filter(item__creator=creator, status=Order.Status.PLACED).aggregate(
+        t=Sum("diamonds")
+    )["t"]
+    return EarningsDashboard(
+        diamonds=diamonds,
+        cash_cents=diamonds_to_cents(diamonds),
+        days=days,
+        bars=bars,
+        period_total=sum(bar.diamonds for bar in bars),
+        by_source_period=period,
+        by_source_all_time=all_time,
+        top_supporters=supporters,
+        recent=recent,
+        payouts_diamonds=payouts,
+        held_in_escrow=int(held or 0),
+        rollup_horizon=horizon,
+        chart_max=top,
+        chart={"width": CHART_WIDTH, "height": CHART_HEIGHT, "bar_width": max(CHART_WIDTH // days - 2, 1)},
+    )
+
+
+def _top_supporters(account_id: int, horizon: datetime.datetime, limit: int = 10) -> list[Supporter]:
+    live = _live_supporters(account_id, horizon)
+    rolled = CreatorSupporter.objects.filter(account_id=account_id)
+    # The true top `limit` is among the rolled-up top `limit` and whoever supported since the horizon.
+    totals: dict[int, int] = dict(
+        rolled.filter(
+            Q(pk__in=rolled.order_by("-diamonds", "supporter_id").values("pk")[:limit])
+            | Q(supporter_id__in=live)
+        ).values_list("supporter_id", "diamonds")
+    )
+    for supporter_id, amount in live.items():
+        totals[supporter_id] = totals.get(supporter_id, 0) + amount
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    names = {user.pk: user.public_name for user in User.objects.filter(pk__in=[uid for uid, _ in ranked])}
+    return [Supporter(user_id=uid, name=names.get(uid, "?"), diamonds=amount) for uid, amount in ranked]
+
+
+def _recent(account_id: int, limit: int = 15) -> list[RecentLine]:
+    entries = (
+        Entry.objects.filter(account_id=account_id).select_related("transaction").order_by("-id")[:limit]
+    )
+    return [
+        RecentLine(
+            when=e.created_at,
+            kind=e.transaction.kind,
+            kind_label=e.transaction.get_kind_display(),
+            reference=e.transaction.reference,
+            amount=e.amount,
+        )
+        for e in entries
+    ]
+
+
+# ---------------------------------------------------------------- statement
+
+
+STATEMENT_HEADER = ["date", "transaction", "kind", "reference", "amount", "balance"]
+
+# Every entry of the account in id order with its running balance; text that a spreadsheet
+# would run as a formula is prefixed with a quote.
+_STATEMENT_SQL = """
+COPY (
+    SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+           e.transaction_id,
+           t.kind,
+           CASE WHEN left(t.reference, 1) IN ('=', '+', '-', '@') THEN '''' || t.reference ELSE t.reference END,
+           e.amount,
+           sum(e.amount) OVER (ORDER BY e.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+      FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
+     WHERE e.account_id = %s
+     ORDER BY e.id
+) TO STDOUT (FORMAT CSV)
+"""
+
+
+@dataclass(frozen=True)
+class StatementTotals:
+    entries: int
+    credits: int
+    debits: int
+    total: int
+    balance: int
+
+
+def write_statement(*, creator: Creator, out: IO[bytes]) -> StatementTotals:
+    """Write the creator's diamond statement as CSV: every ledger entry of their account with
+    date, transaction, kind, reference, amount and running balance, then a totals line whose
+    amount is the sum of the entries and whose balance is the account's exact balance, all read
+    in one snapshot (so they agree to the diamond)."""
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(STATEMENT_HEADER)
+    out.write(header.getvalue().encode())
+    account_id = creator_account_id(creator=creator)
+    totals = StatementTotals(entries=0, credits=0, debits=0, total=0, balance=0)
+    if account_id is not None:
+        with _one_snapshot(), connection.cursor() as cursor:
+            with cursor.cursor.copy(_STATEMENT_SQL, [account_id]) as copy:
+                for chunk in copy:
+                    out.write(bytes(chunk))
+            cursor.execute(
+                """
+                SELECT count(*), COALESCE(sum(amount) FILTER (WHERE amount > 0), 0),
+                       COALESCE(sum(amount) FILTER (WHERE amount < 0), 0), COALESCE(sum(amount), 0)
+                  FROM wallet_entry WHERE account_id = %s
+                """,
+                [account_id],
+            )
+            count, credits, debits, total = cursor.fetchone()
+            totals = StatementTotals(
+                entries=int(count),
+                credits=int(credits),
+                debits=int(debits),
+                total=int(total),
+                balance=balance_of(account_id=account_id),
+            )
+    if totals.total != totals.balance:
+        logger.error(
+            "statement total differs from the balance", extra={"account_id": account_id, "totals": totals}
+        )
+    footer = io.StringIO()
+    csv.writer(footer, lineterminator="\n").writerow(
+        [
+            "TOTAL",
+            "",
+            "",
+            f"{totals.entries} entries; credits {totals.credits}; debits {totals.debits}",
+            totals.total,
+            totals.balance,
+        ]
+    )
+    out.write(footer.getvalue().encode())
+    return totals

@@ -1,0 +1,310 @@
+"""Merch: items, orders (stock never oversold), shipping releases escrow, cancelling reverses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from creators import errors as creator_errors
+from creators.models import Creator, MerchItem, Order
+from creators.services.posts import MAX_PRICE_COINS, ensure_spending_accounts, validate_idempotency_key
+from wallet import errors
+from wallet.models import Entry, Transaction, User
+from wallet.services import (
+    Leg,
+    check_can_spend,
+    creator_share,
+    post_transaction,
+    release_held_earnings,
+    spend_coins,
+)
+
+MAX_ORDER_QUANTITY = 10
+MAX_STOCK = 1_000_000
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    name: str
+    line1: str
+    city: str
+    postcode: str
+    country: str
+    line2: str = ""
+    region: str = ""
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    order: Order
+    # False when nothing moved: a replayed request, or the order was already in the target state.
+    changed: bool
+    message: str
+
+
+_SHIPPING_LIMITS = {"name": 120, "line1": 200, "line2": 200, "city": 100, "region": 100, "postcode": 20}
+_REQUIRED_SHIPPING = ("name", "line1", "city", "postcode")
+
+
+def _validate_shipping(shipping: ShippingAddress) -> ShippingAddress:
+    values = {field: getattr(shipping, field).strip() for field in _SHIPPING_LIMITS}
+    for field in _REQUIRED_SHIPPING:
+        if not values[field]:
+            raise errors.InvalidRequest(f"The shipping address needs a {field}.", code="bad_address")
+    for field, limit in _SHIPPING_LIMITS.items():
+        if len(values[field]) > limit:
+            raise errors.InvalidRequest(
+                f"The shipping {field} is too long (at most {limit}).", code="bad_address"
+            )
+    country = shipping.country.strip().upper()
+    if len(country) != 2 or not country.isascii() or not country.isalpha():
+        raise errors.InvalidRequest(
+            "The country must be a two-letter code such as US or DE.", code="bad_address"
+        )
+    return ShippingAddress(country=country, **values)
+
+
+def _check_price(price_coins: int) -> None:
+    if not 1 <= price_coins <= MAX_PRICE_COINS:
+        raise errors.InvalidRequest(f"The price must be between 1 and {MAX_PRICE_COINS:,} coins.")
+
+
+def create_merch_item(
+    *,
+    creator: Creator,
+    name: str,
+    description: str,
+    price_coins: int,
+    stock: int,
+    image: UploadedFile | None = None,
+) -> MerchItem:
+    if not creator.is_approved:
+        raise errors.NotAllowed("Only approved creators can sell merch.")
+    _check_price(price_coins)
+    if not 0 <= stock <= MAX_STOCK:
+        raise errors.InvalidRequest(f"Stock must be between 0 and {MAX_STOCK:,}.")
+    item = MerchItem(
+        creator=creator,
+        name=name.strip(),
+        description=description.strip(),
+        price_coins=price_coins,
+        stock=stock,
+    )
+    if image is not None:
+        item.image.save(image.name or "image", image, save=False)
+    item.save()
+    return item
+
+
+def update_merch_item(
+    *,
+    item: MerchItem,
+    name: str,
+    description: str,
+    price_coins: int,
+    hidden: bool,
+    add_stock: int = 0,
+    image: UploadedFile | None = None,
+) -> MerchItem:
+    """Change an item's listing and, relative to what is there now, its stock (one transaction)."""
+    _check_price(price_coins)
+    with transaction.atomic():
+        if add_stock:
+            item.stock = add_merch_stock(item_id=item.pk, quantity=add_stock)
+        item.name = name.strip()
+        item.description = description.strip()
+        item.price_coins = price_coins
+        item.hidden = hidden
+        if image is not None:
+            item.image.save(image.name or "image", image, save=False)
+        item.save(update_fields=["name", "description", "price_coins", "hidden", "image"])
+    return item
+
+
+def add_merch_stock(*, item_id: int, quantity: int) -> int:
+    """Add (or, negative, remove) stock relative to what is there now; returns the new stock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE creators_merchitem SET stock = stock + %s WHERE id = %s AND stock + %s BETWEEN 0 AND %s RETURNING stock",
+            [quantity, item_id, quantity, MAX_STOCK],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise errors.InvalidRequest(f"Stock must stay between 0 and {MAX_STOCK:,}.")
+    return int(row[0])
+
+
+def place_order(
+    *,
+    buyer: User,
+    item_id: int,
+    quantity: int,
+    shipping: ShippingAddress,
+    idempotency_key: str,
+    expected_unit_price: int | None = None,
+) -> OrderResult:
+    """Order merch: take the stock (one conditional UPDATE, never oversold), debit the buyer,
+    and hold the creator's share in escrow until the order ships. Replaying the key returns
+    the first order and moves nothing."""
+    validate_idempotency_key(idempotency_key)
+    if not isinstance(quantity, int) or not 1 <= quantity <= MAX_ORDER_QUANTITY:
+        raise errors.InvalidRequest(
+            creator_errors.BAD_QUANTITY.format(maximum=MAX_ORDER_QUANTITY), code="bad_quantity"
+        )
+    shipping = _validate_shipping(shipping)
+    replay = _replayed_order(buyer, idempotency_key, item_id, quantity)
+    if replay is not None:
+        return replay
+    item = (
+        MerchItem.objects.select_related("creator")
+        .filter(pk=item_id, hidden=False, creator__status=Creator.Status.APPROVED)
+        .first()
+    )
+    if item is None:
+        raise errors.NotFound("That item doesn't exist.")
+    if item.creator.user_id == buyer.pk:
+        raise errors.InvalidRequest(creator_errors.OWN_MERCH, code="own_merch")
+    check_can_spend(buyer)
+    ensure_spending_accounts(spender_id=buyer.pk, creator_user_id=item.creator.user_id)
+    try:
+        with transaction.atomic():
+            # The one guard against overselling: a single-table conditional UPDATE (it also locks the row,
+            # so the price read below cannot change before this order commits).
+            taken = MerchItem.objects.filter(pk=item.pk, hidden=False, stock__gte=quantity).update(
+                stock=F("stock") - quantity
+            )
+            if not taken:
+                stock = MerchItem.objects.filter(pk=item.pk).values_list("stock", flat=True).first() or 0
+                if stock <= 0:
+                    raise creator_errors.SoldOut()
+                raise creator_errors.SoldOut(creator_errors.NOT_ENOUGH_STOCK.format(stock=stock))
+            unit_price = MerchItem.objects.filter(pk=item.pk).values_list("price_coins", flat=True).get()
+            if expected_unit_price is not None and expected_unit_price != unit_price:
+                raise creator_errors.PriceChanged(creator_errors.PRICE_CHANGED.format(price=unit_price))
+            coins = unit_price * quantity
+            order = Order.objects.create(
+                buyer=buyer,
+                item=item,
+                quantity=quantity,
+                unit_price_coins=unit_price,
+                coins=coins,
+                diamonds=creator_share(coins),
+                ship_name=shipping.name,
+                ship_line1=shipping.line1,
+                ship_line2=shipping.line2,
+                ship_city=shipping.city,
+                ship_region=shipping.region,
+                ship_postcode=shipping.postcode,
+                ship_country=shipping.country,
+                idempotency_key=idempotency_key,
+            )
+            spend = spend_coins(
+                spender=buyer,
+                coins=coins,
+                creator_user_id=item.creator.user_id,
+                diamonds=order.diamonds,
+                kind=Transaction.Kind.MERCH,
+                idempotency_key=f"merch-order-{order.pk}",
+                reference=f"order:{order.pk}",
+                memo=f"{quantity} × {item.name}"[:255],
+                hold_earnings=True,
+            )
+            order.placed_transaction_id = spend.transaction.id
+            order.save(update_fields=["placed_transaction"])
+    except IntegrityError:
+        # A concurrent request with the same key committed first (the order's unique key).
+        replay = _replayed_order(buyer, idempotency_key, item_id, quantity)
+        if replay is None:
+            raise
+        return replay
+    return OrderResult(order=order, changed=True, message=f"Order placed: {coins} coins.")
+
+
+def _replayed_order(buyer: User, key: str, item_id: int, quantity: int) -> OrderResult | None:
+    order = Order.objects.filter(buyer=buyer, idempotency_key=key).select_related("item").first()
+    if order is None:
+        return None
+    if order.item_id != item_id or order.quantity != quantity:
+        raise errors.IdempotencyConflict()
+    return OrderResult(
+        order=order, changed=False, message="This order was already placed; nothing was charged again."
+    )
+
+
+def _order_for_update(order_id: int) -> Order:
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("item__creator")
+        .filter(pk=order_id)
+        .first()
+    )
+    if order is None:
+        raise errors.NotFound("That order doesn't exist.")
+    return order
+
+
+def cancel_order(*, order_id: int, by: User) -> OrderResult:
+    """The buyer (or staff) cancels a placed order: the stock comes back and a reversing ledger
+    transaction returns the coins and takes the diamonds back out of escrow, exactly once."""
+    with transaction.atomic():
+        order = _order_for_update(order_id)
+        if order.buyer_id != by.pk and not by.is_staff:
+            raise errors.NotFound("That order doesn't exist.")
+        if order.status == Order.Status.CANCELLED:
+            return OrderResult(order=order, changed=False, message="This order was already cancelled.")
+        if order.status == Order.Status.SHIPPED:
+            raise errors.WrongState(creator_errors.ORDER_SHIPPED)
+        MerchItem.objects.filter(pk=order.item_id).update(stock=F("stock") + order.quantity)
+        if order.placed_transaction_id is None:
+            raise errors.WrongState("This order was never charged.")
+        original = Entry.objects.filter(transaction_id=order.placed_transaction_id).values_list(
+            "account_id", "amount"
+        )
+        # The exact mirror of the placing transaction: buyer +coins, coins spent -share, platform
+        # revenue -(coins - share), escrow -share, diamond issuance +share.
+        legs = [Leg(account_id, -amount) for account_id, amount in original]
+        posted = post_transaction(
+            kind=Transaction.Kind.MERCH_CANCEL,
+            legs=legs,
+            idempotency_key=f"merch-cancel-{order.pk}",
+            reference=f"order:{order.pk}",
+            memo=f"Cancelled: {order.quantity} × {order.item.name}"[:255],
+            created_by=by,
+        )
+        order.status = Order.Status.CANCELLED
+        order.cancel_transaction_id = posted.id
+        order.cancelled_at = timezone.now()
+        order.save(update_fields=["status", "cancel_transaction", "cancelled_at"])
+    return OrderResult(order=order, changed=True, message=f"Order cancelled: {order.coins} coins returned.")
+
+
+def mark_order_shipped(*, order_id: int, by: User) -> OrderResult:
+    """The item's creator (or staff) marks a placed order shipped: its escrowed diamonds are released once."""
+    with transaction.atomic():
+        order = _order_for_update(order_id)
+        if order.item.creator.user_id != by.pk and not by.is_staff:
+            raise errors.NotFound("That order doesn't exist.")
+        if order.status == Order.Status.SHIPPED:
+            return OrderResult(order=order, changed=False, message="This order was already marked shipped.")
+        if order.status == Order.Status.CANCELLED:
+            raise errors.WrongState(creator_errors.ORDER_CANCELLED)
+        if order.diamonds:
+            posted = release_held_earnings(
+                creator_user_id=order.item.creator.user_id,
+                diamonds=order.diamonds,
+                idempotency_key=f"merch-release-{order.pk}",
+                reference=f"order:{order.pk}",
+            )
+            order.release_transaction_id = posted.id
+        order.status = Order.Status.SHIPPED
+        order.shipped_at = timezone.now()
+        order.save(update_fields=["status", "release_transaction", "shipped_at"])
+    return OrderResult(
+        order=order,
+        changed=True,
+        message=f"Order #{order.pk} marked shipped: {order.diamonds} diamonds released.",
+    )

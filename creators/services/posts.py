@@ -1,0 +1,146 @@
+"""Premium posts: publishing, and unlocking with coins (once per viewer and post)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+
+from creators import errors as creator_errors
+from creators.models import Creator, Post, Unlock
+from wallet import errors
+from wallet.models import Account, Transaction, Unit, User
+from wallet.services import (
+    coin_account_id,
+    creator_share,
+    diamond_account_id,
+    spend_coins,
+    system_account_id,
+)
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
+MAX_PRICE_COINS = 1_000_000
+
+
+def ensure_spending_accounts(*, spender_id: int, creator_user_id: int) -> None:
+    """Create (and commit) every account a spend touches before the caller's atomic block:
+    wallet.services caches account ids, so an account first created inside a block that then
+    rolls back would leave a cached id of a row that does not exist."""
+    coin_account_id(user_id=spender_id)
+    diamond_account_id(user_id=creator_user_id)
+    for kind, unit in (
+        (Account.Kind.COIN_SPENT, Unit.COIN),
+        (Account.Kind.PLATFORM_REVENUE, Unit.COIN),
+        (Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND),
+        (Account.Kind.ESCROW, Unit.DIAMOND),
+    ):
+        system_account_id(kind, unit)
+
+
+def validate_idempotency_key(key: str | None) -> str:
+    if not key or not _KEY_RE.match(key):
+        raise errors.InvalidRequest(creator_errors.BAD_IDEMPOTENCY_KEY, code="bad_idempotency_key")
+    return key
+
+
+def publish_post(
+    *,
+    creator: Creator,
+    title: str,
+    teaser: str,
+    premium_body: str,
+    price_coins: int,
+    premium_file: UploadedFile | None = None,
+) -> Post:
+    """Publish a post; the premium part (body and/or file) is shown only after an unlock when priced."""
+    if not creator.is_approved:
+        raise errors.NotAllowed("Only approved creators can publish posts.")
+    if not 0 <= price_coins <= MAX_PRICE_COINS:
+        raise errors.InvalidRequest(f"The price must be between 0 and {MAX_PRICE_COINS:,} coins.")
+    if price_coins and not premium_body.strip() and premium_file is None:
+        raise errors.InvalidRequest("A priced post needs a premium body or a file to unlock.")
+    post = Post(
+        creator=creator,
+        title=title.strip(),
+        teaser=teaser.strip(),
+        premium_body=premium_body.strip(),
+        price_coins=price_coins,
+    )
+    if premium_file is not None:
+        post.premium_file_name = (premium_file.name or "file")[-200:]
+        # FileField.save stores the upload under MEDIA_ROOT with a random name and saves the row.
+        post.premium_file.save(premium_file.name or "file", premium_file, save=False)
+    post.save()
+    return post
+
+
+@dataclass(frozen=True)
+class UnlockResult:
+    unlock: Unlock
+    charged: bool
+
+    @property
+    def message(self) -> str:
+        if self.charged:
+            return f"Unlocked for {self.unlock.coins} coins."
+        return creator_errors.ALREADY_UNLOCKED
+
+
+class _ChargedElsewhere(Exception):
+    """A concurrent request charged this unlock first; roll back and read its row."""
+
+
+def unlock_post(*, user: User, post_id: int, idempotency_key: str) -> UnlockResult:
+    """Charge `user` the post's price once and record the unlock in the same transaction.
+
+    A second unlock (any key) charges nothing and returns the first. The ledger key is
+    per (user, post), so even two concurrent requests with different keys charge once.
+    """
+    validate_idempotency_key(idempotency_key)
+    post = (
+        Post.objects.select_related("creator")
+        .filter(pk=post_id, hidden=False, creator__status=Creator.Status.APPROVED)
+        .first()
+    )
+    if post is None:
+        raise errors.NotFound("That post doesn't exist.")
+    if post.creator.user_id == user.pk:
+        raise errors.InvalidRequest(creator_errors.OWN_POST, code="own_post")
+    if not post.is_premium:
+        raise errors.InvalidRequest(creator_errors.FREE_POST, code="free_post")
+    existing = Unlock.objects.filter(user=user, post=post).first()
+    if existing is not None:
+        return UnlockResult(unlock=existing, charged=False)
+    if Unlock.objects.filter(user=user, idempotency_key=idempotency_key).exists():
+        raise errors.IdempotencyConflict()
+    ensure_spending_accounts(spender_id=user.pk, creator_user_id=post.creator.user_id)
+    try:
+        with transaction.atomic():
+            spend = spend_coins(
+                spender=user,
+                coins=post.price_coins,
+                creator_user_id=post.creator.user_id,
+                diamonds=creator_share(post.price_coins),
+                kind=Transaction.Kind.UNLOCK,
+                idempotency_key=f"unlock-{user.pk}-{post.pk}",
+                reference=f"post:{post.pk}",
+                memo=post.title[:200],
+            )
+            if not spend.transaction.created:
+                raise _ChargedElsewhere
+            unlock = Unlock.objects.create(
+                user=user,
+                post=post,
+                transaction_id=spend.transaction.id,
+                coins=post.price_coins,
+                idempotency_key=idempotency_key,
+            )
+    except (_ChargedElsewhere, IntegrityError) as exc:
+        existing = Unlock.objects.filter(user=user, post=post).first()
+        if existing is None:
+            # The key was taken by a concurrent unlock of another post.
+            raise errors.IdempotencyConflict() from exc
+        return UnlockResult(unlock=existing, charged=False)
+    return UnlockResult(unlock=unlock, charged=True)
