@@ -1,3 +1,11 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from gifts import api
+
+urlpatterns = [
+    path("gifts/", api.GiftListView.as_view(), name="api-gifts"),
+    path("live/", api.LiveSessionListView.as_view(), name="api-live-sessions"),
+    path("live/<int:pk>/", api.LiveSessionDetailView.as_view(), name="api-live-session"),
+    path("live/<int:pk>/gifts/", api.LiveSessionGiftsView.as_view(), name="api-live-session-gifts"),
+    path("posts/<int:pk>/gifts/", api.PostGiftsView.as_view(), name="api-post-gifts"),
+]

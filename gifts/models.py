@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from creators.models import Creator
+from creators.models import Creator, Post
+from wallet.models import Transaction
 
 
 class Gift(models.Model):
@@ -26,13 +28,15 @@ class Gift(models.Model):
 
 
 class LiveSession(models.Model):
+    """A creator's live broadcast; gifts are sent to it while it is live."""
+
     class Status(models.TextChoices):
         LIVE = "live", "Live"
         ENDED = "ended", "Ended"
 
     creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="live_sessions")
     title = models.CharField(max_length=120)
-    goal_gift = models.ForeignKey(Gift, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    goal_gift = models.ForeignKey(Gift, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     goal_count = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.LIVE)
     started_at = models.DateTimeField(default=timezone.now)
@@ -42,8 +46,95 @@ class LiveSession(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["creator"], condition=Q(status="live"), name="live_session_one_live_per_creator"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(goal_gift__isnull=True, goal_count__isnull=True)
+                | Q(goal_gift__isnull=False, goal_count__gt=0),
+                name="live_session_goal_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="live", ended_at__isnull=True) | Q(status="ended", ended_at__isnull=False),
+                name="live_session_ended_at_matches_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-started_at"], condition=Q(status="live"), name="live_session_live_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.creator})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == self.Status.LIVE
+
+    @property
+    def has_goal(self) -> bool:
+        return self.goal_gift_id is not None and bool(self.goal_count)
+
+
+class GiftSend(models.Model):
+    """One gift (with its combo count) sent to a live session or a post; written in the same
+    database transaction as its ledger transaction, so the two exist together or not at all.
+
+    Foreign keys carry no single-column indexes: every read goes through the covering
+    indexes below (boards, feeds, goal progress), and each index costs the hot insert.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="gifts_sent", db_index=False
+    )
+    creator = models.ForeignKey(
+        Creator, on_delete=models.PROTECT, related_name="gifts_received", db_index=False
+    )
+    session = models.ForeignKey(
+        LiveSession,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="gift_sends",
+        db_index=False,
+    )
+    post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.PROTECT, related_name="gift_sends", db_index=False
+    )
+    gift = models.ForeignKey(Gift, on_delete=models.PROTECT, related_name="+", db_index=False)
+    count = models.PositiveIntegerField()
+    coins = models.BigIntegerField()
+    # The ledger transaction's key is unique and namespaced by sender, so this one-to-one
+    # also makes (sender, idempotency_key) unique without another index on the hot insert.
+    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="gift_send")
+    idempotency_key = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(count__gt=0), name="gift_send_count_positive"),
+            models.CheckConstraint(condition=Q(coins__gt=0), name="gift_send_coins_positive"),
+            models.CheckConstraint(
+                condition=Q(session__isnull=False, post__isnull=True)
+                | Q(session__isnull=True, post__isnull=False),
+                name="gift_send_to_session_or_post",
+            ),
+        ]
+        indexes = [
+            # Session feed (newest first), board, goal progress: index-only scans.
+            models.Index(
+                fields=["session", "id"],
+                include=["sender", "gift", "count", "coins"],
+                condition=Q(session__isnull=False),
+                name="gift_send_session_idx",
+            ),
+            # All-time board per creator.
+            models.Index(fields=["creator", "sender"], include=["coins"], name="gift_send_creator_idx"),
+            models.Index(
+                fields=["post", "id"],
+                include=["sender", "coins"],
+                condition=Q(post__isnull=False),
+                name="gift_send_post_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gift.name} x{self.count} from {self.sender} to {self.creator}"

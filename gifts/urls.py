@@ -4,4 +4,10 @@ from gifts import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("live/", views.live_list, name="live-list"),
+    path("live/<int:session_id>/", views.live_detail, name="live-detail"),
+    path("live/<int:session_id>/gift/", views.live_gift, name="live-gift"),
+    path("posts/<int:post_id>/gift/", views.post_gift, name="post-gift"),
+    path("studio/live/", views.studio_live, name="studio-live"),
+    path("studio/live/<int:session_id>/end/", views.studio_live_end, name="studio-live-end"),
 ]

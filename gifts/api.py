@@ -1,0 +1,207 @@
+"""REST API for gifts: the catalogue, live sessions, and sending gifts (thin views: validate,
+call one service or selector, serialize). Errors are domain errors rendered by
+wallet.api.errors.exception_handler as {"code", "message", "extra"}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from creators.models import Post
+from gifts import live_updates, selectors, services
+from gifts.models import Gift, LiveSession
+from wallet import errors
+from wallet.models import User
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="One key per gift (a UUID): a retry with the same key and body returns the first response; "
+    "the same key with a different body is a 409.",
+)
+
+
+class GiftOutput(serializers.ModelSerializer[Gift]):
+    image = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Gift
+        fields = ["id", "name", "coins", "emoji", "image", "sort_order"]
+
+    def get_image(self, gift: Gift) -> str:
+        return gift.image.url if gift.image else ""
+
+
+class GiftSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    emoji = serializers.CharField()
+    coins = serializers.IntegerField()
+    image = serializers.CharField()
+
+
+class GoalOutput(serializers.Serializer):
+    gift = serializers.CharField()
+    emoji = serializers.CharField()
+    target = serializers.IntegerField()
+    progress = serializers.IntegerField()
+    percent = serializers.IntegerField()
+
+
+class GifterOutput(serializers.Serializer):
+    name = serializers.CharField()
+    coins = serializers.IntegerField()
+
+
+class SessionStateOutput(serializers.Serializer):
+    version = serializers.IntegerField()
+    total_coins = serializers.IntegerField()
+    goal = GoalOutput(allow_null=True)
+    board = GifterOutput(many=True)
+
+
+class CreatorSummaryOutput(serializers.Serializer):
+    handle = serializers.CharField()
+    display_name = serializers.CharField()
+
+
+class LiveSessionOutput(serializers.ModelSerializer[LiveSession]):
+    creator = CreatorSummaryOutput()
+    goal_gift = GiftOutput(allow_null=True)
+
+    class Meta:
+        model = LiveSession
+        fields = ["id", "title", "status", "creator", "goal_gift", "goal_count", "started_at", "ended_at"]
+
+
+class LiveSessionDetailOutput(LiveSessionOutput):
+    state = serializers.SerializerMethodField()
+
+    class Meta(LiveSessionOutput.Meta):
+        fields = [*LiveSessionOutput.Meta.fields, "state"]
+
+    @extend_schema(responses=SessionStateOutput)
+    def get_state(self, session: LiveSession) -> dict[str, Any]:
+        return live_updates.state_data(selectors.session_state(session=session))
+
+
+class SendGiftInput(serializers.Serializer):
+    gift = serializers.IntegerField(min_value=1, max_value=2**62)
+    count = serializers.IntegerField(
+        min_value=1,
+        max_value=services.MAX_COMBO,
+        error_messages={
+            "invalid": services.COUNT_INVALID,
+            "min_value": services.COUNT_INVALID,
+            "max_value": services.COUNT_INVALID,
+            "max_string_length": services.COUNT_INVALID,
+        },
+    )
+
+
+class GiftSendOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    sender = serializers.CharField()
+    gift = GiftSummaryOutput()
+    count = serializers.IntegerField()
+    coins = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class GiftListView(generics.ListAPIView[Gift]):
+    """The active gift catalogue, cheapest first."""
+
+    permission_classes = [AllowAny]
+    serializer_class = GiftOutput
+    pagination_class = None
+
+    def get_queryset(self) -> Any:
+        return selectors.active_gifts()
+
+
+class LiveSessionListView(generics.ListAPIView[LiveSession]):
+    """Who is live now, newest first."""
+
+    permission_classes = [AllowAny]
+    serializer_class = LiveSessionOutput
+
+    def get_queryset(self) -> Any:
+        return selectors.live_sessions()
+
+
+class LiveSessionDetailView(generics.RetrieveAPIView[LiveSession]):
+    """One live session with its goal progress and top-gifter board."""
+
+    permission_classes = [AllowAny]
+    serializer_class = LiveSessionDetailOutput
+    queryset = LiveSession.objects.select_related("creator", "goal_gift")
+
+
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get("Idempotency-Key", "")
+    if not key:
+        raise errors.InvalidRequest(
+            "The Idempotency-Key header is required.", extra={"field": "Idempotency-Key"}
+        )
+    return key
+
+
+def _gift(gift_id: int) -> Gift:
+    gift = selectors.active_gifts().filter(pk=gift_id).first()
+    if gift is None:
+        raise errors.InvalidRequest(services.GIFT_UNAVAILABLE, extra={"field": "gift"})
+    return gift
+
+
+class _SendGiftView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def _send(
+        self, request: Request, *, session: LiveSession | None = None, post: Post | None = None
+    ) -> Response:
+        key = _idempotency_key(request)
+        data = SendGiftInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        sender = request.user
+        assert isinstance(sender, User)
+        gift_send = services.send_gift(
+            sender=sender,
+            gift=_gift(data.validated_data["gift"]),
+            count=data.validated_data["count"],
+            idempotency_key=key,
+            session=session,
+            post=post,
+        )
+        # A replay answers exactly as the first request did.
+        return Response(
+            GiftSendOutput(live_updates.gift_send_data(gift_send)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class LiveSessionGiftsView(_SendGiftView):
+    @extend_schema(request=SendGiftInput, responses={201: GiftSendOutput}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request: Request, pk: int) -> Response:
+        """Send a gift (with a combo count) to a live session."""
+        session = LiveSession.objects.select_related("creator", "goal_gift").filter(pk=pk).first()
+        if session is None:
+            raise errors.NotFound("No such live session.")
+        return self._send(request, session=session)
+
+
+class PostGiftsView(_SendGiftView):
+    @extend_schema(request=SendGiftInput, responses={201: GiftSendOutput}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request: Request, pk: int) -> Response:
+        """Send a gift (with a combo count) on a post."""
+        post = Post.objects.select_related("creator").filter(pk=pk).first()
+        if post is None:
+            raise errors.NotFound("No such post.")
+        return self._send(request, post=post)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from gifts import selectors
+from gifts.services import GOAL_INCOMPLETE, MAX_COMBO, MAX_GOAL_COUNT
+
+
+class SendGiftForm(forms.Form):
+    """What the gift panel posts (as a form or as JSON). The idempotency key may come in the
+    `Idempotency-Key` header instead; the service validates its shape."""
+
+    gift = forms.ModelChoiceField(
+        queryset=selectors.active_gifts(),
+        error_messages={"required": "Choose a gift.", "invalid_choice": "That gift is not available."},
+    )
+    count = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_COMBO,
+        initial=1,
+        error_messages={
+            "required": "Enter a combo count.",
+            "invalid": f"The combo count must be a whole number from 1 to {MAX_COMBO:,}.",
+            "min_value": f"The combo count must be a whole number from 1 to {MAX_COMBO:,}.",
+            "max_value": f"The combo count must be a whole number from 1 to {MAX_COMBO:,}.",
+        },
+    )
+    idempotency_key = forms.CharField(required=False)
+
+
+class StartLiveForm(forms.Form):
+    title = forms.CharField(max_length=120, help_text="What viewers see in the list of who is live.")
+    goal_gift = forms.ModelChoiceField(
+        queryset=selectors.active_gifts(), required=False, empty_label="No goal", label="Goal gift"
+    )
+    goal_count = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_GOAL_COUNT,
+        required=False,
+        label="Goal count",
+        help_text="For example 1000 roses.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (data.get("goal_gift") is None) != (data.get("goal_count") is None) and not self.errors:
+            self.add_error("goal_count", GOAL_INCOMPLETE)
+        return data

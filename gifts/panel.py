@@ -1,0 +1,38 @@
+"""The context of the reusable gift panel (`templates/gifts/_gift_panel.html`), for live
+pages and for posts (through the `{% post_gift_panel post %}` tag)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import HttpRequest
+
+from gifts import selectors
+from gifts.services import COINS_URL, MAX_COMBO
+from wallet.selectors import coin_balance
+
+COMBO_CHOICES = (1, 5, 10, 99)
+
+
+def gift_panel_context(
+    request: HttpRequest, *, action: str, next_url: str, disabled_reason: str = ""
+) -> dict[str, Any]:
+    user = request.user
+    signed_in = bool(user.is_authenticated and user.pk is not None)
+    return {
+        "gift_panel_action": action,
+        "gift_panel_next": next_url,
+        "gift_panel_gifts": list(selectors.active_gifts()),
+        # One key per rendered form: a double-submitted plain form sends one gift; the script
+        # replaces it with a fresh key for every click.
+        "gift_panel_key": str(uuid.uuid4()),
+        "gift_panel_signed_in": signed_in,
+        "gift_panel_balance": coin_balance(user_id=int(user.pk)) if signed_in and user.pk else 0,
+        "gift_panel_adult": bool(signed_in and getattr(user, "is_adult", False)),
+        "gift_panel_disabled_reason": disabled_reason,
+        "gift_panel_max_combo": MAX_COMBO,
+        "gift_panel_combos": COMBO_CHOICES,
+        "gift_panel_coins_url": COINS_URL,
+        "gift_panel_need_coins": request.GET.get("need_coins") == "1",
+    }

@@ -1,0 +1,249 @@
+"""Writes for gifts: sending a gift (the hot path), starting and ending live sessions.
+
+`send_gift` is the hot path (benchmarked). Once the caller has loaded the gift and the
+session (or post) with its creator, a gift is ONE SQL statement: the wallet's posting
+statement (the same one `wallet.services.spend_coins` runs: debit, credit, age and daily cap)
+wrapped with the GiftSend insert, so both commit together, with no savepoint in autocommit.
+Account ids come from the wallet's per-process cache. Broadcasting happens after commit.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from creators.models import Creator, Post
+from gifts import live_updates
+from gifts.models import Gift, GiftSend, LiveSession
+from wallet import errors
+from wallet.models import Transaction, User
+from wallet.services import daily_cap_for, execute_posting, posting_statement, spending_legs
+
+MAX_COMBO = 9_999
+MAX_GOAL_COUNT = 1_000_000
+COINS_URL = "/coins/"
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+
+COUNT_INVALID = f"The combo count must be a whole number from 1 to {MAX_COMBO:,}."
+KEY_INVALID = "An idempotency key of 1 to 100 letters, digits, '-', '_', '.' or ':' is required."
+GIFT_UNAVAILABLE = "That gift is not available."
+ONE_TARGET = "A gift goes to exactly one live session or post."
+SESSION_ENDED = "This live session has ended, so it can't receive gifts."
+POST_UNAVAILABLE = "This post can't receive gifts."
+CREATOR_CANNOT_RECEIVE = "This creator can't receive gifts right now."
+NO_SELF_GIFTS = "You can't send gifts to yourself."
+NOT_ENOUGH_COINS = "You don't have enough coins for this gift. Get more coins to continue."
+NOT_A_CREATOR = "Only approved creators can go live."
+ALREADY_LIVE = "You are already live: end that session before starting another."
+GOAL_INCOMPLETE = "A goal needs both a gift and a count."
+GOAL_COUNT_INVALID = f"The goal count must be a whole number from 1 to {MAX_GOAL_COUNT:,}."
+NOT_YOUR_SESSION = "Only the creator can end this live session."
+
+
+def gift_ledger_key(*, sender_id: int, idempotency_key: str) -> str:
+    # Namespaced by sender: one viewer's key can never collide with (or replay) another's gift.
+    return f"gift:{sender_id}:{idempotency_key}"
+
+
+def _check_request(*, count: object, idempotency_key: object) -> None:
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_COMBO:
+        raise errors.InvalidRequest(COUNT_INVALID, extra={"field": "count"})
+    if not isinstance(idempotency_key, str) or not IDEMPOTENCY_KEY_PATTERN.match(idempotency_key):
+        raise errors.InvalidRequest(KEY_INVALID, extra={"field": "idempotency_key"})
+
+
+def _prior_send(*, sender: User, idempotency_key: str) -> GiftSend | None:
+    return (
+        GiftSend.objects.select_related("gift", "sender", "creator", "session", "post")
+        .filter(
+            transaction__idempotency_key=gift_ledger_key(sender_id=sender.pk, idempotency_key=idempotency_key)
+        )
+        .first()
+    )
+
+
+def _refuse(
+    error: errors.CoinSiteError,
+    *,
+    sender: User,
+    gift: Gift,
+    count: int,
+    idempotency_key: str,
+    session: LiveSession | None,
+    post: Post | None,
+) -> GiftSend:
+    """A retry of a gift that went through before the session ended gets that gift back (the
+    first response was lost, not refused); anything else is refused with `error`."""
+    prior = _prior_send(sender=sender, idempotency_key=idempotency_key)
+    if prior is None:
+        raise error
+    same = (
+        prior.gift_id == gift.pk
+        and prior.count == count
+        and prior.session_id == (session.pk if session else None)
+        and prior.post_id == (post.pk if post else None)
+    )
+    if not same:
+        raise errors.IdempotencyConflict()
+    return prior
+
+
+def send_gift(
+    *,
+    sender: User,
+    gift: Gift,
+    count: int,
+    idempotency_key: str,
+    session: LiveSession | None = None,
+    post: Post | None = None,
+) -> GiftSend:
+    """The viewer sends `count` x `gift` to a live session or a post: coins move from the
+    viewer to the creator (as diamonds, one per coin) and a `GiftSend` is recorded, in one
+    database transaction. A replay of `idempotency_key` returns the first GiftSend and moves
+    nothing; the same key for a different gift, count or target raises IdempotencyConflict.
+
+    Raises InvalidRequest, AgeRestricted, DailyCapReached, InsufficientCoins, AccountFrozen,
+    WrongState (ended session), NotAllowed (creator not approved, hidden post, own gift).
+    `session` and `post` must come with their `creator` loaded.
+    """
+    _check_request(count=count, idempotency_key=idempotency_key)
+    if (session is None) == (post is None):
+        raise errors.InvalidRequest(ONE_TARGET)
+    refusal: errors.CoinSiteError | None = None
+    if session is not None:
+        creator: Creator = session.creator
+        target = f"session:{session.pk}"
+        if session.status != LiveSession.Status.LIVE:
+            refusal = errors.WrongState(SESSION_ENDED)
+    else:
+        assert post is not None
+        creator = post.creator
+        target = f"post:{post.pk}"
+        if post.hidden:
+            refusal = errors.NotAllowed(POST_UNAVAILABLE)
+    if refusal is None and not gift.active:
+        refusal = errors.InvalidRequest(GIFT_UNAVAILABLE, extra={"field": "gift"})
+    if refusal is None and creator.status != Creator.Status.APPROVED:
+        refusal = errors.NotAllowed(CREATOR_CANNOT_RECEIVE)
+    if refusal is not None:
+        return _refuse(
+            refusal,
+            sender=sender,
+            gift=gift,
+            count=count,
+            idempotency_key=idempotency_key,
+            session=session,
+            post=post,
+        )
+    if creator.user_id == sender.pk:
+        raise errors.NotAllowed(NO_SELF_GIFTS)
+
+    coins = gift.coins * count
+    legs = spending_legs(spender_id=sender.pk, coins=coins, creator_user_id=creator.user_id, diamonds=coins)
+    posting, posting_params = posting_statement(
+        kind=Transaction.Kind.GIFT,
+        legs=legs,
+        idempotency_key=gift_ledger_key(sender_id=sender.pk, idempotency_key=idempotency_key),
+        # The reference is part of the ledger's fingerprint: the same key for another gift,
+        # count or target is a conflict (409), not a replay.
+        reference=f"gift:{gift.pk}x{count}:{target}",
+        memo=f"{gift.name} x{count} to @{creator.handle}",
+        daily_cap=daily_cap_for(sender, coins),
+    )
+    # One statement, so one round trip and atomic on its own: the posting (debit, credit,
+    # age and daily cap) and the GiftSend row commit together or not at all.
+    sql = f"""
+        WITH posted AS ({posting}),
+        recorded AS (
+            INSERT INTO gifts_giftsend (sender_id, creator_id, session_id, post_id, gift_id, count, coins,
+                                        transaction_id, idempotency_key, created_at)
+            SELECT %s, %s, %s, %s, %s, %s, %s, posted.transaction_id, %s, now() FROM posted WHERE posted.created
+            RETURNING id, created_at
+        )
+        SELECT posted.transaction_id, recorded.id, recorded.created_at FROM posted LEFT JOIN recorded ON true
+    """
+    params = [
+        *posting_params,
+        sender.pk,
+        creator.pk,
+        session.pk if session is not None else None,
+        post.pk if post is not None else None,
+        gift.pk,
+        count,
+        coins,
+        idempotency_key,
+    ]
+    try:
+        rows = execute_posting(sql, params)
+    except errors.InsufficientCoins as exc:
+        raise errors.InsufficientCoins(
+            NOT_ENOUGH_COINS, extra={"coins_needed": coins, "coins_url": COINS_URL}
+        ) from exc
+    transaction_id, gift_send_id, created_at = rows[0]
+    if gift_send_id is None:
+        # A replay: the first request's gift, recorded with its ledger transaction.
+        return GiftSend.objects.select_related("gift", "sender").get(transaction_id=transaction_id)
+    gift_send = GiftSend(
+        id=gift_send_id,
+        sender=sender,
+        creator=creator,
+        session=session,
+        post=post,
+        gift=gift,
+        count=count,
+        coins=coins,
+        transaction_id=transaction_id,
+        idempotency_key=idempotency_key,
+        created_at=created_at,
+    )
+    gift_send._state.adding, gift_send._state.db = False, "default"
+    if session is not None:
+        live_updates.broadcast_gift_on_commit(gift_send)
+    return gift_send
+
+
+def start_live_session(
+    *, creator: Creator, title: str, goal_gift: Gift | None = None, goal_count: int | None = None
+) -> LiveSession:
+    """An approved creator goes live, optionally with a goal such as 1,000 roses."""
+    if creator.status != Creator.Status.APPROVED:
+        raise errors.NotAllowed(NOT_A_CREATOR)
+    title = title.strip()
+    if not title or len(title) > 120:
+        raise errors.InvalidRequest("A title of 1 to 120 characters is required.", extra={"field": "title"})
+    if (goal_gift is None) != (goal_count is None):
+        raise errors.InvalidRequest(GOAL_INCOMPLETE, extra={"field": "goal_count"})
+    if goal_count is not None and (
+        not isinstance(goal_count, int)
+        or isinstance(goal_count, bool)
+        or not 1 <= goal_count <= MAX_GOAL_COUNT
+    ):
+        raise errors.InvalidRequest(GOAL_COUNT_INVALID, extra={"field": "goal_count"})
+    if goal_gift is not None and not goal_gift.active:
+        raise errors.InvalidRequest(GIFT_UNAVAILABLE, extra={"field": "goal_gift"})
+    try:
+        with transaction.atomic():
+            return LiveSession.objects.create(
+                creator=creator, title=title, goal_gift=goal_gift, goal_count=goal_count
+            )
+    except IntegrityError as exc:
+        # live_session_one_live_per_creator: a second tab (or a double click) started one already.
+        raise errors.WrongState(ALREADY_LIVE) from exc
+
+
+def end_live_session(*, session: LiveSession, ended_by: User) -> LiveSession:
+    """The creator (or staff) ends a live session; every open live page is told."""
+    if session.creator.user_id != ended_by.pk and not ended_by.is_staff:
+        raise errors.NotAllowed(NOT_YOUR_SESSION)
+    now = timezone.now()
+    with transaction.atomic():
+        ended = LiveSession.objects.filter(pk=session.pk, status=LiveSession.Status.LIVE).update(
+            status=LiveSession.Status.ENDED, ended_at=now
+        )
+        if not ended:
+            raise errors.WrongState(SESSION_ENDED)
+        session.status, session.ended_at = LiveSession.Status.ENDED, now
+        live_updates.broadcast_ended_on_commit(session)
+    return session

@@ -1,0 +1,32 @@
+"""`{% load gift_tags %}{% post_gift_panel post %}` renders the gift panel for a post page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+
+from creators.models import Post
+from gifts.panel import gift_panel_context
+from gifts.services import CREATOR_CANNOT_RECEIVE, POST_UNAVAILABLE
+
+register = template.Library()
+
+
+@register.inclusion_tag("gifts/_gift_panel.html", takes_context=True)
+def post_gift_panel(context: template.Context, post: Post) -> dict[str, Any]:
+    request = context["request"]
+    reason = ""
+    if post.hidden:
+        reason = POST_UNAVAILABLE
+    elif not post.creator.is_approved:
+        reason = CREATOR_CANNOT_RECEIVE
+    panel = gift_panel_context(
+        request,
+        action=reverse("post-gift", args=[post.pk]),
+        next_url=request.get_full_path(),
+        disabled_reason=reason,
+    )
+    panel.update({"request": request, "user": context.get("user"), "csrf_token": context.get("csrf_token")})
+    return panel
