@@ -43,11 +43,12 @@ $(STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	touch $(STAMP)
 
-chromium:  ## install Debian's chromium for the browser tests if it is missing
-	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi
+chromium:  ## install Debian's chromium (and an emoji font for the gift icons) for the browser tests
+	@if [ -x "$(CHROMIUM)" ] && [ -d /usr/share/fonts/truetype/noto ]; then exit 0; fi
 	SUDO=; if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi
 	export DEBIAN_FRONTEND=noninteractive
-	$$SUDO apt-get install -y chromium || { $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
+	PKGS="chromium fonts-noto-color-emoji"
+	$$SUDO apt-get install -y $$PKGS || { $$SUDO apt-get update && $$SUDO apt-get install -y $$PKGS; }
 
 services: venv  ## start (or reuse) PostgreSQL and Redis and write var/services.env; they keep running
 	@$(DEVSERVICES) up
