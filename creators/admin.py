@@ -6,13 +6,10 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
 
 from creators import services
-from creators.forms import DecisionForm, RejectForm
 from creators.models import (
     Creator,
     CreatorEarningsDay,
@@ -23,11 +20,13 @@ from creators.models import (
     Post,
     Unlock,
 )
+from creators.services import moderation
 from wallet.errors import CoinSiteError
 from wallet.models import User
+from wallet.moderation.admin_actions import ActionAdmin, OptionalReasonForm, permission_check, reason_action
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ActionAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -38,52 +37,28 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-def _decide(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Creator], *, approve: bool
-) -> HttpResponse | None:
-    """Ask for a reason on an intermediate page, then call the service for each application."""
-    staff = cast(User, request.user)
-    form_class = DecisionForm if approve else RejectForm
-    if "apply" in request.POST:
-        form = form_class(request.POST)
-        if form.is_valid():
-            done = 0
-            for creator in queryset:
-                try:
-                    if approve:
-                        services.approve_creator(
-                            creator_id=creator.pk, decided_by=staff, reason=form.cleaned_data["reason"]
-                        )
-                    else:
-                        services.reject_creator(
-                            creator_id=creator.pk, decided_by=staff, reason=form.cleaned_data["reason"]
-                        )
-                    done += 1
-                except CoinSiteError as exc:
-                    modeladmin.message_user(request, f"@{creator.handle}: {exc.message}", messages.ERROR)
-            verb = "approved" if approve else "rejected"
-            if done:
-                modeladmin.message_user(
-                    request, f"{done} application{'s' if done != 1 else ''} {verb}.", messages.SUCCESS
-                )
-            return None
-    else:
-        form = form_class()
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": "Approve applications" if approve else "Reject applications",
-        "creators": queryset,
-        "form": form,
-        "action": "approve_applications" if approve else "reject_applications",
-        "approve": approve,
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "creators/admin_decide.html", context)
+def _approve(creator: Creator, staff: User, data: dict[str, Any]) -> str:
+    moderation.approve_application(creator_id=creator.pk, staff=staff, note=data["reason"])
+    return f"{creator}: application approved."
+
+
+def _reject(creator: Creator, staff: User, data: dict[str, Any]) -> str:
+    moderation.reject_application(creator_id=creator.pk, staff=staff, reason=data["reason"])
+    return f"{creator}: application rejected."
+
+
+def _suspend(creator: Creator, staff: User, data: dict[str, Any]) -> str:
+    moderation.suspend_creator(creator_id=creator.pk, staff=staff, reason=data["reason"])
+    return f"{creator}: suspended."
+
+
+def _reinstate(creator: Creator, staff: User, data: dict[str, Any]) -> str:
+    moderation.reinstate_creator(creator_id=creator.pk, staff=staff, reason=data["reason"])
+    return f"{creator}: reinstated."
 
 
 @admin.register(Creator)
-class CreatorAdmin(admin.ModelAdmin):
+class CreatorAdmin(ActionAdmin):
     list_display = [
         "handle",
         "display_name",
@@ -97,7 +72,40 @@ class CreatorAdmin(admin.ModelAdmin):
     list_filter = ["status", "category"]
     search_fields = ["handle", "display_name", "user__email"]
     readonly_fields = ["user", "status", "status_reason", "created_at", "decided_at", "decided_by"]
-    actions = ["approve_applications", "reject_applications"]
+    actions = [
+        reason_action(
+            name="approve_applications",
+            permission="wallet.review_creator",
+            description="Approve selected applications",
+            submit="Approve",
+            perform=_approve,
+            form_class=OptionalReasonForm,
+        ),
+        reason_action(
+            name="reject_applications",
+            permission="wallet.review_creator",
+            description="Reject selected applications (the applicant sees the reason)",
+            submit="Reject",
+            perform=_reject,
+        ),
+        reason_action(
+            name="suspend_creators",
+            permission="wallet.suspend_creator",
+            description="Suspend selected creators",
+            submit="Suspend",
+            perform=_suspend,
+        ),
+        reason_action(
+            name="reinstate_creators",
+            permission="wallet.suspend_creator",
+            description="Reinstate selected creators",
+            submit="Reinstate",
+            perform=_reinstate,
+        ),
+    ]
+
+    has_review_creator_permission = permission_check("wallet.review_creator")
+    has_suspend_creator_permission = permission_check("wallet.suspend_creator")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # viewers apply at /creators/apply/
@@ -105,21 +113,47 @@ class CreatorAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Approve selected applications", permissions=["change"])
-    def approve_applications(self, request: HttpRequest, queryset: QuerySet[Creator]) -> HttpResponse | None:
-        return _decide(self, request, queryset, approve=True)
 
-    @admin.action(description="Reject selected applications (with a reason)", permissions=["change"])
-    def reject_applications(self, request: HttpRequest, queryset: QuerySet[Creator]) -> HttpResponse | None:
-        return _decide(self, request, queryset, approve=False)
+def _hide_or_show(service: Any, key: str, verb: str) -> Any:
+    def perform(row: Post | MerchItem, staff: User, data: dict[str, Any]) -> str:
+        service(**{key: row.pk}, staff=staff, reason=data["reason"])
+        return f"{row}: {verb}."
+
+    return perform
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(ActionAdmin):
     list_display = ["title", "creator", "price_coins", "hidden", "created_at"]
     list_filter = ["hidden"]
-    search_fields = ["title", "creator__handle"]
-    readonly_fields = ["creator", "premium_file", "premium_file_name", "created_at"]
+    search_fields = ["=id", "title", "creator__handle"]
+    # Hiding goes through the audited actions below, never the form.
+    readonly_fields = [
+        "creator",
+        "premium_file",
+        "premium_file_name",
+        "hidden",
+        "hidden_reason",
+        "created_at",
+    ]
+    actions = [
+        reason_action(
+            name="hide_posts",
+            permission="wallet.hide_content",
+            description="Hide selected posts",
+            submit="Hide",
+            perform=_hide_or_show(moderation.hide_post, "post_id", "hidden"),
+        ),
+        reason_action(
+            name="show_posts",
+            permission="wallet.hide_content",
+            description="Show selected posts again",
+            submit="Show",
+            perform=_hide_or_show(moderation.show_post, "post_id", "shown again"),
+        ),
+    ]
+
+    has_hide_content_permission = permission_check("wallet.hide_content")
     fields = [
         "creator",
         "title",
@@ -145,15 +179,38 @@ class UnlockAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MerchItem)
-class MerchItemAdmin(admin.ModelAdmin):
+class MerchItemAdmin(ActionAdmin):
     list_display = ["name", "creator", "price_coins", "stock", "hidden", "created_at"]
     list_filter = ["hidden"]
-    search_fields = ["name", "creator__handle"]
-    # Stock changes by creators go through a relative update; staff only hide or describe items here.
-    readonly_fields = ["creator", "stock", "image", "created_at"]
+    search_fields = ["=id", "name", "creator__handle"]
+    # Stock changes by creators go through a relative update; staff hide items with the audited actions.
+    readonly_fields = ["creator", "stock", "image", "hidden", "created_at"]
+    actions = [
+        reason_action(
+            name="hide_items",
+            permission="wallet.hide_content",
+            description="Hide selected merch items",
+            submit="Hide",
+            perform=_hide_or_show(moderation.hide_merch_item, "item_id", "hidden"),
+        ),
+        reason_action(
+            name="show_items",
+            permission="wallet.hide_content",
+            description="Show selected merch items again",
+            submit="Show",
+            perform=_hide_or_show(moderation.show_merch_item, "item_id", "shown again"),
+        ),
+    ]
+
+    has_hide_content_permission = permission_check("wallet.hide_content")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+def _cancel_order(order: Order, staff: User, data: dict[str, Any]) -> str:
+    result = moderation.cancel_order_by_staff(order_id=order.pk, staff=staff, reason=data["reason"])
+    return f"#{order.pk}: {result.message}"
 
 
 @admin.register(Order)
@@ -173,7 +230,18 @@ class OrderAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["buyer__email", "item__name", "ship_name", "idempotency_key"]
     list_select_related = ["buyer", "item"]
-    actions = ["mark_shipped", "cancel_orders"]
+    actions = [
+        "mark_shipped",
+        reason_action(
+            name="cancel_orders",
+            permission="wallet.cancel_order",
+            description="Cancel selected orders (refund coins, return stock)",
+            submit="Cancel orders",
+            perform=_cancel_order,
+        ),
+    ]
+
+    has_cancel_order_permission = permission_check("wallet.cancel_order")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Lets staff run the actions below; every field stays read-only.
@@ -194,10 +262,6 @@ class OrderAdmin(ReadOnlyAdmin):
     def mark_shipped(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._run(request, queryset, services.mark_order_shipped)
 
-    @admin.action(description="Cancel selected orders (refund coins, return stock)", permissions=["change"])
-    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        self._run(request, queryset, services.cancel_order)
-
 
 @admin.register(CreatorEarningsDay)
 class CreatorEarningsDayAdmin(ReadOnlyAdmin):
@@ -216,3 +280,8 @@ class CreatorSupporterAdmin(ReadOnlyAdmin):
 @admin.register(EarningsRollupState)
 class EarningsRollupStateAdmin(ReadOnlyAdmin):
     list_display = ["horizon", "last_run_at", "last_run_entries"]
+
+
+# ---------------------------------------------------------------- payouts (creators/payouts/admin.py)
+
+from creators.payouts import admin as payouts_admin  # noqa: E402, F401  (registers the payout screens)

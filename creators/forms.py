@@ -194,11 +194,3 @@ class OrderForm(forms.Form):
     )
     expected_price = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     idempotency_key = forms.CharField(**_key_field_kwargs)
-
-
-class RejectForm(forms.Form):
-    reason = forms.CharField(max_length=255, widget=forms.Textarea(attrs={"rows": 3}))
-
-
-class DecisionForm(forms.Form):
-    reason = forms.CharField(max_length=255, required=False, widget=forms.Textarea(attrs={"rows": 3}))

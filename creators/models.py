@@ -230,3 +230,222 @@ class EarningsRollupState(models.Model):
 
     def __str__(self) -> str:
         return f"rolled up to {self.horizon.isoformat()}"
+
+
+# ---------------------------------------------------------------- payouts
+
+
+class PayoutAccount(models.Model):
+    """Where a creator's payouts go: a Stripe Connect account (`acct_...`) or, offline, the
+    in-project `local` provider. Only a verified account is paid."""
+
+    class Provider(models.TextChoices):
+        STRIPE_CONNECT = "stripe_connect", "Stripe Connect"
+        LOCAL = "local", "Local (offline)"
+
+    class Status(models.TextChoices):
+        UNVERIFIED = "unverified", "Waiting for verification"
+        VERIFIED = "verified", "Verified"
+
+    creator = models.OneToOneField(Creator, on_delete=models.PROTECT, related_name="payout_account")
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    destination = models.CharField(max_length=255)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UNVERIFIED)
+    status_reason = models.CharField(max_length=255, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "destination"], name="payout_account_one_per_destination"
+            ),
+            models.CheckConstraint(
+                condition=~Q(provider="stripe_connect") | Q(destination__startswith="acct_"),
+                name="payout_account_stripe_destination",
+            ),
+            models.CheckConstraint(condition=~Q(destination=""), name="payout_account_destination_set"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.destination} of {self.creator}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == self.Status.VERIFIED
+
+
+class PayoutBatch(models.Model):
+    """One payout run: every creator eligible when it was created, one `Payout` each. One batch
+    per `period` (the weekly run uses the ISO week), so concurrent runs share it."""
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", "Waiting for staff approval"
+        PROCESSING = "processing", "Processing"
+        FINISHED = "finished", "Finished"
+        REJECTED = "rejected", "Rejected"
+
+    period = models.CharField(max_length=40, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROCESSING, db_index=True)
+    currency = models.CharField(max_length=3)
+    diamond_value_millicents = models.PositiveIntegerField()
+    total_cents = models.BigIntegerField(default=0)
+    total_diamonds = models.BigIntegerField(default=0)
+    payouts_planned = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.CharField(max_length=255, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "payout batches"
+        permissions = [("approve_payoutbatch", "Can approve or reject payout batches and retry payouts")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_cents__gte=0) & Q(total_diamonds__gte=0),
+                name="payout_batch_totals_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout batch {self.period}"
+
+
+class Payout(models.Model):
+    """One creator's share of a batch: `diamonds` leave the creator's balance for exactly
+    `amount_cents` (= diamonds * rate // 1000, a database rule).
+
+    Each attempt moves the diamonds once (ledger key `<key>-start`), asks the provider once per
+    key (`payout-<id>`, then `payout-<id>-a<n>` for staff retries; the provider dedupes), and
+    then either settles (`<key>-settle`) or returns them (`<key>-return`), all keyed, so a crash
+    at any point is repaired by running the same step again."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_FLIGHT = "in_flight", "In flight"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed (diamonds returned)"
+        SKIPPED = "skipped", "Skipped (not eligible any more)"
+        CANCELLED = "cancelled", "Cancelled"
+        REVERSED = "reversed", "Reversed (diamonds returned)"
+
+    OPEN_STATUSES = (Status.PENDING, Status.IN_FLIGHT)
+    DONE_STATUSES = (Status.PAID, Status.REVERSED)
+
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payouts")
+    creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="payouts")
+    account = models.ForeignKey(PayoutAccount, on_delete=models.PROTECT, related_name="payouts")
+    # Where the money goes, fixed when the batch was made: a changed account never redirects a payout in flight.
+    provider = models.CharField(max_length=20, choices=PayoutAccount.Provider.choices)
+    destination = models.CharField(max_length=255)
+    diamonds = models.BigIntegerField()
+    amount_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    diamond_value_millicents = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempt = models.PositiveIntegerField(default=1)
+    # A worker driving the payout holds it until then; a crashed worker's claim simply runs out.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    provider_calls = models.PositiveIntegerField(default=0)
+    provider_reference = models.CharField(max_length=255, blank=True)
+    failure_code = models.CharField(max_length=100, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    reversed_cents = models.BigIntegerField(default=0)
+    returned_diamonds = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # Claiming walks only the open payouts of a batch, in id order.
+            models.Index(
+                fields=["batch", "id"],
+                name="payout_open_idx",
+                condition=Q(status__in=["pending", "in_flight"]),
+            ),
+            models.Index(
+                fields=["provider_reference"],
+                name="payout_provider_ref_idx",
+                condition=~Q(provider_reference=""),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "creator"], name="payout_once_per_batch_creator"),
+            # At most one payout of a creator is waiting or moving money at any time.
+            models.UniqueConstraint(
+                fields=["creator"],
+                condition=Q(status__in=["pending", "in_flight"]),
+                name="payout_one_open_per_creator",
+            ),
+            models.CheckConstraint(
+                condition=Q(diamonds__gt=0) & Q(amount_cents__gt=0), name="payout_amounts_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_cents=models.F("diamonds") * models.F("diamond_value_millicents") / 1000),
+                name="payout_cents_match_diamonds",
+            ),
+            models.CheckConstraint(
+                condition=Q(reversed_cents__gte=0)
+                & Q(reversed_cents__lte=models.F("amount_cents"))
+                & Q(returned_diamonds__gte=0)
+                & Q(returned_diamonds__lte=models.F("diamonds")),
+                name="payout_reversal_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout #{self.pk} of {self.diamonds} diamonds to {self.creator}"
+
+    @property
+    def provider_key(self) -> str:
+        """The provider idempotency key of the current attempt (also the ledger keys' stem)."""
+        return f"payout-{self.pk}" if self.attempt == 1 else f"payout-{self.pk}-a{self.attempt}"
+
+    @property
+    def amount_display(self) -> str:
+        return f"{self.amount_cents // 100:,}.{self.amount_cents % 100:02d} {self.currency.upper()}"
+
+
+class LocalTransfer(models.Model):
+    """The `local` payout provider's own record of each transfer it was asked for: one row per
+    idempotency key (a repeated request returns this row), paid or refused."""
+
+    class Status(models.TextChoices):
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    payout_id = models.BigIntegerField(db_index=True)
+    destination = models.CharField(max_length=255)
+    amount_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    failure_code = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="local_transfer_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"local transfer {self.idempotency_key} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        return f"ltr_{self.pk}"

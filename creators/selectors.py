@@ -27,6 +27,7 @@ from creators.models import (
     Post,
     Unlock,
 )
+from creators.payouts.selectors import PayoutTotals, payout_totals
 from creators.services.earnings import EARNING_KINDS, EPOCH, SUPPORTER_CTES
 from wallet.models import Account, Entry, Unit, User
 from wallet.selectors import balance_of
@@ -251,11 +252,15 @@ class EarningsDashboard:
     by_source_all_time: dict[str, int]
     top_supporters: list[Supporter]
     recent: list[RecentLine]
+    # Paid out (settled, less anything Stripe reversed), from the payouts written with their
+    # ledger postings; diamonds still in flight are not "paid" yet and are shown apart.
     payouts_diamonds: int
     held_in_escrow: int
     rollup_horizon: datetime.datetime
     chart_max: int = 0
     chart: dict[str, Any] = field(default_factory=dict)
+    payouts_cents: int = 0
+    payouts_in_flight_diamonds: int = 0
 
 
 def diamonds_to_cents(diamonds: int) -> int:
@@ -304,7 +309,7 @@ def creator_earnings_dashboard(
     per_day: dict[datetime.date, int] = defaultdict(int)
     period = _empty_sources()
     all_time = _empty_sources()
-    payouts = 0
+    paid = PayoutTotals(paid_diamonds=0, paid_cents=0, in_flight_diamonds=0, in_flight_cents=0, count_paid=0)
     supporters: list[Supporter] = []
     recent: list[RecentLine] = []
     diamonds = 0
@@ -324,7 +329,6 @@ def creator_earnings_dashboard(
             for day, kind, total in rows:
                 source = _source(kind)
                 if source == "payouts":
-                    payouts -= total
                     continue
                 all_time[source] += total
                 if day >= since:
@@ -332,6 +336,7 @@ def creator_earnings_dashboard(
                     if kind in EARNING_KINDS:
                         per_day[day] += total
             supporters = _top_supporters(account_id, horizon)
+            paid = payout_totals(creator=creator)
             recent = _recent(account_id)
     bars, top = _chart(
         [
@@ -355,7 +360,9 @@ def creator_earnings_dashboard(
         by_source_all_time=all_time,
         top_supporters=supporters,
         recent=recent,
-        payouts_diamonds=payouts,
+        payouts_diamonds=paid.paid_diamonds,
+        payouts_cents=paid.paid_cents,
+        payouts_in_flight_diamonds=paid.in_flight_diamonds,
         held_in_escrow=int(held or 0),
         rollup_horizon=horizon,
         chart_max=top,

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from creators import views
+from creators.payouts import views as payout_views
 
 app_name = "creators"
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("me/library/", views.library, name="library"),
     path("studio/", views.studio, name="studio"),
     path("studio/statement.csv", views.statement_csv, name="statement"),
+    path("studio/payouts/", payout_views.studio_payouts, name="studio-payouts"),
     path("studio/posts/new/", views.studio_post_new, name="studio-post-new"),
     path("studio/merch/", views.studio_merch, name="studio-merch"),
     path("studio/merch/new/", views.studio_merch_new, name="studio-merch-new"),

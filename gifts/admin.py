@@ -4,8 +4,13 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from gifts.models import Gift, GiftSend, LiveSession
+from gifts.moderation import end_live_session_by_staff
+from wallet.models import User
+from wallet.moderation.admin_actions import ActionAdmin, permission_check, reason_action
 
 
 @admin.register(Gift)
@@ -16,13 +21,45 @@ class GiftAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+def _end_session(session: LiveSession, staff: User, data: dict[str, Any]) -> str:
+    end_live_session_by_staff(session_id=session.pk, staff=staff, reason=data["reason"])
+    return f"{session}: ended."
+
+
 @admin.register(LiveSession)
-class LiveSessionAdmin(admin.ModelAdmin):
-    list_display = ["title", "creator", "status", "goal_gift", "goal_count", "started_at", "ended_at"]
+class LiveSessionAdmin(ActionAdmin):
+    list_display = [
+        "title",
+        "creator",
+        "status",
+        "goal_gift",
+        "goal_count",
+        "started_at",
+        "ended_at",
+        "gifts",
+    ]
     list_filter = ["status"]
-    search_fields = ["title", "creator__handle"]
+    search_fields = ["=id", "title", "creator__handle"]
     list_select_related = ["creator", "goal_gift"]
     raw_id_fields = ["creator"]
+    # Ending goes through the audited action (it also tells every open live page).
+    readonly_fields = ["status", "ended_at"]
+    actions = [
+        reason_action(
+            name="end_sessions",
+            permission="wallet.end_live_session",
+            description="End selected live sessions",
+            submit="End",
+            perform=_end_session,
+        )
+    ]
+
+    has_end_live_session_permission = permission_check("wallet.end_live_session")
+
+    @admin.display(description="gifts")
+    def gifts(self, session: LiveSession) -> str:
+        url = reverse("admin:gifts_giftsend_changelist") + f"?session__id__exact={session.pk}"
+        return format_html('<a href="{}">Gifts</a>', url)
 
 
 @admin.register(GiftSend)
@@ -31,7 +68,7 @@ class GiftSendAdmin(admin.ModelAdmin):
 
     list_display = ["id", "created_at", "sender", "creator", "gift", "count", "coins", "session", "post"]
     list_filter = ["gift", "created_at"]
-    search_fields = ["sender__email", "creator__handle", "idempotency_key"]
+    search_fields = ["=session__id", "session__title", "sender__email", "creator__handle", "idempotency_key"]
     list_select_related = ["sender", "creator", "gift", "session", "post"]
     readonly_fields = [
         "sender",

@@ -1,19 +1,20 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import QuerySet
+from django.db.models import Case, When
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 
-from wallet.auth import signed_in_user
-from wallet.errors import CoinSiteError
 from wallet.models import (
     Account,
     AccountDelta,
+    AdjustmentRequest,
+    AuditEntry,
     CoinPackage,
     CoinPurchase,
     CoinReceivable,
@@ -24,13 +25,16 @@ from wallet.models import (
     PurchaseRefund,
     ReconciliationIssue,
     ReconciliationRun,
+    Report,
     Transaction,
     User,
     WebhookEvent,
 )
+from wallet.moderation import actions as staff_actions
+from wallet.moderation import adjustments, reports
+from wallet.moderation.admin_actions import ActionAdmin, OptionalReasonForm, permission_check, reason_action
+from wallet.moderation.forms import AdjustmentForm
 from wallet.purchases.forms import RefundReasonForm
-from wallet.purchases.refunds import refund_purchase
-from wallet.purchases.webhooks import replay_webhook_event
 
 
 @admin.register(User)
@@ -48,7 +52,7 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
-class ReadOnlyLedgerAdmin(admin.ModelAdmin):
+class ReadOnlyLedgerAdmin(ActionAdmin):
     """The ledger is read-only in admin: corrections are new transactions posted by services."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -95,12 +99,68 @@ class EntryAdmin(ReadOnlyLedgerAdmin):
     list_select_related = ["transaction", "account", "account__owner"]
 
 
+def _freeze(account: Account, staff: User, data: dict[str, Any]) -> str:
+    staff_actions.freeze_wallet(account_id=account.pk, staff=staff, reason=data["reason"])
+    return f"{account}: frozen."
+
+
+def _unfreeze(account: Account, staff: User, data: dict[str, Any]) -> str:
+    staff_actions.unfreeze_wallet(account_id=account.pk, staff=staff, reason=data["reason"])
+    return f"{account}: unfrozen."
+
+
+freeze_wallets = reason_action(
+    name="freeze_wallets",
+    permission="wallet.freeze_wallet",
+    description="Freeze selected wallets (nothing can be spent from them)",
+    submit="Freeze",
+    perform=_freeze,
+)
+unfreeze_wallets = reason_action(
+    name="unfreeze_wallets",
+    permission="wallet.freeze_wallet",
+    description="Unfreeze selected wallets",
+    submit="Unfreeze",
+    perform=_unfreeze,
+)
+
+
+def _adjust(account: Account, staff: User, data: dict[str, Any]) -> str:
+    request = adjustments.request_adjustment(
+        account_id=account.pk, amount=data["amount"], reason=data["reason"], requested_by=staff
+    )
+    if request.status == AdjustmentRequest.Status.APPLIED:
+        return f"{account}: adjusted by {request.amount:+,d} (ledger transaction #{request.transaction_id})."
+    return (
+        f"{account}: adjustment #{request.pk} of {request.amount:+,d} is above the approval threshold and "
+        "waits for a second staff member's approval."
+    )
+
+
+adjust_balances = reason_action(
+    name="adjust_balances",
+    permission="wallet.adjust_balance",
+    description="Adjust balance (credit or debit against staff adjustments)",
+    submit="Adjust",
+    perform=_adjust,
+    form_class=AdjustmentForm,
+    intro=(
+        "Credits (positive) or debits (negative) each selected balance in its own unit, against the "
+        "staff adjustments account. Amounts above the approval threshold wait for a second staff member."
+    ),
+)
+
+
 @admin.register(Account)
 class AccountAdmin(ReadOnlyLedgerAdmin):
-    list_display = ["id", "kind", "unit", "owner", "balance", "posting", "frozen"]
+    list_display = ["id", "kind", "unit", "owner", "balance", "posting", "frozen", "frozen_reason"]
     list_filter = ["kind", "unit", "frozen", "posting"]
-    search_fields = ["owner__email", "owner__display_name"]
+    search_fields = ["=id", "owner__email", "owner__display_name"]
     list_select_related = ["owner"]
+    actions = [freeze_wallets, unfreeze_wallets, adjust_balances]
+
+    has_freeze_wallet_permission = permission_check("wallet.freeze_wallet")
+    has_adjust_balance_permission = permission_check("wallet.adjust_balance")
 
 
 @admin.register(AccountDelta)
@@ -130,6 +190,25 @@ class CoinPackageAdmin(admin.ModelAdmin):
 # ---------------------------------------------------------------- buying coins with Stripe
 
 
+def _refund(purchase: CoinPurchase, staff: User, data: dict[str, Any]) -> str:
+    staff_actions.refund_purchase_by_staff(purchase_id=purchase.pk, staff=staff, reason=data["reason"])
+    return f"Purchase #{purchase.pk} refunded."
+
+
+refund_purchases = reason_action(
+    name="refund_purchases",
+    permission="wallet.refund_purchase",
+    description="Refund purchases",
+    submit="Refund",
+    perform=_refund,
+    form_class=RefundReasonForm,
+    intro=(
+        "Refund what is left of these purchases at Stripe and take their coins back. Coins already "
+        "spent become a receivable and the wallet is frozen until it is covered."
+    ),
+)
+
+
 @admin.register(CoinPurchase)
 class CoinPurchaseAdmin(ReadOnlyLedgerAdmin):
     list_display = [
@@ -146,39 +225,9 @@ class CoinPurchaseAdmin(ReadOnlyLedgerAdmin):
     search_fields = ["=id", "user__email", "stripe_payment_intent_id", "stripe_charge_id"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
-    actions = ["refund_purchases"]
+    actions = [refund_purchases]
 
-    def has_refund_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("wallet.refund_coinpurchase")
-
-    @admin.action(
-        description="Refund selected purchases at Stripe (asks for a reason)", permissions=["refund"]
-    )
-    def refund_purchases(
-        self, request: HttpRequest, queryset: QuerySet[CoinPurchase]
-    ) -> TemplateResponse | None:
-        form = RefundReasonForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            staff = signed_in_user(request)
-            for purchase in queryset.order_by("pk"):
-                try:
-                    refund_purchase(
-                        purchase_id=purchase.pk, staff_user=staff, reason=form.cleaned_data["reason"]
-                    )
-                except CoinSiteError as exc:
-                    self.message_user(request, f"Purchase #{purchase.pk}: {exc.message}", messages.ERROR)
-                else:
-                    self.message_user(request, f"Purchase #{purchase.pk} refunded.", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Refund purchases",
-            "opts": self.model._meta,
-            "purchases": queryset,
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/wallet/coinpurchase/refund_reason.html", context)
+    has_refund_purchase_permission = permission_check("wallet.refund_purchase")
 
 
 @admin.register(PurchaseRefund)
@@ -220,24 +269,31 @@ class CoinReceivableAdmin(ReadOnlyLedgerAdmin):
     list_select_related = ["user", "purchase"]
 
 
+def _replay(event: WebhookEvent, staff: User, data: dict[str, Any]) -> str:
+    replayed = staff_actions.replay_webhook_event_by_staff(
+        event_id=event.pk, staff=staff, note=data["reason"]
+    )
+    return f"{replayed.stripe_event_id}: {replayed.status}"
+
+
+replay_events = reason_action(
+    name="replay",
+    permission="wallet.view_webhookevent",
+    description="Replay selected events (clears the last error first)",
+    submit="Replay",
+    perform=_replay,
+    form_class=OptionalReasonForm,
+)
+
+
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyLedgerAdmin):
     list_display = ["stripe_event_id", "type", "status", "outcome", "attempts", "received_at", "processed_at"]
     list_filter = ["status", "type"]
     search_fields = ["stripe_event_id", "last_error"]
-    actions = ["replay"]
+    actions = [replay_events]
 
-    def has_replay_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("wallet.view_webhookevent") and request.user.is_staff
-
-    @admin.action(description="Replay selected events (clears the last error first)", permissions=["replay"])
-    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        for event_id in queryset.order_by("received_at").values_list("pk", flat=True):
-            event = replay_webhook_event(event_id=event_id)
-            level = messages.ERROR if event.status == WebhookEvent.Status.FAILED else messages.SUCCESS
-            self.message_user(
-                request, f"{event.stripe_event_id}: {event.status} {event.last_error}".strip(), level
-            )
+    has_view_webhookevent_permission = permission_check("wallet.view_webhookevent")
 
 
 @admin.register(ReconciliationRun)
@@ -256,9 +312,37 @@ class ReconciliationRunAdmin(ReadOnlyLedgerAdmin):
     list_filter = ["status"]
 
 
+ISSUE_FIELDS = (
+    "kind",
+    "purchase",
+    "run",
+    "source",
+    "stripe_object_id",
+    "expected",
+    "found",
+    "created_at",
+    "resolved",
+    "resolved_note",
+)
+
+
+def _resolve(issue: ReconciliationIssue, staff: User, data: dict[str, Any]) -> str:
+    staff_actions.resolve_reconciliation_issue(issue_id=issue.pk, staff=staff, reason=data["reason"])
+    return f"{issue}: resolved."
+
+
+resolve_issues = reason_action(
+    name="resolve_issues",
+    permission="wallet.resolve_reconciliation_issue",
+    description="Resolve selected reconciliation issues",
+    submit="Resolve",
+    perform=_resolve,
+)
+
+
 @admin.register(ReconciliationIssue)
-class ReconciliationIssueAdmin(admin.ModelAdmin):
-    """Issues are read-only except for staff marking them resolved with a note."""
+class ReconciliationIssueAdmin(ReadOnlyLedgerAdmin):
+    """Issues are read-only; staff resolve them with a reason through the action (audited)."""
 
     list_display = [
         "created_at",
@@ -273,31 +357,191 @@ class ReconciliationIssueAdmin(admin.ModelAdmin):
     list_filter = ["resolved", "kind", "source"]
     search_fields = ["stripe_object_id", "=purchase__id"]
     list_select_related = ["purchase"]
-    fields = [
-        "kind",
-        "purchase",
-        "run",
-        "source",
-        "stripe_object_id",
-        "expected",
-        "found",
+    fields = ISSUE_FIELDS
+    readonly_fields = ISSUE_FIELDS
+    actions = [resolve_issues]
+
+    has_resolve_reconciliation_issue_permission = permission_check("wallet.resolve_reconciliation_issue")
+
+
+# ---------------------------------------------------------------- staff moderation
+
+
+def _admin_link(app_label: str, model: str, object_id: object, label: str) -> str:
+    """A link to a row's admin page, or just its label when that model has none."""
+    try:
+        url = reverse(f"admin:{app_label}_{model}_change", args=[object_id])
+    except NoReverseMatch:
+        return label
+    return format_html('<a href="{}">{}</a>', url, label)
+
+
+def _pretty_json(value: object) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+AUDIT_FIELDS = (
+    "created_at",
+    "actor",
+    "action",
+    "target",
+    "reason",
+    "before_json",
+    "after_json",
+    "transaction",
+)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["created_at", "actor", "action", "target", "reason", "transaction"]
+    list_filter = ["action", "target_type", "created_at"]
+    search_fields = ["=target_id", "target_repr", "actor__email", "reason", "action"]
+    list_select_related = ["actor", "target_type", "transaction"]
+    date_hierarchy = "created_at"
+    fields = AUDIT_FIELDS
+    readonly_fields = AUDIT_FIELDS
+
+    @admin.display(description="target")
+    def target(self, entry: AuditEntry) -> str:
+        if entry.target_type is None:
+            return "-"
+        ct = entry.target_type
+        return _admin_link(ct.app_label, ct.model, entry.target_id, entry.target_repr or entry.target_id)
+
+    @admin.display(description="before")
+    def before_json(self, entry: AuditEntry) -> str:
+        return _pretty_json(entry.before)
+
+    @admin.display(description="after")
+    def after_json(self, entry: AuditEntry) -> str:
+        return _pretty_json(entry.after)
+
+
+def _approve(request: AdjustmentRequest, staff: User, data: dict[str, Any]) -> str:
+    done = adjustments.approve_adjustment(request_id=request.pk, staff=staff, note=data["reason"])
+    return f"Adjustment #{done.pk} approved and applied (ledger transaction #{done.transaction_id})."
+
+
+def _reject(request: AdjustmentRequest, staff: User, data: dict[str, Any]) -> str:
+    adjustments.reject_adjustment(request_id=request.pk, staff=staff, note=data["reason"])
+    return f"Adjustment #{request.pk} rejected; nothing moved."
+
+
+def _apply(request: AdjustmentRequest, staff: User, data: dict[str, Any]) -> str:
+    done = adjustments.apply_adjustment(request_id=request.pk, staff=staff)
+    return f"Adjustment #{done.pk} applied (ledger transaction #{done.transaction_id})."
+
+
+@admin.register(AdjustmentRequest)
+class AdjustmentRequestAdmin(ReadOnlyLedgerAdmin):
+    """Adjustments are requested from the accounts list (action "Adjust balance"); large ones
+    are approved here by a second staff member."""
+
+    list_display = [
+        "id",
+        "account",
+        "amount",
+        "status",
+        "requested_by",
+        "approved_by",
+        "rejected_by",
         "created_at",
-        "resolved",
-        "resolved_note",
+        "applied_at",
+        "transaction",
+        "last_error",
     ]
-    readonly_fields = [
-        "kind",
-        "purchase",
-        "run",
-        "source",
-        "stripe_object_id",
-        "expected",
-        "found",
-        "created_at",
+    list_filter = ["status", "account__unit", "account__kind"]
+    search_fields = ["=id", "account__owner__email", "requested_by__email", "reason"]
+    list_select_related = ["account__owner", "requested_by", "approved_by", "rejected_by", "transaction"]
+    actions = [
+        reason_action(
+            name="approve_adjustments",
+            permission="wallet.approve_adjustment",
+            description="Approve and apply selected adjustments",
+            submit="Approve",
+            perform=_approve,
+            intro="You cannot approve an adjustment you requested.",
+        ),
+        reason_action(
+            name="reject_adjustments",
+            permission="wallet.approve_adjustment",
+            description="Reject selected adjustments",
+            submit="Reject",
+            perform=_reject,
+        ),
+        reason_action(
+            name="apply_adjustments",
+            permission="wallet.approve_adjustment",
+            description="Retry applying selected approved adjustments",
+            submit="Apply",
+            perform=_apply,
+            form_class=OptionalReasonForm,
+        ),
     ]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    has_approve_adjustment_permission = permission_check("wallet.approve_adjustment")
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+
+REPORT_FIELDS = (
+    "created_at",
+    "reporter",
+    "target_kind",
+    "target",
+    "reason",
+    "details",
+    "status",
+    "handled_by",
+    "handled_at",
+    "resolution_note",
+)
+
+
+def _close_reports(status: str, verb: str) -> Any:
+    def close(report: Report, staff: User, data: dict[str, Any]) -> str:
+        reports.close_report(report_id=report.pk, staff=staff, status=status, note=data["reason"])
+        return f"Report #{report.pk} {verb}."
+
+    return close
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnlyLedgerAdmin):
+    """The report queue: open reports first; act on the target from its own admin page (its
+    open reports are then marked actioned), or close them here."""
+
+    list_display = ["created_at", "target_kind", "target", "reason", "reporter", "status", "handled_by"]
+    list_filter = ["status", "reason", "target_type"]
+    search_fields = ["=target_id", "target_repr", "reporter__email", "details"]
+    list_select_related = ["reporter", "target_type", "handled_by"]
+    fields = REPORT_FIELDS
+    readonly_fields = REPORT_FIELDS
+    actions = [
+        reason_action(
+            name="action_reports",
+            permission="wallet.handle_report",
+            description="Mark selected reports actioned",
+            submit="Mark actioned",
+            perform=_close_reports(Report.Status.ACTIONED, "marked actioned"),
+        ),
+        reason_action(
+            name="dismiss_reports",
+            permission="wallet.handle_report",
+            description="Dismiss selected reports",
+            submit="Dismiss",
+            perform=_close_reports(Report.Status.DISMISSED, "dismissed"),
+        ),
+    ]
+
+    has_handle_report_permission = permission_check("wallet.handle_report")
+    # The queue order: open reports first, oldest first.
+    ordering = [Case(When(status=Report.Status.OPEN, then=0), default=1).asc(), "created_at"]
+
+    @admin.display(description="type", ordering="target_type")
+    def target_kind(self, report: Report) -> str:
+        return str(report.target_type.name)
+
+    @admin.display(description="target")
+    def target(self, report: Report) -> str:
+        ct = report.target_type
+        return _admin_link(ct.app_label, ct.model, report.target_id, report.target_repr)

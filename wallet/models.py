@@ -11,6 +11,8 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -123,6 +125,7 @@ class Account(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        permissions = [("freeze_wallet", "Can freeze and unfreeze wallets")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(allow_negative=True) | Q(balance__gte=0), name="account_balance_non_negative"
@@ -330,7 +333,7 @@ class CoinPurchase(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("refund_coinpurchase", "Can refund coin purchases")]
+        permissions = [("refund_purchase", "Can refund coin purchases")]
         constraints = [
             models.UniqueConstraint(
                 fields=["stripe_payment_intent_id"],
@@ -530,6 +533,157 @@ class ReconciliationIssue(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("resolve_reconciliation_issue", "Can resolve reconciliation issues")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.stripe_object_id}"
+
+
+# ---------------------------------------------------------------- staff moderation and the audit trail
+
+
+class AuditEntry(models.Model):
+    """One staff action or money correction: who, what, on which row, why, and what changed.
+
+    Append-only: the database refuses UPDATE and DELETE (wallet/sql/moderation.sql)."""
+
+    id = models.BigAutoField(primary_key=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.ForeignKey(
+        "contenttypes.ContentType", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=255, blank=True)
+    reason = models.TextField(blank=True)
+    before = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # The ledger transaction this action posted, when money moved.
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+        # Staff actions on rows of other apps: declared here, beside the audit log every one of them
+        # writes, so the moderation permissions ship in wallet's migrations.
+        permissions = [
+            ("review_creator", "Can approve and reject creator applications"),
+            ("suspend_creator", "Can suspend and reinstate creators"),
+            ("hide_content", "Can hide and show posts and merch items"),
+            ("end_live_session", "Can end live sessions"),
+            ("cancel_order", "Can cancel merch orders (returns the coins)"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.target_repr or '-'} by {self.actor or 'system'}"
+
+
+class AdjustmentRequest(models.Model):
+    """A staff correction of one balance against the ADJUSTMENTS system account (ledger key
+    `adjustment-<id>`). Above ADJUSTMENT_APPROVAL_THRESHOLD_COINS a second, different staff
+    member approves it before anything moves."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved (not applied yet)"
+        REJECTED = "rejected", "Rejected"
+        APPLIED = "applied", "Applied"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="adjustment_requests")
+    # Signed: positive credits the account, negative debits it; in the account's unit.
+    amount = models.BigIntegerField()
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_note = models.CharField(max_length=500, blank=True)
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("adjust_balance", "Can request manual balance adjustments"),
+            ("approve_adjustment", "Can approve or reject balance adjustments of other staff"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_amount_non_zero"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("requested_by")),
+                name="adjustment_approver_not_requester",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="applied") | Q(transaction__isnull=False),
+                name="adjustment_applied_has_transaction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Adjustment #{self.pk}: {self.amount:+,d} {self.account.unit} on account {self.account_id}"
+
+
+class Report(models.Model):
+    """A viewer's report of a post, a live session or a user, worked by staff in admin.
+
+    The target is generic (wallet does not import gifts or creators); one open report per
+    reporter per target (a database constraint)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACTIONED = "actioned", "Actioned"
+        DISMISSED = "dismissed", "Dismissed"
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam or scam"
+        HARASSMENT = "harassment", "Harassment or hate"
+        SEXUAL = "sexual", "Sexual content"
+        VIOLENCE = "violence", "Violence or danger"
+        MINOR = "minor", "Involves a minor"
+        IMPERSONATION = "impersonation", "Impersonation"
+        OTHER = "other", "Something else"
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    target_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT, related_name="+")
+    target_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("target_type", "target_id")
+    target_repr = models.CharField(max_length=255)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    details = models.TextField(blank=True, max_length=1000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("handle_report", "Can action and dismiss reports")]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="report_target_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "target_type", "target_id"],
+                condition=Q(status="open"),
+                name="report_one_open_per_reporter_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report #{self.pk} of {self.target_repr} ({self.status})"

@@ -46,11 +46,11 @@ SYSTEM_POSTING = {
     Account.Kind.COIN_SPENT: (Account.Posting.DEFERRED, True),
     Account.Kind.DIAMOND_ISSUANCE: (Account.Posting.DEFERRED, True),
     Account.Kind.PLATFORM_REVENUE: (Account.Posting.DEFERRED, True),
-    Account.Kind.PAYOUTS_IN_FLIGHT: (Account.Posting.STRICT, True),
+    Account.Kind.PAYOUTS_IN_FLIGHT: (Account.Posting.DEFERRED, True),
     Account.Kind.PAID_OUT: (Account.Posting.DEFERRED, True),
     Account.Kind.RECEIVABLE: (Account.Posting.STRICT, True),
     Account.Kind.ADJUSTMENTS: (Account.Posting.DEFERRED, True),
-    Account.Kind.ESCROW: (Account.Posting.STRICT, True),
+    Account.Kind.ESCROW: (Account.Posting.DEFERRED, True),
 }
 
 _system_account_ids: dict[tuple[str, str], int] = {}

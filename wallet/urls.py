@@ -1,6 +1,7 @@
 from django.urls import path
 
 from wallet import views
+from wallet.moderation import views as moderation_views
 
 urlpatterns = [
     path("me/", views.me, name="me"),
@@ -14,4 +15,8 @@ urlpatterns += [
     path("coins/purchases/", views.purchase_history, name="coins-purchases"),
     path("coins/purchases/<int:purchase_id>/", views.purchase_receipt, name="coins-receipt"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
+]
+
+urlpatterns += [
+    path("reports/new/", moderation_views.new_report, name="report-new"),
 ]

@@ -63,6 +63,15 @@ EVENT_HANDLERS: dict[str, Handler] = {
 }
 
 
+def register_event_handler(event_type: str, handler: Handler) -> None:
+    """Let another app handle an event type (wallet imports no other app: creators registers
+    its payout events from its AppConfig.ready). Registering the same handler again is a no-op."""
+    current = EVENT_HANDLERS.get(event_type)
+    if current is not None and current is not handler:
+        raise ValueError(f"{event_type} already has a handler: {current!r}")
+    EVENT_HANDLERS[event_type] = handler
+
+
 def receive_webhook(*, payload: bytes, signature: str) -> WebhookEvent:
     """Verify and store a delivery (once per event id). Raises WebhookSignatureInvalid or
     InvalidRequest before anything is stored."""

@@ -75,14 +75,15 @@ def test_ordering_cancelling_and_shipping_over_the_api(make_user, fund, make_cre
     )
 
     assert placed.status_code == 201 and placed.json()["order"]["coins"] == 100
-    assert replay.status_code == 200 and replay.json()["changed"] is False
-    assert replay.json()["order"]["id"] == placed.json()["order"]["id"]
+    # A replay of the key answers exactly as the first request did, and charges nothing again.
+    assert (replay.status_code, replay.json()) == (placed.status_code, placed.json())
     assert conflict.status_code == 409 and conflict.json()["code"] == "idempotency_conflict"
     order_id = placed.json()["order"]["id"]
     assert [o["id"] for o in api.get("/api/v1/orders/").json()["results"]] == [order_id]
-    cancelled = api.post(f"/api/v1/orders/{order_id}/cancel/")
+    cancelled = api.post(f"/api/v1/orders/{order_id}/cancel/", HTTP_IDEMPOTENCY_KEY="api-cancel-0001")
     assert cancelled.status_code == 200 and cancelled.json()["order"]["status"] == "cancelled"
-    assert api.post(f"/api/v1/orders/{order_id}/cancel/").json()["changed"] is False
+    again = api.post(f"/api/v1/orders/{order_id}/cancel/", HTTP_IDEMPOTENCY_KEY="api-cancel-0002")
+    assert again.json()["changed"] is False
     assert coin_balance(user_id=viewer.pk) == 1000
 
     second = api.post(
@@ -92,10 +93,17 @@ def test_ordering_cancelling_and_shipping_over_the_api(make_user, fund, make_cre
     assert [o["id"] for o in studio.get("/api/v1/studio/orders/?status=placed").json()["results"]] == [
         second.json()["order"]["id"]
     ]
-    shipped = studio.post(f"/api/v1/studio/orders/{second.json()['order']['id']}/ship/")
+    shipped = studio.post(
+        f"/api/v1/studio/orders/{second.json()['order']['id']}/ship/", HTTP_IDEMPOTENCY_KEY="api-ship-0001"
+    )
     assert shipped.status_code == 200 and shipped.json()["order"]["status"] == Order.Status.SHIPPED
     assert diamond_balance(user_id=creator.user_id) == 50
-    assert api.post(f"/api/v1/studio/orders/{second.json()['order']['id']}/ship/").status_code == 403
+    assert (
+        api.post(
+            f"/api/v1/studio/orders/{second.json()['order']['id']}/ship/", HTTP_IDEMPOTENCY_KEY="api-ship-0002"
+        ).status_code
+        == 403
+    )
     sold_out = api.post(
         f"/api/v1/merch/{item.pk}/orders/",
         {**body, "quantity": 2},

@@ -65,7 +65,13 @@ def test_staff_cancel_an_order_from_admin_through_the_service(
     ).order
 
     admin_client.post(
-        "/admin/creators/order/", {"action": "cancel_orders", "_selected_action": [str(order.pk)]}
+        "/admin/creators/order/",
+        {
+            "action": "cancel_orders",
+            "_selected_action": [str(order.pk)],
+            "apply": "1",
+            "reason": "Out of stock",
+        },
     )
 
     order.refresh_from_db()

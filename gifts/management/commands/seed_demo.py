@@ -76,3 +76,17 @@ class Command(BaseCommand):
         self.stdout.write(f"  viewer   {VIEWER_EMAIL}  ({selectors.coin_balance(user_id=viewer.pk)} coins)")
         self.stdout.write(f"  creator  {CREATOR_EMAIL}  (@{creator.handle}, live now)")
         self.stdout.write(f"  staff    {STAFF_EMAIL}  (admin at /admin/)")
+
+        # Staff with least privilege: a moderator (content, reports, freezes) and a finance user
+        # (refunds, adjustments, payouts), members of the groups the wallet migrations create.
+        from django.contrib.auth.models import Group
+
+        from wallet.moderation.groups import FINANCE, MODERATOR
+
+        for email, name, group_name in [
+            ("moderator@demo.coinsite", "Demo Moderator", MODERATOR),
+            ("finance@demo.coinsite", "Demo Finance", FINANCE),
+        ]:
+            member = self._user(email, display_name=name, is_staff=True, role=User.Role.STAFF)
+            member.groups.add(Group.objects.get_or_create(name=group_name)[0])
+            self.stdout.write(f"  {group_name.lower():<8} {email}  (admin at /admin/, {group_name} group)")

@@ -1,0 +1,30 @@
+"""Payout messages (tests assert on them) and the few payout-specific errors."""
+
+from __future__ import annotations
+
+from wallet.errors import CoinSiteError
+
+NOT_A_CREATOR = "Only an approved creator can connect a payout account."
+DESTINATION_TAKEN = "This payout account is already connected to another creator."
+ACCOUNT_NOT_FOUND = "That payout account was not found."
+BATCH_NOT_FOUND = "That payout batch was not found."
+PAYOUT_NOT_FOUND = "That payout was not found."
+BATCH_NOT_AWAITING = "Only a batch waiting for approval can be approved or rejected (this one is {status})."
+REJECT_REASON_REQUIRED = "Give a reason for rejecting the batch."
+PERIOD_INVALID = "A batch period is 1 to 40 letters, digits, '-', '_', '.' or ':'."
+NOT_FAILED = "Only a failed payout can be retried (this one is {status})."
+ACCOUNT_NOT_VERIFIED = "The creator's payout account is not verified, so the payout was not retried."
+OTHER_PAYOUT_OPEN = "The creator has another payout waiting or in flight; retry this one after it ends."
+SKIP_SUSPENDED = "The creator is not approved any more (status {status})."
+SKIP_ACCOUNT_CHANGED = "The payout account changed or is not verified any more."
+SKIP_INSUFFICIENT = "The creator's balance no longer covers this payout (a clawback or adjustment)."
+SKIP_FROZEN = "The creator's diamond balance is frozen."
+NOT_SETTLED_YET = "Payout {id} is still in flight; this event is applied once it settles."
+BANK_PAYOUT_FAILED = "Your bank rejected a payout ({code}). Update your bank details in Stripe; staff verify the account again."
+
+
+class PayoutNotSettledYet(CoinSiteError):
+    """An event about a transfer whose payout is still in flight: the webhook inbox retries it."""
+
+    code = "payout_not_settled"
+    status = 409

@@ -1,0 +1,99 @@
+"""Reads of payouts: a creator's payouts and totals, a batch's progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet, Sum
+
+from creators.models import Creator, Payout, PayoutAccount, PayoutBatch
+from creators.payouts.services import cents_for, diamonds_covering
+
+
+@dataclass(frozen=True)
+class PayoutTotals:
+    """What left a creator's balance through payouts: `paid_*` reached the creator (settled,
+    less anything reversed), `in_flight_*` is on its way."""
+
+    paid_diamonds: int
+    paid_cents: int
+    in_flight_diamonds: int
+    in_flight_cents: int
+    count_paid: int
+
+
+def payout_totals(*, creator: Creator) -> PayoutTotals:
+    rows = Payout.objects.filter(creator=creator)
+    paid = rows.filter(status__in=Payout.DONE_STATUSES).aggregate(
+        diamonds=Sum(F("diamonds") - F("returned_diamonds")),
+        cents=Sum(F("amount_cents") - F("reversed_cents")),
+        count=Count("id", filter=Q(status=Payout.Status.PAID)),
+    )
+    moving = rows.filter(status=Payout.Status.IN_FLIGHT).aggregate(
+        diamonds=Sum("diamonds"), cents=Sum("amount_cents")
+    )
+    return PayoutTotals(
+        paid_diamonds=int(paid["diamonds"] or 0),
+        paid_cents=int(paid["cents"] or 0),
+        in_flight_diamonds=int(moving["diamonds"] or 0),
+        in_flight_cents=int(moving["cents"] or 0),
+        count_paid=int(paid["count"] or 0),
+    )
+
+
+def payouts_of(*, creator: Creator, limit: int = 100) -> QuerySet[Payout]:
+    return Payout.objects.filter(creator=creator).select_related("batch").order_by("-id")[:limit]
+
+
+def payout_account_of(*, creator: Creator) -> PayoutAccount | None:
+    return PayoutAccount.objects.filter(creator=creator).first()
+
+
+@dataclass(frozen=True)
+class NextPayout:
+    """What the next batch would pay from `diamonds` now (if the account is verified)."""
+
+    cents: int
+    diamonds: int
+    minimum_cents: int
+    eligible: bool
+
+
+def next_payout(*, diamonds: int, account: PayoutAccount | None) -> NextPayout:
+    cents = cents_for(diamonds)
+    minimum = settings.MINIMUM_PAYOUT_CENTS
+    return NextPayout(
+        cents=cents,
+        diamonds=diamonds_covering(cents) if cents else 0,
+        minimum_cents=minimum,
+        eligible=cents >= max(minimum, 1) and account is not None and account.is_verified,
+    )
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    done: int
+    failed: int
+    pending: int
+    in_flight: int
+    other: int
+
+    @property
+    def open(self) -> int:
+        return self.pending + self.in_flight
+
+
+def batch_progress(*, batch: PayoutBatch) -> BatchProgress:
+    counts = dict(batch.payouts.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    done = counts.get(Payout.Status.PAID, 0) + counts.get(Payout.Status.REVERSED, 0)
+    failed = counts.get(Payout.Status.FAILED, 0)
+    pending = counts.get(Payout.Status.PENDING, 0)
+    in_flight = counts.get(Payout.Status.IN_FLIGHT, 0)
+    return BatchProgress(
+        done=done,
+        failed=failed,
+        pending=pending,
+        in_flight=in_flight,
+        other=sum(counts.values()) - done - failed - pending - in_flight,
+    )

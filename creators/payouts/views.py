@@ -1,0 +1,74 @@
+"""/studio/payouts/: the creator's payout account and every payout with its status, diamonds
+and cash. Thin: parse the form, call one service, render."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from creators.models import Creator
+from creators.payout_providers import configured_provider
+from creators.payouts import selectors, services
+from creators.payouts.forms import PayoutAccountForm
+from wallet.errors import CoinSiteError
+from wallet.models import User
+from wallet.selectors import diamond_balance
+
+
+def _cash(cents: int) -> str:
+    return f"{cents // 100:,}.{cents % 100:02d}"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def studio_payouts(request: HttpRequest) -> HttpResponse:
+    creator = Creator.objects.filter(user_id=cast(User, request.user).pk).first()
+    if creator is None or not creator.is_approved:
+        return redirect("creators:apply")
+    provider = configured_provider().name
+    form = PayoutAccountForm(request.POST if request.method == "POST" else None, provider=provider)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                connected = services.connect_payout_account(
+                    creator=creator, destination=form.cleaned_data["destination"]
+                )
+            except CoinSiteError as exc:
+                form.add_error("destination" if exc.status == 400 else None, exc.message)
+                status = exc.status
+            else:
+                messages.success(
+                    request,
+                    "Payout account connected."
+                    + ("" if connected.is_verified else " Staff will verify it before the next payout."),
+                )
+                return redirect("creators:studio-payouts")
+        else:
+            status = 400
+    account = selectors.payout_account_of(creator=creator)
+    diamonds = diamond_balance(user_id=creator.user_id)
+    totals = selectors.payout_totals(creator=creator)
+    upcoming = selectors.next_payout(diamonds=diamonds, account=account)
+    context = {
+        "creator": creator,
+        "form": form,
+        "provider": provider,
+        "account": account,
+        "payouts": selectors.payouts_of(creator=creator),
+        "totals": totals,
+        "paid_cash": _cash(totals.paid_cents),
+        "in_flight_cash": _cash(totals.in_flight_cents),
+        "diamonds": diamonds,
+        "next": upcoming,
+        "next_cash": _cash(upcoming.cents),
+        "minimum_cash": _cash(upcoming.minimum_cents),
+        "currency": settings.COIN_CURRENCY.upper(),
+    }
+    return render(request, "creators/payouts.html", context, status=status)

@@ -1,0 +1,116 @@
+"""The least-privilege staff groups: Moderator (content, reports, freezes) and Finance (refunds,
+adjustments, payouts). Created by a data migration and kept in step after every migrate
+(post_migrate, additive: a permission removed by hand from a group comes back, so change this
+file rather than the groups)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+from django.db.models import Q
+
+MODERATOR = "Moderator"
+FINANCE = "Finance"
+
+GROUP_PERMISSIONS: dict[str, list[str]] = {
+    MODERATOR: [
+        "wallet.view_user",
+        "wallet.view_account",
+        "wallet.freeze_wallet",
+        "wallet.view_report",
+        "wallet.handle_report",
+        "wallet.view_auditentry",
+        "wallet.review_creator",
+        "wallet.suspend_creator",
+        "wallet.hide_content",
+        "wallet.end_live_session",
+        "creators.view_creator",
+        "creators.view_post",
+        "creators.view_merchitem",
+        "gifts.view_gift",
+        "gifts.view_livesession",
+        "gifts.view_giftsend",
+    ],
+    FINANCE: [
+        "wallet.view_user",
+        "wallet.view_account",
+        "wallet.view_transaction",
+        "wallet.view_entry",
+        "wallet.view_accountdelta",
+        "wallet.view_ledgercheck",
+        "wallet.view_dailyspend",
+        "wallet.view_coinpackage",
+        "wallet.view_coinpurchase",
+        "wallet.refund_purchase",
+        "wallet.view_purchaserefund",
+        "wallet.view_purchasedispute",
+        "wallet.view_coinreceivable",
+        "wallet.view_webhookevent",
+        "wallet.view_reconciliationrun",
+        "wallet.view_reconciliationissue",
+        "wallet.resolve_reconciliation_issue",
+        "wallet.view_adjustmentrequest",
+        "wallet.adjust_balance",
+        "wallet.approve_adjustment",
+        "wallet.view_auditentry",
+        "wallet.cancel_order",
+        "creators.view_creator",
+        "creators.view_order",
+        "creators.view_merchitem",
+        "creators.view_unlock",
+        "creators.view_creatorearningsday",
+        "creators.view_creatorsupporter",
+        "gifts.view_giftsend",
+    ],
+}
+
+# Finance also gets every right except delete on the creators app's payout models, whatever
+# they are named (PayoutBatch, Payout, PayoutAccount, ...), once they exist.
+FINANCE_MODEL_PREFIX = ("creators", "payout")
+
+
+def ensure_staff_groups(apps: Any, schema_editor: Any = None) -> None:
+    """Create the groups and grant what exists of their permissions (a RunPython operation)."""
+    _ensure(apps, using=schema_editor.connection.alias if schema_editor is not None else "default")
+
+
+def sync_after_migrate(*, apps: Any = global_apps, using: str = "default", **_: Any) -> None:
+    """post_migrate: grant permissions of models added since (payouts), and recreate the groups
+    after a test harness's flush emptied auth_group."""
+    try:
+        apps.get_model("wallet", "AuditEntry")
+    except LookupError:
+        return  # migrated back before the moderation migrations: no groups
+    _ensure(apps, using=using)
+
+
+def _ensure(apps: Any, *, using: str) -> None:
+    Permission = apps.get_model("auth", "Permission")
+    Group = apps.get_model("auth", "Group")
+    wallet_permissions = Permission.objects.using(using).filter(content_type__app_label="wallet")
+    if not wallet_permissions.filter(codename="refund_purchase").exists():
+        # The refund permission was renamed: whoever held it keeps it.
+        wallet_permissions.filter(codename="refund_coinpurchase").update(codename="refund_purchase")
+    # Permissions are normally created after migrate (post_migrate); the groups need them now.
+    for config in global_apps.get_app_configs():
+        create_permissions(config, verbosity=0, using=using, apps=apps)
+    for name, labels in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=name)
+        wanted = Q(pk__in=[])
+        for label in labels:
+            app_label, codename = label.split(".", 1)
+            wanted |= Q(content_type__app_label=app_label, codename=codename)
+        if name == FINANCE:
+            app_label, prefix = FINANCE_MODEL_PREFIX
+            wanted |= Q(content_type__app_label=app_label, content_type__model__startswith=prefix) & ~Q(
+                codename__startswith="delete_"
+            )
+        group.permissions.add(*Permission.objects.using(using).filter(wanted))
+
+
+def remove_staff_groups(apps: Any, schema_editor: Any) -> None:
+    apps.get_model("auth", "Group").objects.using(schema_editor.connection.alias).filter(
+        name__in=list(GROUP_PERMISSIONS)
+    ).delete()
