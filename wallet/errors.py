@@ -135,3 +135,29 @@ class WebhookSignatureInvalid(CoinSiteError):
     code = "bad_signature"
     status = 400
     default_message = WEBHOOK_SIGNATURE_INVALID
+
+
+# ---------------------------------------------------------------- staff moderation
+
+REASON_REQUIRED = "Give a reason: it is kept in the audit log."
+WALLET_NOT_FREEZABLE = "Only viewer wallets and creator diamond balances can be frozen."
+WALLET_ALREADY_FROZEN = "This wallet is already frozen."
+WALLET_NOT_FROZEN = "This wallet is not frozen."
+WALLET_OWES_COINS = (
+    "This wallet owes {coins} coins after a refund or chargeback; it unfreezes when they are covered."
+)
+ISSUE_ALREADY_RESOLVED = "This reconciliation issue is already resolved."
+ADJUSTMENT_ACCOUNT_INVALID = "Only a viewer's coin wallet or a creator's diamond balance can be adjusted."
+ADJUSTMENT_AMOUNT_INVALID = "Enter a whole, non-zero amount from -{max} to {max} (negative debits)."
+ADJUSTMENT_NOT_PENDING = "Only a pending adjustment can be approved."
+ADJUSTMENT_NOT_OPEN = "Only a pending or approved (not yet applied) adjustment can be rejected."
+ADJUSTMENT_NOT_APPROVED = "Only an approved adjustment can be applied."
+ADJUSTMENT_SELF_APPROVAL = "You requested this adjustment: a different staff member must approve it."
+ADJUSTMENT_INSUFFICIENT = "The account holds less than this debit, so nothing moved."
+REPORT_TARGET_TYPE_INVALID = "You can report a post, a live session or a user."
+REPORT_TARGET_NOT_FOUND = "What you reported doesn't exist (any more)."
+REPORT_REASON_INVALID = "Choose why you are reporting this."
+REPORT_DETAILS_TOO_LONG = "Keep the details under 1,000 characters."
+REPORT_OWN = "You can't report yourself or your own content."
+REPORT_DUPLICATE = "You already reported this and our team hasn't finished looking at it yet."
+REPORT_NOT_OPEN = "This report was already handled."

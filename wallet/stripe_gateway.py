@@ -341,3 +341,126 @@ def verify_webhook(*, payload: bytes, signature: str) -> EventInfo:
     if not isinstance(body, dict):
         raise errors.InvalidRequest(errors.WEBHOOK_PAYLOAD_INVALID)
     return _event_from_dict(body)
+
+
+# ---------------------------------------------------------------- creator payouts (Stripe Connect)
+
+# `PaymentProviderError.code` when Stripe refused a transfer itself (400: the destination cannot
+# take it, the platform balance is short, ...): nothing moved, so the payout may fail and return.
+TRANSFER_REFUSED = "transfer_refused"
+
+
+@dataclass(frozen=True)
+class TransferInfo:
+    id: str
+    amount: int
+    amount_reversed: int
+    currency: str
+    destination: str | None
+    reversed: bool
+    transfer_group: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BankPayoutInfo:
+    """A Stripe Payout (money from a Stripe balance to a bank account)."""
+
+    id: str
+    amount: int
+    currency: str
+    status: str
+    failure_code: str
+    failure_message: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+def transfer_from_object(obj: Mapping[str, Any]) -> TransferInfo:
+    metadata = obj.get("metadata") or {}
+    return TransferInfo(
+        id=str(obj["id"]),
+        amount=int(obj.get("amount") or 0),
+        amount_reversed=int(obj.get("amount_reversed") or 0),
+        currency=str(obj.get("currency") or "").lower(),
+        destination=_id_of(obj.get("destination")),
+        reversed=bool(obj.get("reversed")),
+        transfer_group=str(obj.get("transfer_group") or ""),
+        metadata={str(k): str(v) for k, v in metadata.items()},
+    )
+
+
+def bank_payout_from_object(obj: Mapping[str, Any]) -> BankPayoutInfo:
+    metadata = obj.get("metadata") or {}
+    return BankPayoutInfo(
+        id=str(obj["id"]),
+        amount=int(obj.get("amount") or 0),
+        currency=str(obj.get("currency") or "").lower(),
+        status=str(obj.get("status") or ""),
+        failure_code=str(obj.get("failure_code") or ""),
+        failure_message=str(obj.get("failure_message") or ""),
+        metadata={str(k): str(v) for k, v in metadata.items()},
+    )
+
+
+@_mapped
+def create_transfer(
+    *,
+    amount: int,
+    currency: str,
+    destination: str,
+    transfer_group: str,
+    metadata: Mapping[str, str],
+    idempotency_key: str,
+) -> TransferInfo:
+    """Transfer `amount` from the platform balance to a connected account, once per key.
+    Raises PaymentProviderError with code TRANSFER_REFUSED when Stripe refuses it (400)."""
+    params: Any = {
+        "amount": amount,
+        "currency": currency,
+        "destination": destination,
+        "transfer_group": transfer_group,
+        "metadata": dict(metadata),
+    }
+    try:
+        transfer = _client().v1.transfers.create(
+            params=params, options={"idempotency_key": idempotency_key, "max_network_retries": 0}
+        )
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status != 400:
+            raise
+        logger.info("stripe transfer refused", extra={"code": exc.code, "request_id": exc.request_id})
+        message = exc.error.message if exc.error is not None and exc.error.message else str(exc)
+        raise errors.PaymentProviderError(
+            message[:500], code=TRANSFER_REFUSED, extra={"stripe_code": exc.code or ""}
+        ) from exc
+    return transfer_from_object(_as_dict(transfer))
+
+
+@_mapped
+def find_transfer(*, transfer_group: str) -> TransferInfo | None:
+    """The transfer created for `transfer_group` (we use one group per payout attempt), if any."""
+    page = _client().v1.transfers.list(
+        params={"transfer_group": transfer_group, "limit": 10},
+        options={"max_network_retries": READ_RETRIES},
+    )
+    found = [transfer_from_object(_as_dict(t)) for t in page.data]
+    found = [t for t in found if t.transfer_group == transfer_group]
+    return found[0] if found else None
+
+
+@_mapped
+def retrieve_transfer(transfer_id: str) -> TransferInfo:
+    transfer = _client().v1.transfers.retrieve(transfer_id, options={"max_network_retries": READ_RETRIES})
+    return transfer_from_object(_as_dict(transfer))
+
+
+@_mapped
+def reverse_transfer(
+    *, transfer_id: str, amount: int, metadata: Mapping[str, str], idempotency_key: str
+) -> int:
+    """Take `amount` of a transfer back from the connected account; returns the amount reversed."""
+    params: Any = {"amount": amount, "metadata": dict(metadata)}
+    reversal = _client().v1.transfers.reversals.create(
+        transfer_id, params=params, options={"idempotency_key": idempotency_key, "max_network_retries": 0}
+    )
+    return int(reversal.amount)
