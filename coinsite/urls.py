@@ -1,15 +1,21 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from wallet import views as wallet_views
+from wallet.moderation import views as moderation_views
 
 urlpatterns = [
+    path(
+        "admin/dashboard/",
+        admin.site.admin_view(moderation_views.staff_dashboard_view),
+        name="staff-dashboard",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("healthz", wallet_views.healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("coinsite.api_urls")),
     path("", include("wallet.urls")),
     path("", include("gifts.urls")),

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -18,16 +17,12 @@ from creators.models import Post
 from gifts import live_updates, selectors, services
 from gifts.models import Gift, LiveSession
 from wallet import errors
-from wallet.models import User
-
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="One key per gift (a UUID): a retry with the same key and body returns the first response; "
-    "the same key with a different body is a 409.",
-)
+from wallet.api.converters import MAX_ID
+from wallet.api.fields import WholeNumberField
+from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
+from wallet.api.permissions import IsAdult
+from wallet.api.schema import error_responses
+from wallet.auth import signed_in_user
 
 
 class GiftOutput(serializers.ModelSerializer[Gift]):
@@ -95,16 +90,16 @@ class LiveSessionDetailOutput(LiveSessionOutput):
 
 
 class SendGiftInput(serializers.Serializer):
-    gift = serializers.IntegerField(min_value=1, max_value=2**62)
-    count = serializers.IntegerField(
+    gift = WholeNumberField(min_value=1, max_value=MAX_ID, help_text="A gift id from the catalogue.")
+    count = WholeNumberField(
         min_value=1,
         max_value=services.MAX_COMBO,
         error_messages={
             "invalid": services.COUNT_INVALID,
             "min_value": services.COUNT_INVALID,
             "max_value": services.COUNT_INVALID,
-            "max_string_length": services.COUNT_INVALID,
         },
+        help_text="The combo: how many of the gift at once.",
     )
 
 
@@ -146,15 +141,6 @@ class LiveSessionDetailView(generics.RetrieveAPIView[LiveSession]):
     queryset = LiveSession.objects.select_related("creator", "goal_gift")
 
 
-def _idempotency_key(request: Request) -> str:
-    key = request.headers.get("Idempotency-Key", "")
-    if not key:
-        raise errors.InvalidRequest(
-            "The Idempotency-Key header is required.", extra={"field": "Idempotency-Key"}
-        )
-    return key
-
-
 def _gift(gift_id: int) -> Gift:
     gift = selectors.active_gifts().filter(pk=gift_id).first()
     if gift is None:
@@ -162,19 +148,25 @@ def _gift(gift_id: int) -> Gift:
     return gift
 
 
+SEND_GIFT_SCHEMA = extend_schema(
+    request=SendGiftInput,
+    responses={201: GiftSendOutput, **error_responses(402, 409, 423)},
+    parameters=[IDEMPOTENCY_KEY_PARAMETER],
+)
+
+
 class _SendGiftView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, IsAdult]
+    throttle_scope = "gifts"
 
     def _send(
         self, request: Request, *, session: LiveSession | None = None, post: Post | None = None
     ) -> Response:
-        key = _idempotency_key(request)
+        key = idempotency_key(request)
         data = SendGiftInput(data=request.data)
         data.is_valid(raise_exception=True)
-        sender = request.user
-        assert isinstance(sender, User)
         gift_send = services.send_gift(
-            sender=sender,
+            sender=signed_in_user(request),
             gift=_gift(data.validated_data["gift"]),
             count=data.validated_data["count"],
             idempotency_key=key,
@@ -188,9 +180,9 @@ class _SendGiftView(APIView):
 
 
 class LiveSessionGiftsView(_SendGiftView):
-    @extend_schema(request=SendGiftInput, responses={201: GiftSendOutput}, parameters=[IDEMPOTENCY_HEADER])
+    @SEND_GIFT_SCHEMA
     def post(self, request: Request, pk: int) -> Response:
-        """Send a gift (with a combo count) to a live session."""
+        """Send a gift (with a combo count) to a live session (18+; a session that has ended is a 409)."""
         session = LiveSession.objects.select_related("creator", "goal_gift").filter(pk=pk).first()
         if session is None:
             raise errors.NotFound("No such live session.")
@@ -198,9 +190,9 @@ class LiveSessionGiftsView(_SendGiftView):
 
 
 class PostGiftsView(_SendGiftView):
-    @extend_schema(request=SendGiftInput, responses={201: GiftSendOutput}, parameters=[IDEMPOTENCY_HEADER])
+    @SEND_GIFT_SCHEMA
     def post(self, request: Request, pk: int) -> Response:
-        """Send a gift (with a combo count) on a post."""
+        """Send a gift (with a combo count) on a post (18+)."""
         post = Post.objects.select_related("creator").filter(pk=pk).first()
         if post is None:
             raise errors.NotFound("No such post.")

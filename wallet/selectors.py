@@ -74,6 +74,15 @@ def coin_history(*, user_id: int, limit: int = 50) -> list[HistoryLine]:
     ]
 
 
+def coin_entries(*, user_id: int) -> QuerySet[Entry]:
+    """Every entry of a viewer's coin wallet, newest first (the API pages through them)."""
+    return (
+        Entry.objects.filter(account__owner_id=user_id, account__kind=Account.Kind.USER_COINS)
+        .select_related("transaction")
+        .order_by("-id")
+    )
+
+
 def active_packages() -> QuerySet[CoinPackage]:
     return CoinPackage.objects.filter(active=True).order_by("sort_order", "coins")
 

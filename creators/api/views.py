@@ -4,41 +4,50 @@ domain errors rendered by wallet.api.errors.exception_handler as {"code", "messa
 
 from __future__ import annotations
 
-from typing import Any, cast
+import copy
+import hashlib
+import re
+from typing import Any
 
+from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
+from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from creators import selectors, services
-from creators.models import Creator, MerchItem, Order, Post, Unlock
+from creators.models import Creator, MerchItem, Order, Payout, PayoutAccount, Post, Unlock
+from creators.payouts import selectors as payout_selectors
 from creators.services.merch import MAX_ORDER_QUANTITY
+from creators.services.posts import MAX_PRICE_COINS
 from wallet import errors
+from wallet.api.fields import TextField, WholeNumberField
+from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key, remembered
+from wallet.api.permissions import IsAdult
+from wallet.api.schema import error_responses
+from wallet.auth import signed_in_user
 from wallet.models import User
+from wallet.selectors import diamond_balance
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="One key per operation (8-100 letters, digits, '-' or '_'; a UUID works): a retry with the "
-    "same key returns the first result and charges nothing again; the same key for a different request is a 409.",
-)
+ORDER_PLACED = "Order placed: {coins} coins."
+_SERVICE_KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
 
 
 def _caller(request: Request) -> User:
-    # Only called behind IsAuthenticated.
-    return cast(User, request.user)
+    return signed_in_user(request)
 
 
-def _idempotency_key(request: Request) -> str:
-    return services.validate_idempotency_key(request.headers.get("Idempotency-Key"))
+def _service_key(request: Request) -> str:
+    """The API's Idempotency-Key as the creators services store it (8-100 of [A-Za-z0-9_-]): the
+    key itself when it fits, else a digest of it, so every valid API key maps to one stored key."""
+    key = idempotency_key(request)
+    if _SERVICE_KEY.match(key):
+        return key
+    return "api-" + hashlib.sha256(key.encode()).hexdigest()[:48]
 
 
 def _studio_creator(request: Request) -> Creator:
@@ -97,6 +106,45 @@ class PostDetailView(APIView):
         return Response(PostOutput(_post_data(post, request.user)).data)
 
 
+class PostSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    teaser = serializers.CharField()
+    price_coins = serializers.IntegerField(help_text="0: free.")
+    created_at = serializers.DateTimeField()
+
+
+class MerchSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    price_coins = serializers.IntegerField()
+    stock = serializers.IntegerField()
+
+
+class CreatorProfileOutput(serializers.Serializer):
+    handle = serializers.CharField(source="creator.handle")
+    display_name = serializers.CharField(source="creator.display_name")
+    bio = serializers.CharField(source="creator.bio")
+    category = serializers.CharField(source="creator.category")
+    live_session_id = serializers.IntegerField(source="live_session.pk", allow_null=True, default=None)
+    gift_diamonds = serializers.IntegerField(help_text="Diamonds earned from gifts, all time.")
+    posts = PostSummaryOutput(many=True, help_text="The 50 newest posts (teasers only).")
+    merch = MerchSummaryOutput(many=True, help_text="Up to 50 merch items.")
+
+
+class CreatorProfileView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=CreatorProfileOutput)
+    def get(self, request: Request, handle: str) -> Response:
+        """A creator's public profile: who is live, posts and merch to open, unlock or order."""
+        creator = selectors.public_creator(handle=handle, viewer=request.user)
+        if creator is None:
+            raise errors.NotFound("No such creator.")
+        profile = selectors.creator_profile(creator=creator, viewer=request.user)
+        return Response(CreatorProfileOutput(profile).data)
+
+
 class UnlockOutput(serializers.Serializer):
     post_id = serializers.IntegerField()
     charged = serializers.BooleanField(
@@ -108,15 +156,21 @@ class UnlockOutput(serializers.Serializer):
 
 
 class UnlockView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, IsAdult]
+    throttle_scope = "spending"
 
     @extend_schema(
-        request=None, parameters=[IDEMPOTENCY_HEADER], responses={201: UnlockOutput, 200: UnlockOutput}
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: UnlockOutput, 200: UnlockOutput, **error_responses(402, 423)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        result = services.unlock_post(
-            user=_caller(request), post_id=pk, idempotency_key=_idempotency_key(request)
-        )
+        """Unlock a premium post (18+): charged once per viewer and post. 201 when this request
+        charged (a replay of its key answers the same); 200 when the post was already unlocked."""
+        key = _service_key(request)
+        result = services.unlock_post(user=_caller(request), post_id=pk, idempotency_key=key)
+        if not result.charged and result.unlock.idempotency_key == key:
+            result = services.UnlockResult(unlock=result.unlock, charged=True)  # the first answer
         unlock: Unlock = result.unlock
         data = {
             "post_id": unlock.post_id,
@@ -164,20 +218,23 @@ class MerchDetailView(APIView):
 
 
 class ShippingInput(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    postcode = serializers.CharField(max_length=20)
+    name = TextField(max_length=120)
+    line1 = TextField(max_length=200)
+    line2 = TextField(max_length=200, required=False, allow_blank=True, default="")
+    city = TextField(max_length=100)
+    region = TextField(max_length=100, required=False, allow_blank=True, default="")
+    postcode = TextField(max_length=20)
     country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="Two-letter country code.")
 
 
 class PlaceOrderInput(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_ORDER_QUANTITY)
+    quantity = WholeNumberField(min_value=1, max_value=MAX_ORDER_QUANTITY)
     shipping = ShippingInput()
-    expected_unit_price = serializers.IntegerField(
-        min_value=1, required=False, help_text="Refuse the order (409) if the price is no longer this."
+    expected_unit_price = WholeNumberField(
+        min_value=1,
+        max_value=MAX_PRICE_COINS,
+        required=False,
+        help_text="Refuse the order (409) if the price is no longer this.",
     )
 
 
@@ -210,16 +267,45 @@ def _order_action(result: services.OrderResult, *, created_status: int = status.
     )
 
 
+def _same_order(order: Order, data: dict[str, Any]) -> bool:
+    """Whether a replayed key asks for what its order holds (the service compares item and quantity)."""
+    # Normalised as the service stores it: stripped, country in capitals.
+    shipping = {field: value.strip() for field, value in data["shipping"].items()}
+    shipping["country"] = shipping["country"].upper()
+    stored = {
+        "name": order.ship_name,
+        "line1": order.ship_line1,
+        "line2": order.ship_line2,
+        "city": order.ship_city,
+        "region": order.ship_region,
+        "postcode": order.ship_postcode,
+        "country": order.ship_country,
+    }
+    expected = data.get("expected_unit_price")
+    return shipping == stored and (expected is None or expected == order.unit_price_coins)
+
+
+def _as_placed(order: Order) -> Order:
+    placed = copy.copy(order)
+    placed.status = Order.Status.PLACED
+    placed.shipped_at = None
+    placed.cancelled_at = None
+    return placed
+
+
 class PlaceOrderView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, IsAdult]
+    throttle_scope = "spending"
 
     @extend_schema(
         request=PlaceOrderInput,
-        parameters=[IDEMPOTENCY_HEADER],
-        responses={201: OrderActionOutput, 200: OrderActionOutput},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: OrderActionOutput, **error_responses(402, 423)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        key = _idempotency_key(request)
+        """Order merch (18+): stock is taken and the coins charged once per key; a replay answers
+        as the first request did (201, the order as placed). Sold out or a changed price is a 409."""
+        key = _service_key(request)
         body = PlaceOrderInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -231,59 +317,93 @@ class PlaceOrderView(APIView):
             idempotency_key=key,
             expected_unit_price=data.get("expected_unit_price"),
         )
+        if not result.changed:
+            if not _same_order(result.order, data):
+                raise errors.IdempotencyConflict()
+            result = services.OrderResult(
+                order=_as_placed(result.order),
+                changed=True,
+                message=ORDER_PLACED.format(coins=result.order.coins),
+            )
         return _order_action(result, created_status=status.HTTP_201_CREATED)
 
 
-class MyOrdersView(APIView):
+class MyOrdersView(generics.ListAPIView[Order]):
+    """Your merch orders, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = OrderOutput
+
+    def get_queryset(self) -> QuerySet[Order]:
+        return selectors.orders_of(user=_caller(self.request))
+
+
+class OrderDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OrderOutput(many=True))
-    def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.orders_of(user=_caller(request)), request, view=self)
-        return paginator.get_paginated_response(OrderOutput(page, many=True).data)
+    @extend_schema(responses=OrderOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        """One of your orders (someone else's is a 404)."""
+        order = selectors.orders_of(user=_caller(request)).filter(pk=pk).first()
+        if order is None:
+            raise errors.NotFound("That order doesn't exist.")
+        return Response(OrderOutput(order).data)
 
 
 class CancelOrderView(APIView):
-    """Cancel a placed order (idempotent per order: a repeat moves nothing and says so)."""
-
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses=OrderActionOutput)
+    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY_PARAMETER], responses=OrderActionOutput)
     def post(self, request: Request, pk: int) -> Response:
-        return _order_action(services.cancel_order(order_id=pk, by=_caller(request)))
+        """Cancel your placed order: the coins and the stock come back, once per order. A replay of
+        the key answers as the first request did; a shipped order is a 409."""
+        caller = _caller(request)
+
+        def answer() -> Response:
+            # Only the buyer, over the API (the service also lets staff cancel: they use admin).
+            if not selectors.orders_of(user=caller).filter(pk=pk).exists():
+                raise errors.NotFound("That order doesn't exist.")
+            return _order_action(services.cancel_order(order_id=pk, by=caller))
+
+        return remembered(request, user=caller, answer=answer)
 
 
-class CreatorOrdersView(APIView):
+class CreatorOrdersView(generics.ListAPIView[Order]):
+    """Orders of your merch (approved creators), newest first."""
+
     permission_classes = [IsAuthenticated]
+    serializer_class = OrderOutput
 
     @extend_schema(
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, enum=list(Order.Status.values), required=False)
-        ],
-        responses=OrderOutput(many=True),
+        ]
     )
-    def get(self, request: Request) -> Response:
-        creator = _studio_creator(request)
-        wanted = request.query_params.get("status") or None
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Order]:
+        creator = _studio_creator(self.request)
+        wanted = self.request.query_params.get("status")
         if wanted is not None and wanted not in Order.Status.values:
             raise errors.InvalidRequest(f"status must be one of {', '.join(Order.Status.values)}.")
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.orders_for_creator(creator=creator, status=wanted), request, view=self
-        )
-        return paginator.get_paginated_response(OrderOutput(page, many=True).data)
+        return selectors.orders_for_creator(creator=creator, status=wanted)
 
 
 class ShipOrderView(APIView):
-    """Mark an order of your merch shipped: releases its escrowed diamonds (idempotent per order)."""
-
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses=OrderActionOutput)
+    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY_PARAMETER], responses=OrderActionOutput)
     def post(self, request: Request, pk: int) -> Response:
+        """Mark an order of your merch shipped: releases its escrowed diamonds, once per order. A
+        replay of the key answers as the first request did; a cancelled order is a 409."""
         _studio_creator(request)
-        return _order_action(services.mark_order_shipped(order_id=pk, by=_caller(request)))
+        caller = _caller(request)
+        return remembered(
+            request,
+            user=caller,
+            answer=lambda: _order_action(services.mark_order_shipped(order_id=pk, by=caller)),
+        )
 
 
 # ---------------------------------------------------------------- earnings
@@ -347,3 +467,66 @@ class EarningsView(APIView):
             "payouts_diamonds": d.payouts_diamonds,
         }
         return Response(EarningsOutput(data).data)
+
+
+# ---------------------------------------------------------------- payouts
+
+
+class PayoutAccountOutput(serializers.Serializer):
+    provider = serializers.ChoiceField(choices=PayoutAccount.Provider.choices)
+    status = serializers.ChoiceField(choices=PayoutAccount.Status.choices)
+    verified_at = serializers.DateTimeField(allow_null=True)
+
+
+class PayoutTotalsOutput(serializers.Serializer):
+    paid_diamonds = serializers.IntegerField()
+    paid_cents = serializers.IntegerField()
+    in_flight_diamonds = serializers.IntegerField()
+    in_flight_cents = serializers.IntegerField()
+    count_paid = serializers.IntegerField()
+
+
+class NextPayoutOutput(serializers.Serializer):
+    cents = serializers.IntegerField()
+    diamonds = serializers.IntegerField()
+    minimum_cents = serializers.IntegerField()
+    eligible = serializers.BooleanField()
+
+
+class PayoutOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Payout.Status.choices)
+    diamonds = serializers.IntegerField()
+    amount_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+    batch = serializers.CharField(source="batch.period")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    failure_message = serializers.CharField()
+
+
+class PayoutsOutput(serializers.Serializer):
+    diamonds = serializers.IntegerField(help_text="Your diamond balance now.")
+    account = PayoutAccountOutput(allow_null=True)
+    totals = PayoutTotalsOutput()
+    next = NextPayoutOutput(help_text="What the next batch would pay from your balance now.")
+    payouts = PayoutOutput(many=True, help_text="The 100 newest payouts.")
+
+
+class PayoutsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=PayoutsOutput)
+    def get(self, request: Request) -> Response:
+        """Your payout account, payouts and totals (approved creators; read-only)."""
+        creator = _studio_creator(request)
+        account = payout_selectors.payout_account_of(creator=creator)
+        diamonds = diamond_balance(user_id=creator.user_id)
+        data = {
+            "diamonds": diamonds,
+            "account": account,
+            "totals": payout_selectors.payout_totals(creator=creator),
+            "next": payout_selectors.next_payout(diamonds=diamonds, account=account),
+            "payouts": payout_selectors.payouts_of(creator=creator),
+        }
+        return Response(PayoutsOutput(data).data)

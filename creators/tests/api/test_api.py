@@ -100,7 +100,8 @@ def test_ordering_cancelling_and_shipping_over_the_api(make_user, fund, make_cre
     assert diamond_balance(user_id=creator.user_id) == 50
     assert (
         api.post(
-            f"/api/v1/studio/orders/{second.json()['order']['id']}/ship/", HTTP_IDEMPOTENCY_KEY="api-ship-0002"
+            f"/api/v1/studio/orders/{second.json()['order']['id']}/ship/",
+            HTTP_IDEMPOTENCY_KEY="api-ship-0002",
         ).status_code
         == 403
     )

@@ -1,0 +1,87 @@
+"""The Content-Security-Policy header (Django 5.2 has none built in).
+
+Scripts run only from this site's static files and from Stripe.js: the origin of
+STRIPE_JS_URL (localstripe's stand-in offline, js.stripe.com with a real test key). The
+card page talks to that Stripe API origin, and real Stripe.js opens its 3-D Secure frames
+on js.stripe.com / hooks.stripe.com. No inline scripts anywhere (the pages load
+static/js/*.js), no plugins, no framing of our pages. The Swagger UI page keeps its one
+inline <style> block, so only that page allows inline styles; its script is served
+separately (drf-spectacular's split view).
+
+The policy is built from settings per request (cached per value), so a test that points
+STRIPE_JS_URL at its own localstripe gets a policy that lets it load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+HEADER = "Content-Security-Policy"
+DOCS_PATH = "/api/docs/"
+REAL_STRIPE_JS = ("https://js.stripe.com", "https://*.js.stripe.com")
+REAL_STRIPE_FRAMES = (*REAL_STRIPE_JS, "https://hooks.stripe.com")
+REAL_STRIPE_API = "https://api.stripe.com"
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), usb=()"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+@lru_cache(maxsize=16)
+def content_security_policy(
+    *, stripe_js_url: str, stripe_api_base: str, report_uri: str, inline_styles: bool
+) -> str:
+    js_origin = _origin(stripe_js_url)
+    api_origin = _origin(stripe_api_base)
+    scripts = ["'self'"]
+    frames: list[str] = []
+    connect = ["'self'"]
+    if js_origin == "https://js.stripe.com":
+        scripts += REAL_STRIPE_JS
+        frames += REAL_STRIPE_FRAMES
+        connect.append(REAL_STRIPE_API)
+    elif js_origin:
+        scripts.append(js_origin)
+        frames.append(js_origin)
+        connect.append(js_origin)
+    if api_origin and api_origin not in connect:
+        connect.append(api_origin)
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": scripts,
+        "style-src": ["'self'", "'unsafe-inline'"] if inline_styles else ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": connect,
+        "frame-src": frames or ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+    if report_uri:
+        directives["report-uri"] = [report_uri]
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if HEADER not in response.headers:
+            response.headers[HEADER] = content_security_policy(
+                stripe_js_url=settings.STRIPE_JS_URL,
+                stripe_api_base=settings.STRIPE_API_BASE,
+                report_uri=settings.CSP_REPORT_URI,
+                inline_styles=request.path == DOCS_PATH,
+            )
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
