@@ -7,6 +7,7 @@ Redis servers; `make run` and `make test` export the embedded ones when these ar
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -14,7 +15,11 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")
+# The development key starts "django-insecure-", so `manage.py check --deploy` flags a production
+# configuration that forgot to set DJANGO_SECRET_KEY.
+SECRET_KEY = env(
+    "DJANGO_SECRET_KEY", default="django-insecure-dev-only-key-change-me-in-production-0123456789"
+)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
@@ -45,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "coinsite.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -87,18 +93,29 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
+# A dead or hung Redis must fail fast: money moves through PostgreSQL alone, so pages and
+# payments keep working while the cache answers as empty (coinsite/cache.py) and live updates
+# pause (coinsite/channel_layer.py, gifts/live_updates.py).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "coinsite.cache.FailSoftRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="coinsite"),
+        "OPTIONS": {"socket_connect_timeout": REDIS_CONNECT_TIMEOUT, "socket_timeout": REDIS_SOCKET_TIMEOUT},
     }
 }
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNELS_PREFIX", default="coinsite")},
+        "BACKEND": "coinsite.channel_layer.RedisChannelLayer",
+        "CONFIG": {
+            # socket_timeout must stay above the layer's 1 s blocking receive (see channel_layer.py).
+            "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 1, "socket_timeout": 3}],
+            "prefix": env("CHANNELS_PREFIX", default="coinsite"),
+        },
     }
 }
 
@@ -108,7 +125,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="coinsite")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Socket timeouts: a publish to a hung broker gives up in seconds (coinsite.tasks logs it and
+# the periodic tasks catch up) instead of hanging; 3 s stays above kombu's 1 s BRPOP wait.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 3,
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
@@ -138,6 +161,14 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_SIGNUP_FORM_CLASS = "wallet.forms.SignupForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+# allauth's rate limits (per client address; "key" is the email address). Failed log-ins per
+# address are the brute-force guard, shared by the log-in page and POST /api/v1/auth/token/.
+ACCOUNT_RATE_LIMITS = {
+    "login": env("ACCOUNT_RATE_LIMIT_LOGIN", default="120/m/ip"),
+    "login_failed": env("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="30/m/ip,5/300s/key"),
+    "signup": env("ACCOUNT_RATE_LIMIT_SIGNUP", default="60/m/ip"),
+    "reset_password": env("ACCOUNT_RATE_LIMIT_RESET_PASSWORD", default="20/m/ip,5/m/key"),
+}
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CoinSite <noreply@coinsite.local>")
 
@@ -158,19 +189,53 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 
 REST_FRAMEWORK = {
+    # Token first: an anonymous API call is a 401 with WWW-Authenticate (not a bare 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "wallet.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "wallet.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_METADATA_CLASS": None,  # OPTIONS is a 405 like any undocumented method
+    # Counted per user (per client address when signed out) on unsafe methods only. Generous
+    # defaults so load tests with 64 clients are not throttled; an empty value turns a scope off.
+    "DEFAULT_THROTTLE_CLASSES": ["wallet.api.throttling.ScopedThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "auth_token": env("API_THROTTLE_AUTH_TOKEN", default="120/min") or None,
+        "purchases": env("API_THROTTLE_PURCHASES", default="60/min") or None,
+        "gifts": env("API_THROTTLE_GIFTS", default="6000/min") or None,
+        "spending": env("API_THROTTLE_SPENDING", default="600/min") or None,
+    },
+    # Load balancers in front of the app (so X-Forwarded-For names the client for throttling).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
+    "DEFAULT_SCHEMA_CLASS": "wallet.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "wallet.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CoinSite API",
     "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Coins, gifts, premium posts, merch and creator earnings. Authenticate with "
+        "`Authorization: Token <token>` (POST /api/v1/auth/token/) or the site's session cookie "
+        "(unsafe requests then need the X-CSRFToken header). Every error is "
+        '`{"code", "message", "extra"}`. Every money-moving POST takes an `Idempotency-Key`.'
+    ),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PurchaseStatusEnum": "wallet.models.CoinPurchase.Status",
+        "CheckoutStatusEnum": "wallet.api.views.CHECKOUT_STATUSES",
+        "OrderStatusEnum": "creators.models.Order.Status",
+        "LiveSessionStatusEnum": "gifts.models.LiveSession.Status",
+    },
+    # wallet.api.converters.ObjectIdConverter: 1 to 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {"api_id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -209,6 +274,14 @@ MINIMUM_PAYOUT_CENTS = env.int("MINIMUM_PAYOUT_CENTS", default=1000)
 PAYOUT_APPROVAL_THRESHOLD_CENTS = env.int("PAYOUT_APPROVAL_THRESHOLD_CENTS", default=1_000_000)
 ADJUSTMENT_APPROVAL_THRESHOLD_COINS = env.int("ADJUSTMENT_APPROVAL_THRESHOLD_COINS", default=10_000)
 PAYOUT_PROVIDER = env("PAYOUT_PROVIDER", default="local")
+# Payout batches: a worker's claim on a payout runs out after this many seconds (a crashed
+# worker's payout is then driven again by the next run, with the same idempotency key).
+PAYOUT_LEASE_SECONDS = env.int("PAYOUT_LEASE_SECONDS", default=300)
+# The offline `local` payout provider: in development its accounts verify themselves when they connect (it moves
+# no real money), it refuses the listed destinations ("*" = every one), and it can be slowed.
+LOCAL_PAYOUTS_AUTO_VERIFY = env.bool("LOCAL_PAYOUTS_AUTO_VERIFY", default=DEBUG)
+LOCAL_PAYOUT_FAIL_DESTINATIONS = env.list("LOCAL_PAYOUT_FAIL_DESTINATIONS", default=[])
+LOCAL_PAYOUT_DELAY_MS = env.int("LOCAL_PAYOUT_DELAY_MS", default=0)
 
 LOGGING = {
     "version": 1,
@@ -218,17 +291,25 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Security headers, in development too (so tests see what production sends).
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_COOKIE_HTTPONLY = True  # the pages' scripts read the token from the form, never the cookie
+# Content-Security-Policy (coinsite/security.py): scripts only from this site and Stripe.js
+# (STRIPE_JS_URL's origin), Stripe's 3-D Secure frames; CSP_REPORT_URI collects violations.
+CSP_REPORT_URI = env("CSP_REPORT_URI", default="")
+
 if not DEBUG:
+    # TLS ends at the load balancer, which sets X-Forwarded-Proto.
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
-    X_FRAME_OPTIONS = "DENY"
 
 CELERY_BEAT_SCHEDULE = {
     "check-ledger": {
@@ -250,5 +331,18 @@ CELERY_BEAT_SCHEDULE = {
     "retry-webhook-events": {
         "task": "wallet.tasks.retry_webhook_events",
         "schedule": env.int("RETRY_WEBHOOK_EVENTS_SECONDS", default=60),
+    },
+    "run-payout-batch": {
+        "task": "creators.tasks.run_payout_batch",
+        # Weekly: Mondays 06:00 UTC by default.
+        "schedule": crontab(
+            minute=env("PAYOUT_BATCH_MINUTE", default="0"),
+            hour=env("PAYOUT_BATCH_HOUR", default="6"),
+            day_of_week=env("PAYOUT_BATCH_DAY_OF_WEEK", default="mon"),
+        ),
+    },
+    "drive-payout-batches": {
+        "task": "creators.tasks.drive_payout_batches",
+        "schedule": env.int("PAYOUT_DRIVE_SECONDS", default=300),
     },
 }

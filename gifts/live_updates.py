@@ -16,6 +16,12 @@ cost grows with the session. Per process and per session it is computed at most 
 interval go out at once without it, and a background thread sends one `state` event when
 the interval is over. A storm of gifts to one session costs a few aggregates a second,
 not one per gift.
+
+While Redis is down, broadcasting pauses: gifts still commit (they need only PostgreSQL),
+the first failure is logged, sends are dropped for `PAUSE_AFTER_FAILURE` at a time (and
+whenever `MAX_PENDING` are already in flight), and recovery is logged with the count
+dropped. Pages lose their websocket in the same outage, show "reconnecting", and catch up
+from the snapshot they get when they reconnect.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from gifts.models import Gift, GiftSend, LiveSession
 logger = logging.getLogger(__name__)
 
 STATE_INTERVAL = 0.25  # seconds; pages must see every gift within a second
+PAUSE_AFTER_FAILURE = 1.0  # seconds without sending after a failed broadcast
+MAX_PENDING = 500  # broadcasts in flight per process; a hung Redis must not pile up more
 
 
 def gift_data(gift: Gift) -> dict[str, Any]:
@@ -101,6 +109,10 @@ class SendLoop:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._pending = 0
+        # The current outage, if any: since when, until when nothing is sent, what was lost.
+        self._failing_since: float | None = None
+        self._paused_until = 0.0
+        self._lost = 0
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -119,20 +131,53 @@ class SendLoop:
             return
         message = {"type": "live.event", "payload": payload}
         with self._lock:
-            self._pending += 1
+            now = time.monotonic()
+            backed_up = self._pending >= MAX_PENDING
+            drop = backed_up or (self._failing_since is not None and now < self._paused_until)
+            hung = drop and self._failing_since is None  # Redis hangs rather than fails
+            if drop:
+                self._lost += 1
+                self._failing_since = self._failing_since or now
+            else:
+                self._pending += 1
+        if hung:
+            logger.error("live broadcasts backed up (%d in flight), dropping them", MAX_PENDING)
+        if drop:
+            return
         future = asyncio.run_coroutine_threadsafe(
             layer.group_send(session_group(session_id), message), self._running_loop()
         )
         future.add_done_callback(partial(self._sent, session_id))
 
     def _sent(self, session_id: int, future: concurrent.futures.Future[None]) -> None:
+        error = None if future.cancelled() else future.exception()
+        now = time.monotonic()
+        started: float | None = None
+        recovered_after: float | None = None
+        lost = 0
         with self._lock:
+            if error is not None:
+                self._lost += 1
+                self._paused_until = now + PAUSE_AFTER_FAILURE
+                if self._failing_since is None:
+                    self._failing_since = started = now
+            elif self._failing_since is not None:
+                recovered_after, lost = now - self._failing_since, self._lost
+                self._failing_since, self._lost = None, 0
+        # Logged once per outage, not once per gift: a Redis outage under load is thousands.
+        if started is not None:
+            logger.error(
+                "live broadcasts failing, pausing them until Redis answers",
+                exc_info=error,
+                extra={"session_id": session_id},
+            )
+        if recovered_after is not None:
+            logger.warning(
+                "live broadcasts resumed after %.1f s; %d were not delivered", recovered_after, lost
+            )
+        with self._lock:  # last: wait_idle() returns once this send is wholly done
             self._pending -= 1
             self._lock.notify_all()
-        if not future.cancelled() and future.exception() is not None:
-            logger.error(
-                "live broadcast failed", exc_info=future.exception(), extra={"session_id": session_id}
-            )
 
     def wait_idle(self, deadline: float) -> bool:
         with self._lock:

@@ -33,25 +33,45 @@
     this.ended = root.getAttribute("data-status") === "ended";
     this.feed = root.querySelector("[data-gift-feed]");
     this.board = root.querySelector("[data-session-board]");
+    this.connection = root.querySelector("[data-live-connection]");
     this.backoff = 500;
     this.connect();
   }
+
+  // The websocket closes when the server or its Redis is unreachable: say so until it is back.
+  LivePage.prototype.showConnection = function (live) {
+    this.root.setAttribute("data-connection", live ? "live" : "reconnecting");
+    if (this.connection) { this.connection.hidden = live; }
+  };
 
   LivePage.prototype.connect = function () {
     var self = this;
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(scheme + window.location.host + this.path);
-    ws.onopen = function () { self.backoff = 500; self.root.setAttribute("data-connected", "1"); };
+    // A handshake the server never finishes (its Redis hung) must not leave the page waiting.
+    var watchdog = window.setTimeout(function () {
+      if (ws.readyState === WebSocket.CONNECTING) { ws.close(); }
+    }, 5000);
+    ws.onopen = function () {
+      window.clearTimeout(watchdog);
+      self.backoff = 500;
+      self.root.setAttribute("data-connected", "1");
+      self.showConnection(true);
+    };
     ws.onmessage = function (ev) {
       var msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       self.handle(msg);
     };
     ws.onclose = function (ev) {
+      window.clearTimeout(watchdog);
       self.root.removeAttribute("data-connected");
       if (ev.code === 4404) { return; }
-      window.setTimeout(function () { self.connect(); }, self.backoff);
-      self.backoff = Math.min(self.backoff * 2, 10000);
+      self.showConnection(false);
+      // Jittered, so thousands of pages do not all reconnect in the same instant after an outage.
+      var delay = self.backoff / 2 + Math.random() * self.backoff / 2;
+      window.setTimeout(function () { self.connect(); }, delay);
+      self.backoff = Math.min(self.backoff * 2, 8000);
     };
   };
 

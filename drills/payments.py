@@ -1,0 +1,118 @@
+"""Coin purchases paid at Stripe but not credited yet, and the signed events Stripe would send
+for them (built from the purchase rows, as wallet/tests/purchases/conftest.py does; no
+localstripe is needed for deliveries). Crediting happens for real, through the endpoint."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from wallet.catalogue import COIN_PACKAGES
+from wallet.models import CoinPackage, CoinPurchase, User
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One POST to /stripe/webhook/ and the answer it must get (200 once stored, or a 4xx).
+    Signed when sent, as Stripe does, so a slow run cannot make a valid delivery stale."""
+
+    body: bytes
+    expect: int
+    label: str
+    signing: str = "valid"  # valid, stale, wrong secret, missing, garbage header, as given
+    signature: str = ""  # sent as it is when signing is "as given"
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self.signing == "missing":
+            return headers
+        if self.signing == "as given":
+            return {**headers, "Stripe-Signature": self.signature}
+        if self.signing == "garbage header":
+            return {**headers, "Stripe-Signature": "t=abc,v0=deadbeef"}
+        secret = "whsec_someone_else" if self.signing == "wrong secret" else None
+        timestamp = int(time.time()) - 3600 if self.signing == "stale" else None
+        return {**headers, "Stripe-Signature": sign(self.body, secret=secret, timestamp=timestamp)[1]}
+
+
+def packages() -> list[CoinPackage]:
+    found = list(CoinPackage.objects.order_by("coins"))
+    if found:
+        return found
+    return [
+        CoinPackage.objects.create(name=f"{coins} coins", coins=coins, price_cents=cents, sort_order=order)
+        for order, (coins, cents) in enumerate(COIN_PACKAGES)
+    ]
+
+
+def paid_at_stripe(buyers: list[User], count: int, *, tag: str) -> list[CoinPurchase]:
+    """`count` purchases whose PaymentIntent succeeded at Stripe; none credited yet."""
+    catalogue = packages()[:4]
+    purchases = [
+        CoinPurchase(
+            user=buyers[n % len(buyers)],
+            page_token=uuid.uuid4(),
+            package=catalogue[n % len(catalogue)],
+            coins=catalogue[n % len(catalogue)].coins,
+            amount_cents=catalogue[n % len(catalogue)].price_cents,
+            currency=settings.COIN_CURRENCY,
+            status=CoinPurchase.Status.PROCESSING,
+            stripe_payment_intent_id=f"pi_drill_{tag}_{n}",
+        )
+        for n in range(count)
+    ]
+    return CoinPurchase.objects.bulk_create(purchases)
+
+
+def payment_intent(purchase: CoinPurchase, status: str) -> dict[str, Any]:
+    intent: dict[str, Any] = {
+        "id": purchase.stripe_payment_intent_id,
+        "object": "payment_intent",
+        "amount": purchase.amount_cents,
+        "currency": purchase.currency,
+        "status": status,
+        "metadata": {"purchase_id": str(purchase.pk), "user_id": str(purchase.user_id)},
+        "latest_charge": None,
+    }
+    if status == "succeeded":
+        intent["latest_charge"] = f"ch_{purchase.stripe_payment_intent_id[3:]}"
+    elif status == "requires_payment_method":
+        intent["last_payment_error"] = {"code": "card_declined", "message": "Your card was declined."}
+    return intent
+
+
+def event(type: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
+    return {
+        "id": f"evt_drill_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": type,
+        "created": created or int(time.time()),
+        "livemode": False,
+        "api_version": settings.STRIPE_API_VERSION,
+        "data": {"object": obj},
+    }
+
+
+def sign(
+    payload: dict[str, Any] | bytes, *, secret: str | None = None, timestamp: int | None = None
+) -> tuple[bytes, str]:
+    """The body and Stripe-Signature header Stripe would send (the SDK's own signing helper)."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    header = stripe.WebhookSignature.generate_signature_header(
+        body.decode(), secret or settings.STRIPE_WEBHOOK_SECRET, timestamp=timestamp
+    )
+    return body, header
+
+
+def delivery(type: str, obj: dict[str, Any], *, label: str, created: int | None = None) -> Delivery:
+    return Delivery(json.dumps(event(type, obj, created=created)).encode(), 200, label)
+
+
+def succeeded(purchase: CoinPurchase) -> Delivery:
+    return delivery("payment_intent.succeeded", payment_intent(purchase, "succeeded"), label="succeeded")
