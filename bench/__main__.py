@@ -9,10 +9,10 @@ import platform
 import sys
 import time
 
-from bench.harness import RESULTS_DIR, Row, format_table, prepare_database
+from bench.harness import RESULTS_DIR, Row, analyze_database, format_table, prepare_database
 
 # Each module has run(quick: bool) -> list[Row].
-BENCHMARKS = ["ledger"]
+BENCHMARKS = ["ledger", "gift_service", "gift_http", "webhooks", "reconciliation", "payouts", "dashboard"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(f"bench.{name}")
         t0 = time.perf_counter()
         print(f"running {name} ...", flush=True)
+        analyze_database()
         rows.extend(module.run(args.quick))
         print(f"  {name} took {time.perf_counter() - t0:.1f} s", flush=True)
 

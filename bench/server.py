@@ -1,0 +1,229 @@
+"""The real ASGI app served by uvicorn against the benchmark database, and an asyncio client
+that drives it with many concurrent keep-alive connections."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from bench.harness import BASE_DIR, Run
+
+# As the Procfile runs it; on this 2-core machine 1, 2 and 4 workers measured within noise.
+SERVER_WORKERS = 2
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+
+@dataclass
+class HttpRun(Run):
+    statuses: dict[int, int] = field(default_factory=dict)
+    sample_error: str = ""
+
+    @property
+    def p99_ms(self) -> float:
+        return self.percentile(99) * 1000
+
+    def latency_note(self) -> str:
+        note = f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms"
+        if self.errors:
+            note += f"; {self.errors} errors {dict(sorted(self.statuses.items()))} {self.sample_error[:80]}"
+        return note
+
+
+def _wait_until_answering(url: str, proc: subprocess.Popen[bytes], log: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {proc.returncode}: {_tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s: {_tail(log)}")
+
+
+def _tail(path: str, size: int = 2000) -> str:
+    with open(path, "rb") as f:
+        return f.read()[-size:].decode(errors="replace")
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    log_path: str
+
+    def log_count(self, text: str) -> int:
+        """How many lines of the server's output so far contain `text`."""
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return sum(1 for line in f if text in line)
+
+
+@contextmanager
+def asgi_server(*, workers: int = SERVER_WORKERS, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """uvicorn serving coinsite.asgi against the benchmark database (DATABASE_URL as set by
+    prepare_database), production-like: DEBUG off, warnings only."""
+    from tools.localstripe_server import free_port
+
+    port = free_port()
+    child_env = dict(os.environ)
+    child_env.update(
+        {
+            # Not persistent connections (the default 60): Django runs each ASGI request's sync
+            # view on a thread of its own, so every request opened a connection that outlived
+            # it; 64 clients filled the server's 300 slots (503s, and other users locked out).
+            "DB_CONN_MAX_AGE": "0",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_DEBUG": "false",
+            # TLS ends at the load balancer in production; here the client speaks plain HTTP.
+            "SECURE_SSL_REDIRECT": "false",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        }
+    )
+    child_env.update(env or {})
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "coinsite.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--lifespan",
+        "off",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    log = tempfile.NamedTemporaryFile(prefix="bench-uvicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(
+        cmd, cwd=BASE_DIR, env=child_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_answering(base + "/healthz", proc, log.name)
+        yield Server(url=base, log_path=log.name)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        os.unlink(log.name)
+
+
+def drive(
+    base_url: str,
+    *,
+    clients: int,
+    per_client: int,
+    request: Callable[[int, int], Request],
+    expect: int,
+) -> HttpRun:
+    """`clients` concurrent clients, each on its own keep-alive connection, send
+    `request(client, i)` for i in range(per_client), one after another; all start together
+    after one untimed warm-up request each (connections open, workers warm)."""
+    try:
+        import uvloop
+
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(_drive(base_url, clients, per_client, request, expect))
+
+
+async def _drive(
+    base_url: str, clients: int, per_client: int, request: Callable[[int, int], Request], expect: int
+) -> HttpRun:
+    import aiohttp
+
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    statuses: dict[int, int] = {}
+    errors = [0] * clients
+    sample: list[str] = []
+    go = asyncio.Event()
+    ready = 0
+    all_ready = asyncio.Event()
+    timeout = aiohttp.ClientTimeout(total=120)
+
+    async def send(session: aiohttp.ClientSession, req: Request) -> tuple[int, str]:
+        async with session.request(
+            req.method, base_url + req.path, headers=req.headers, data=req.body
+        ) as response:
+            body = await response.read()
+            return response.status, body[:200].decode(errors="replace")
+
+    async def client(c: int, session: aiohttp.ClientSession) -> None:
+        nonlocal ready
+        try:
+            await send(session, Request("GET", "/healthz"))
+        finally:
+            ready += 1
+        if ready == clients:
+            all_ready.set()
+        await go.wait()
+        lane = latencies[c]
+        for i in range(per_client):
+            req = request(c, i)
+            t0 = time.perf_counter()
+            try:
+                status, text = await send(session, req)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                status, text = 0, repr(exc)
+            lane.append(time.perf_counter() - t0)
+            statuses[status] = statuses.get(status, 0) + 1
+            if status != expect:
+                errors[c] += 1
+                if not sample:
+                    sample.append(f"{status} {text}")
+
+    sessions = [
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1), timeout=timeout)
+        for _ in range(clients)
+    ]
+    try:
+        tasks = [asyncio.create_task(client(c, sessions[c])) for c in range(clients)]
+        await all_ready.wait()
+        start = time.perf_counter()
+        go.set()
+        await asyncio.gather(*tasks)
+        seconds = time.perf_counter() - start
+    finally:
+        for s in sessions:
+            await s.close()
+    flat = [x for lane in latencies for x in lane]
+    return HttpRun(
+        operations=len(flat) - sum(errors),
+        seconds=seconds,
+        latencies=flat,
+        errors=sum(errors),
+        statuses=statuses,
+        sample_error=sample[0] if sample else "",
+    )

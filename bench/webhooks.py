@@ -1,0 +1,128 @@
+"""Coin purchase webhooks: signed `payment_intent.succeeded` deliveries POSTed to
+/stripe/webhook/ on the real ASGI app, 16 at a time. Each is built from a purchase row paid
+at "Stripe" (processing, with its PaymentIntent id, amount, currency and metadata matching,
+as crediting checks) and must credit it: the row reports how many were credited.
+Baseline: the same deliveries a second time (duplicates: verified, found stored, nothing
+moves)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+import uuid
+from typing import Any
+
+from bench.harness import Row
+from bench.server import HttpRun, Request, asgi_server, drive
+
+CLIENTS = 16
+COINS, CENTS = 70, 99  # the smallest package
+
+
+def purchases_paid_at_stripe(n: int, buyers: int = 100) -> list[Any]:
+    """`n` processing purchases with a (made-up) PaymentIntent id each, spread over `buyers`."""
+    from wallet.models import CoinPurchase, User
+
+    tag = uuid.uuid4().hex[:8]
+    users = User.objects.bulk_create(
+        [
+            User(
+                email=f"bench-buyer-{tag}-{i}@bench.local",
+                date_of_birth=datetime.date(1990, 1, 1),
+                password="!",
+            )
+            for i in range(buyers)
+        ]
+    )
+    return CoinPurchase.objects.bulk_create(
+        [
+            CoinPurchase(
+                user=users[i % buyers],
+                page_token=uuid.uuid4(),
+                coins=COINS,
+                amount_cents=CENTS,
+                currency="usd",
+                status=CoinPurchase.Status.PROCESSING,
+                stripe_payment_intent_id=f"pi_bench_{tag}_{i}",
+            )
+            for i in range(n)
+        ]
+    )
+
+
+def succeeded_event(purchase: Any) -> bytes:
+    """The event Stripe sends when the purchase's PaymentIntent succeeds (the fields crediting reads)."""
+    from wallet.purchases.crediting import purchase_metadata
+
+    intent = {
+        "id": purchase.stripe_payment_intent_id,
+        "object": "payment_intent",
+        "status": "succeeded",
+        "amount": purchase.amount_cents,
+        "currency": purchase.currency,
+        "metadata": purchase_metadata(purchase),
+        "latest_charge": purchase.stripe_payment_intent_id.replace("pi_", "ch_", 1),
+    }
+    event = {
+        "id": purchase.stripe_payment_intent_id.replace("pi_", "evt_", 1),
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "created": int(time.time()),
+        "livemode": False,
+        "api_version": "2026-07-29.dahlia",
+        "data": {"object": intent},
+    }
+    return json.dumps(event).encode()
+
+
+def signed(body: bytes) -> dict[str, str]:
+    """Signed at send time, as Stripe does (the endpoint refuses deliveries older than its tolerance)."""
+    import stripe
+    from django.conf import settings
+
+    header = stripe.WebhookSignature.generate_signature_header(body.decode(), settings.STRIPE_WEBHOOK_SECRET)
+    return {"Stripe-Signature": header, "Content-Type": "application/json"}
+
+
+def deliver_all(url: str, bodies: list[bytes]) -> HttpRun:
+    per_client = len(bodies) // CLIENTS
+
+    def request(c: int, i: int) -> Request:
+        body = bodies[c * per_client + i]
+        return Request("POST", "/stripe/webhook/", signed(body), body)
+
+    return drive(url, clients=CLIENTS, per_client=per_client, request=request, expect=200)
+
+
+def run(quick: bool) -> list[Row]:
+    from wallet.models import CoinPurchase
+    from wallet.services import run_ledger_check
+
+    n = 256 if quick else 1600
+    n -= n % CLIENTS
+    purchases = purchases_paid_at_stripe(n)
+    bodies = [succeeded_event(p) for p in purchases]
+    with asgi_server() as server:
+        first = deliver_all(server.url, bodies)
+        again = deliver_all(server.url, bodies)
+    credited = CoinPurchase.objects.filter(
+        pk__in=[p.pk for p in purchases], status=CoinPurchase.Status.PAID, credit_source="webhook"
+    ).count()
+    check = run_ledger_check()
+    return [
+        Row(
+            "webhooks payment_intent.succeeded, 16 clients",
+            first.per_second,
+            "events/s",
+            "the same deliveries again (dupes)",
+            again.per_second,
+            note=f"{credited:,}/{n:,} credited; {first.latency_note()}",
+        ),
+        Row(
+            "duplicate deliveries (already stored)",
+            again.per_second,
+            "events/s",
+            note=f"{again.latency_note()}; ledger check {'ok' if check.ok else f'{len(check.problems)} problems'}",
+        ),
+    ]
