@@ -541,6 +541,35 @@ def _print_stopped(stopped: list[str]) -> None:
         print("Services: stopped embedded " + " and ".join(stopped) + f" (data kept in {_rel(VAR)}/)")
 
 
+def ensure_database(url: str) -> None:
+    """Create the database a DATABASE_URL names if its server is reachable and it is missing,
+    so `make run` / `make test` work against a fresh PostgreSQL service too."""
+    import environ
+
+    config = environ.Env.db_url_config(url)
+    name = str(config.get("NAME") or "")
+    if not name or not str(config.get("ENGINE", "")).endswith("postgresql"):
+        return
+    kwargs: dict[str, Any] = {"dbname": "postgres", "autocommit": True, "connect_timeout": 5}
+    host = config.get("HOST") or config.get("OPTIONS", {}).get("host")
+    port = config.get("PORT") or config.get("OPTIONS", {}).get("port")
+    for key, value in (
+        ("host", host),
+        ("port", port),
+        ("user", config.get("USER")),
+        ("password", config.get("PASSWORD")),
+    ):
+        if value:
+            kwargs[key] = value
+    try:
+        with psycopg.connect(**kwargs) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
+                print(f"Services: created database {name}")
+    except psycopg.Error as exc:
+        print(f"Services: could not check database {name}: {exc}", file=sys.stderr)
+
+
 def cmd_up(hold: int | None = None) -> int:
     env_db = os.environ.get("DATABASE_URL", "").strip()
     env_redis = os.environ.get("REDIS_URL", "").strip()
@@ -558,6 +587,7 @@ def cmd_up(hold: int | None = None) -> int:
         auto = _auto_started()
         if env_db:
             values["DATABASE_URL"] = env_db
+            ensure_database(env_db)
         else:
             was_running = _pg_running_pid() is not None
             values["DATABASE_URL"] = pg_up()
