@@ -545,6 +545,7 @@ def ensure_database(url: str) -> None:
     """Create the database a DATABASE_URL names if its server is reachable and it is missing,
     so `make run` / `make test` work against a fresh PostgreSQL service too."""
     import environ
+    import psycopg
 
     config = environ.Env.db_url_config(url)
     name = str(config.get("NAME") or "")
