@@ -78,11 +78,12 @@ def succeeded_event(purchase: Any) -> bytes:
 
 def signed(body: bytes) -> dict[str, str]:
     """Signed at send time, as Stripe does (the endpoint refuses deliveries older than its tolerance)."""
-    import stripe
-    from django.conf import settings
+    from wallet import stripe_gateway
 
-    header = stripe.WebhookSignature.generate_signature_header(body.decode(), settings.STRIPE_WEBHOOK_SECRET)
-    return {"Stripe-Signature": header, "Content-Type": "application/json"}
+    return {
+        "Stripe-Signature": stripe_gateway.signature_header(payload=body),
+        "Content-Type": "application/json",
+    }
 
 
 def deliver_all(url: str, bodies: list[bytes]) -> HttpRun:

@@ -10,9 +10,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import stripe
 from django.conf import settings
 
+from wallet import stripe_gateway
 from wallet.catalogue import COIN_PACKAGES
 from wallet.models import CoinPackage, CoinPurchase, User
 
@@ -104,10 +104,7 @@ def sign(
 ) -> tuple[bytes, str]:
     """The body and Stripe-Signature header Stripe would send (the SDK's own signing helper)."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    header = stripe.WebhookSignature.generate_signature_header(
-        body.decode(), secret or settings.STRIPE_WEBHOOK_SECRET, timestamp=timestamp
-    )
-    return body, header
+    return body, stripe_gateway.signature_header(payload=body, secret=secret, timestamp=timestamp)
 
 
 def delivery(type: str, obj: dict[str, Any], *, label: str, created: int | None = None) -> Delivery:

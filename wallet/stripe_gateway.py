@@ -319,6 +319,16 @@ def list_events(*, type: str, created_gte: int) -> list[EventInfo]:
     return [_event_from_dict(_as_dict(event)) for event in page.auto_paging_iter()]
 
 
+def signature_header(*, payload: bytes, secret: str | None = None, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header Stripe would send for `payload` (the SDK's own signing helper);
+    the benchmarks and drills sign the events they deliver with it."""
+    return str(
+        stripe.WebhookSignature.generate_signature_header(
+            payload.decode(), secret or settings.STRIPE_WEBHOOK_SECRET, timestamp=timestamp
+        )
+    )
+
+
 def verify_webhook(*, payload: bytes, signature: str) -> EventInfo:
     """Check the Stripe-Signature header (secret and tolerance from settings), then parse.
 
