@@ -97,7 +97,7 @@ def service_gifts(world: GiftWorld, workers: int, per_worker: int, hot: bool) ->
 def settle_broadcasts() -> None:
     from gifts import live_updates
 
-    live_updates.state_publisher.wait_idle(timeout=30)
+    live_updates.broadcaster.wait_idle(timeout=30)
 
 
 KINDS = ("service hot", "service spread", "raw hot", "raw spread")

@@ -2,20 +2,24 @@
 
 Events (JSON):
 - `snapshot`: sent on connect: status, the recent feed and the session state.
-- `gift`: one gift (sent after its commit), with the session state computed after it (goal
-  progress, totals, top-gifter board), or `state: null` during a burst (see below).
-- `state`: the session state alone, sent at the end of a burst.
+- `gifts`: gifts committed since the last batch (oldest first; at most `MAX_GIFTS_PER_EVENT`,
+  `skipped` counts the older ones left out), with the session state computed after them
+  (goal progress, totals, top-gifter board), or `state: null` when a `state` event follows.
+- `state`: the session state alone.
 - `ended`: the creator ended the session.
 
 The state's `version` is the number of gifts it counts; gifts are only ever added, so pages
 keep the highest version they saw (two broadcasts can arrive out of order).
 
-Computing the state is one aggregate over the session's gifts (an index-only scan), so its
-cost grows with the session. Per process and per session it is computed at most once per
-`STATE_INTERVAL`: the first gift of a quiet period carries its state; gifts in the same
-interval go out at once without it, and a background thread sends one `state` event when
-the interval is over. A storm of gifts to one session costs a few aggregates a second,
-not one per gift.
+Nothing of this runs in the request that sent the gift: after commit the request appends
+the gift to its session's queue in memory and returns. One background thread per process
+(`Broadcaster`) sends each session's queued gifts as one event, at most every
+`FLUSH_INTERVAL` (the first gift after a quiet spell goes out at once), so a storm of gifts
+to one session costs about twenty channel-layer sends a second per process, not one per gift.
+The state is one aggregate over the session's gifts (an index-only scan), computed for all
+the sessions of a batch in one query and at most once per `STATE_INTERVAL` per session:
+gifts that arrive sooner go out with `state: null` and a `state` event follows when the
+interval is over.
 
 While Redis is down, broadcasting pauses: gifts still commit (they need only PostgreSQL),
 the first failure is logged, sends are dropped for `PAUSE_AFTER_FAILURE` at a time (and
@@ -44,6 +48,9 @@ from gifts.models import Gift, GiftSend, LiveSession
 logger = logging.getLogger(__name__)
 
 STATE_INTERVAL = 0.25  # seconds; pages must see every gift within a second
+FLUSH_INTERVAL = 0.05  # seconds between two batches of one process
+MAX_GIFTS_PER_EVENT = 50  # a page's feed shows 50; older gifts of a batch only count in the state
+MAX_CONCURRENT_SENDS = 16  # channel-layer sends in flight at once (each holds a Redis connection)
 PAUSE_AFTER_FAILURE = 1.0  # seconds without sending after a failed broadcast
 MAX_PENDING = 500  # broadcasts in flight per process; a hung Redis must not pile up more
 
@@ -109,6 +116,7 @@ class SendLoop:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._pending = 0
+        self._semaphore: asyncio.Semaphore | None = None  # created in the loop's thread
         # The current outage, if any: since when, until when nothing is sent, what was lost.
         self._failing_since: float | None = None
         self._paused_until = 0.0
@@ -119,6 +127,7 @@ class SendLoop:
             # After a fork the thread is gone: start a new loop in the child.
             if self._loop is None or self._thread is None or not self._thread.is_alive():
                 self._loop = asyncio.new_event_loop()
+                self._semaphore = None
                 self._thread = threading.Thread(
                     target=self._loop.run_forever, name="gifts-live-send", daemon=True
                 )
@@ -126,17 +135,25 @@ class SendLoop:
             return self._loop
 
     def send(self, session_id: int, payload: dict[str, Any]) -> None:
+        self.send_many([(session_id, payload)])
+
+    def send_many(self, events: list[tuple[int, dict[str, Any]]]) -> None:
+        """Send each (session id, event) to the session's pages; a batch is one Redis exchange
+        when the layer has `group_send_many` (coinsite.channel_layer)."""
         layer = get_channel_layer()
-        if layer is None:
+        if layer is None or not events:
             return
-        message = {"type": "live.event", "payload": payload}
+        messages = [
+            (session_group(session_id), {"type": "live.event", "payload": payload})
+            for session_id, payload in events
+        ]
         with self._lock:
             now = time.monotonic()
             backed_up = self._pending >= MAX_PENDING
             drop = backed_up or (self._failing_since is not None and now < self._paused_until)
             hung = drop and self._failing_since is None  # Redis hangs rather than fails
             if drop:
-                self._lost += 1
+                self._lost += len(messages)
                 self._failing_since = self._failing_since or now
             else:
                 self._pending += 1
@@ -144,12 +161,27 @@ class SendLoop:
             logger.error("live broadcasts backed up (%d in flight), dropping them", MAX_PENDING)
         if drop:
             return
-        future = asyncio.run_coroutine_threadsafe(
-            layer.group_send(session_group(session_id), message), self._running_loop()
-        )
-        future.add_done_callback(partial(self._sent, session_id))
+        future = asyncio.run_coroutine_threadsafe(self._deliver(layer, messages), self._running_loop())
+        future.add_done_callback(partial(self._sent, len(messages)))
 
-    def _sent(self, session_id: int, future: concurrent.futures.Future[None]) -> None:
+    async def _deliver(self, layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+        many = getattr(layer, "group_send_many", None)
+        if many is not None:
+            async with self._semaphore:
+                await many(messages)
+            return
+
+        # Bounded: a batch for a thousand sessions at once ran into the Redis pool's limit.
+        async def one(group: str, message: dict[str, Any]) -> None:
+            assert self._semaphore is not None
+            async with self._semaphore:
+                await layer.group_send(group, message)
+
+        await asyncio.gather(*(one(group, message) for group, message in messages))
+
+    def _sent(self, count: int, future: concurrent.futures.Future[None]) -> None:
         error = None if future.cancelled() else future.exception()
         now = time.monotonic()
         started: float | None = None
@@ -157,7 +189,7 @@ class SendLoop:
         lost = 0
         with self._lock:
             if error is not None:
-                self._lost += 1
+                self._lost += count
                 self._paused_until = now + PAUSE_AFTER_FAILURE
                 if self._failing_since is None:
                     self._failing_since = started = now
@@ -166,11 +198,7 @@ class SendLoop:
                 self._failing_since, self._lost = None, 0
         # Logged once per outage, not once per gift: a Redis outage under load is thousands.
         if started is not None:
-            logger.error(
-                "live broadcasts failing, pausing them until Redis answers",
-                exc_info=error,
-                extra={"session_id": session_id},
-            )
+            logger.error("live broadcasts failing, pausing them until Redis answers", exc_info=error)
         if recovered_after is not None:
             logger.warning(
                 "live broadcasts resumed after %.1f s; %d were not delivered", recovered_after, lost
@@ -192,114 +220,146 @@ class SendLoop:
 send_loop = SendLoop()
 
 
-def _group_send(session_id: int, payload: dict[str, Any]) -> None:
-    send_loop.send(session_id, payload)
+class Broadcaster:
+    """Queues committed gifts per session and sends them in batches from a background thread
+    (see the module docstring)."""
 
-
-class StatePublisher:
-    """Coalesces session-state computations per session (see the module docstring)."""
-
-    def __init__(self, interval: float = STATE_INTERVAL) -> None:
-        self.interval = interval
+    def __init__(
+        self, *, state_interval: float = STATE_INTERVAL, flush_interval: float = FLUSH_INTERVAL
+    ) -> None:
+        self.state_interval = state_interval
+        self.flush_interval = flush_interval
         self._lock = threading.Condition()
-        self._last: dict[int, float] = {}  # session id -> when its state was last computed
-        self._due: dict[int, tuple[float, LiveSession]] = {}  # trailing sends waiting
+        self._gifts: dict[int, list[dict[str, Any]]] = {}  # session id -> gifts waiting
+        self._sessions: dict[int, LiveSession] = {}  # sessions with gifts waiting or a state due
+        self._state_due: dict[int, float] = {}  # session id -> when its trailing state is due
+        self._last_state: dict[int, float] = {}  # session id -> when its state was last computed
+        self._last_flush = float("-inf")
         self._busy = False
         self._thread: threading.Thread | None = None
 
-    def claim_now(self, session: LiveSession) -> bool:
-        """True: the caller computes the state now. False: a trailing `state` event is due."""
-        now = time.monotonic()
+    def gift(self, session: LiveSession, gift_send: dict[str, Any]) -> None:
+        """Queue one committed gift (`gift_send_data`) for the session's pages."""
         with self._lock:
-            if (
-                session.pk not in self._due
-                and now - self._last.get(session.pk, -self.interval) >= self.interval
-            ):
-                self._last[session.pk] = now
-                return True
-            if session.pk not in self._due:
-                self._due[session.pk] = (self._last[session.pk] + self.interval, session)
-                self._start()
-                self._lock.notify()
-            return False
+            self._gifts.setdefault(session.pk, []).append(gift_send)
+            self._sessions[session.pk] = session
+            # After a fork the thread is gone: start one in this process.
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="gifts-live-broadcast", daemon=True)
+                self._thread.start()
+            self._lock.notify_all()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        """For tests: wait until no trailing state is due or being computed, and every
-        broadcast has gone out."""
+        """For tests and benchmarks: wait until nothing is queued, due or being sent."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            while self._due or self._busy:
+            while self._gifts or self._state_due or self._busy:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
                 self._lock.wait(min(left, 0.05))
         return send_loop.wait_idle(deadline)
 
-    def _start(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="gifts-state-publisher", daemon=True)
-            self._thread.start()
-
-    def _next_due(self) -> LiveSession:
+    def _next_batch(self) -> tuple[dict[int, list[dict[str, Any]]], dict[int, LiveSession]]:
+        """Wait for work; return the queued gifts per session and the sessions whose state is
+        computed now."""
         with self._lock:
             while True:
-                if self._due:
-                    session_id, (due, session) = min(self._due.items(), key=lambda item: item[1][0])
-                    wait = due - time.monotonic()
-                    if wait <= 0:
-                        del self._due[session_id]
-                        self._last[session_id] = time.monotonic()
-                        self._busy = True
-                        return session
-                    self._lock.wait(wait)
+                now = time.monotonic()
+                wake_at = float("inf")
+                if self._gifts:
+                    wake_at = self._last_flush + self.flush_interval
+                if self._state_due:
+                    wake_at = min(wake_at, *self._state_due.values())
+                if wake_at <= now:
+                    break
+                self._lock.notify_all()  # idle: wake wait_idle()
+                self._lock.wait(None if wake_at == float("inf") else wake_at - now)
+            gifts, self._gifts = self._gifts, {}
+            if gifts:
+                self._last_flush = now
+            with_state: dict[int, LiveSession] = {}
+            for session_id in gifts:
+                if session_id in self._state_due:
+                    continue
+                last = self._last_state.get(session_id)
+                if last is None or now - last >= self.state_interval:
+                    with_state[session_id] = self._sessions[session_id]
                 else:
-                    self._lock.notify_all()
-                    self._lock.wait()
+                    self._state_due[session_id] = last + self.state_interval
+            for session_id, due in list(self._state_due.items()):
+                if due <= now:
+                    del self._state_due[session_id]
+                    with_state[session_id] = self._sessions[session_id]
+            for session_id in with_state:
+                self._last_state[session_id] = now
+            for session_id in list(self._sessions):
+                if session_id not in self._state_due:
+                    del self._sessions[session_id]
+            if len(self._last_state) > 10_000:
+                self._last_state = {
+                    sid: at for sid, at in self._last_state.items() if now - at < self.state_interval
+                }
+            self._busy = True
+            return gifts, with_state
 
     def _run(self) -> None:
         while True:
-            session = self._next_due()
+            gifts, with_state = self._next_batch()
             try:
-                close_old_connections()
-                _group_send(
-                    session.pk,
-                    {"type": "state", "state": state_data(selectors.session_state(session=session))},
-                )
+                self._send(gifts, with_state)
             except Exception:
-                # A missed state is corrected by the next one (or a page's reconnect snapshot).
-                logger.exception("live state broadcast failed", extra={"session_id": session.pk})
+                # A lost batch is made good by the next state (or a page's reconnect snapshot).
+                logger.exception("live broadcast failed")
             finally:
                 with self._lock:
                     self._busy = False
-                    if not self._due:
-                        # Idle: release this thread's database connection.
-                        connections.close_all()
-                    self._forget_old()
+                    if not self._gifts and not self._state_due:
+                        connections.close_all()  # idle: release this thread's connection
                     self._lock.notify_all()
 
-    def _forget_old(self) -> None:
-        if len(self._last) > 10_000:
-            cutoff = time.monotonic() - self.interval
-            self._last = {sid: at for sid, at in self._last.items() if at >= cutoff}
+    def _send(self, gifts: dict[int, list[dict[str, Any]]], with_state: dict[int, LiveSession]) -> None:
+        states: dict[int, selectors.SessionState] = {}
+        if with_state:
+            try:
+                close_old_connections()
+                states = selectors.session_states(list(with_state.values()))
+            except Exception:
+                # The gifts still go out; their state comes with the next batch.
+                logger.exception("live state query failed", extra={"sessions": list(with_state)})
+        events: list[tuple[int, dict[str, Any]]] = []
+        for session_id, sends in gifts.items():
+            state = states.pop(session_id, None)
+            events.append(
+                (
+                    session_id,
+                    {
+                        "type": "gifts",
+                        "gift_sends": sends[-MAX_GIFTS_PER_EVENT:],
+                        "skipped": max(0, len(sends) - MAX_GIFTS_PER_EVENT),
+                        "state": None if state is None else state_data(state),
+                    },
+                )
+            )
+        events += [
+            (session_id, {"type": "state", "state": state_data(state)})
+            for session_id, state in states.items()
+        ]
+        send_loop.send_many(events)
 
 
-state_publisher = StatePublisher()
+broadcaster = Broadcaster()
 
 
 def broadcast_gift(gift_send: GiftSend) -> None:
     """Tell everyone watching the session about a committed gift (see the module docstring)."""
-    session = gift_send.session
-    if session is None:
-        return
-    state = None
-    if state_publisher.claim_now(session):
-        state = state_data(selectors.session_state(session=session))
-    _group_send(session.pk, {"type": "gift", "gift_send": gift_send_data(gift_send), "state": state})
+    if gift_send.session is not None:
+        broadcaster.gift(gift_send.session, gift_send_data(gift_send))
 
 
 def broadcast_ended(session: LiveSession) -> None:
     ended_at = session.ended_at.isoformat() if session.ended_at else None
-    _group_send(session.pk, {"type": "ended", "ended_at": ended_at})
+    send_loop.send(session.pk, {"type": "ended", "ended_at": ended_at})
 
 
 # Run at commit, or at once when there is no atomic block (the write has committed). robust:

@@ -12,8 +12,9 @@ from typing import Literal
 from django.db import connection
 from django.db.models import QuerySet
 
+from coinsite.db import prepared_cursor
 from gifts.models import Gift, GiftSend, LiveSession
-from wallet.models import User
+from wallet.models import public_name
 
 BOARD_SIZE = 5
 FEED_SIZE = 30
@@ -74,10 +75,6 @@ def recent_gifts(*, session_id: int, limit: int = FEED_SIZE) -> list[GiftSend]:
     )
 
 
-def _public_name(display_name: str, email: str) -> str:
-    return User(display_name=display_name, email=email).public_name
-
-
 _BOARD_COLUMNS = {"session": "session_id", "creator": "creator_id", "post": "post_id"}
 
 
@@ -96,7 +93,7 @@ def _board(scope: Literal["session", "creator", "post"], scope_id: int, limit: i
         )
         rows = cursor.fetchall()
     return [
-        Gifter(user_id=uid, name=_public_name(dn, email), coins=int(coins)) for uid, coins, dn, email in rows
+        Gifter(user_id=uid, name=public_name(dn, email), coins=int(coins)) for uid, coins, dn, email in rows
     ]
 
 
@@ -116,36 +113,62 @@ def post_board(*, post_id: int, limit: int | None = BOARD_SIZE) -> list[Gifter]:
 
 def session_state(*, session: LiveSession, board_size: int = BOARD_SIZE) -> SessionState:
     """Goal progress, totals and the top-gifter board of a session in one query (one index scan)."""
-    with connection.cursor() as cursor:
-        # Window functions over the grouped rows give the totals of all senders before LIMIT.
+    return session_states([session], board_size=board_size)[session.pk]
+
+
+def session_states(sessions: list[LiveSession], *, board_size: int = BOARD_SIZE) -> dict[int, SessionState]:
+    """`session_state` of many sessions in one query (the live broadcaster's batch): an
+    index-only scan of each session's gifts. `sessions` come with their goal gift loaded."""
+    if not sessions:
+        return {}
+    with prepared_cursor() as cursor:
+        # Window functions over each session's senders give its totals before the board is
+        # cut to `board_size`.
         cursor.execute(
             """
-            SELECT b.sender_id, b.coins, b.sends, b.total_coins, b.goal_progress, u.display_name, u.email
-              FROM (SELECT sender_id, sum(coins) AS coins,
-                           sum(count(*)) OVER () AS sends,
-                           sum(sum(coins)) OVER () AS total_coins,
-                           sum(COALESCE(sum(count) FILTER (WHERE gift_id = %s), 0)) OVER () AS goal_progress
-                      FROM gifts_giftsend WHERE session_id = %s
-                     GROUP BY sender_id ORDER BY 2 DESC, 1 LIMIT %s) b
-              JOIN wallet_user u ON u.id = b.sender_id
-             ORDER BY b.coins DESC, b.sender_id
+            SELECT b.session_id, b.sender_id, b.coins, b.sends, b.total_coins, b.goal_progress,
+                   u.display_name, u.email
+              FROM (SELECT s.id AS session_id, p.sender_id, p.coins,
+                           sum(p.sends) OVER w AS sends,
+                           sum(p.coins) OVER w AS total_coins,
+                           sum(p.goal) OVER w AS goal_progress,
+                           row_number() OVER (PARTITION BY s.id ORDER BY p.coins DESC, p.sender_id) AS place
+                      FROM unnest(%s::bigint[], %s::bigint[]) AS s(id, goal_gift_id)
+                      -- LATERAL: each session's gifts through its index, whatever the table's size
+                      -- or statistics (a hash join read the whole table for a batch of sessions).
+                     CROSS JOIN LATERAL (
+                           SELECT g.sender_id, sum(g.coins) AS coins, count(*) AS sends,
+                                  coalesce(sum(g.count) FILTER (WHERE g.gift_id = s.goal_gift_id), 0) AS goal
+                             FROM gifts_giftsend g
+                            WHERE g.session_id = s.id
+                            GROUP BY g.sender_id) p
+                    WINDOW w AS (PARTITION BY s.id)) b
+             CROSS JOIN LATERAL (SELECT u.display_name, u.email FROM wallet_user u WHERE u.id = b.sender_id
+                                  OFFSET 0) u  -- OFFSET 0: looked up per board row, never a hash join
+             WHERE b.place <= %s
+             ORDER BY b.session_id, b.place
             """,
-            [session.goal_gift_id, session.pk, board_size],
+            [[s.pk for s in sessions], [s.goal_gift_id for s in sessions], board_size],
         )
         rows = cursor.fetchall()
-    version = int(rows[0][2]) if rows else 0
-    total_coins = int(rows[0][3]) if rows else 0
-    goal_progress = int(rows[0][4]) if rows else 0
-    goal = None
-    if session.has_goal and session.goal_gift is not None and session.goal_count:
-        goal = Goal(
-            gift_name=session.goal_gift.name,
-            emoji=session.goal_gift.emoji,
-            target=session.goal_count,
-            progress=goal_progress,
-        )
-    board = [
-        Gifter(user_id=uid, name=_public_name(dn, email), coins=int(coins))
-        for uid, coins, _, _, _, dn, email in rows
-    ]
-    return SessionState(version=version, total_coins=total_coins, goal=goal, board=board)
+    by_session: dict[int, list[tuple]] = {}
+    for row in rows:
+        by_session.setdefault(row[0], []).append(row)
+    states = {}
+    for session in sessions:
+        found = by_session.get(session.pk, [])
+        version, total_coins, goal_progress = (int(v) for v in found[0][3:6]) if found else (0, 0, 0)
+        goal = None
+        if session.has_goal and session.goal_gift is not None and session.goal_count:
+            goal = Goal(
+                gift_name=session.goal_gift.name,
+                emoji=session.goal_gift.emoji,
+                target=session.goal_count,
+                progress=goal_progress,
+            )
+        board = [
+            Gifter(user_id=uid, name=public_name(dn, email), coins=int(coins))
+            for _, uid, coins, _, _, _, dn, email in found
+        ]
+        states[session.pk] = SessionState(version=version, total_coins=total_coins, goal=goal, board=board)
+    return states

@@ -18,6 +18,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+def public_name(display_name: str, email: str) -> str:
+    """What other viewers see of a user: the display name, or the email's local part."""
+    return display_name or email.split("@", 1)[0]
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -63,7 +68,7 @@ class User(AbstractUser):
 
     @property
     def public_name(self) -> str:
-        return self.display_name or self.email.split("@", 1)[0]
+        return public_name(self.display_name, self.email)
 
     def age_on(self, day: datetime.date) -> int | None:
         if self.date_of_birth is None:

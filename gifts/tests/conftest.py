@@ -93,6 +93,6 @@ def gift_to() -> Callable[..., GiftSend]:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    # Before any fixture is torn down (the database flush included): let the state
-    # publisher's thread finish reading the database after the test's last gifts.
-    assert live_updates.state_publisher.wait_idle(timeout=10), "live state broadcasts did not settle"
+    # Before any fixture is torn down (the database flush included): let the live
+    # broadcaster's thread finish reading the database after the test's last gifts.
+    assert live_updates.broadcaster.wait_idle(timeout=10), "live broadcasts did not settle"

@@ -20,7 +20,7 @@ from django.db import connections
 
 from coinsite.asgi import application
 from creators.models import Creator
-from gifts import live_updates, services
+from gifts import live_updates, selectors, services
 from gifts.models import Gift, GiftSend, LiveSession
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
@@ -77,14 +77,15 @@ def socket(session_id: int) -> LiveSocket:
 
 
 async def until_state(page: LiveSocket, *, version: int, timeout: float = 2) -> tuple[list[Any], Any]:
-    """Read events until a state counting `version` gifts arrives (in a `gift` event, or in the
-    `state` event that ends a burst); returns the gifts seen on the way and that state."""
+    """Read events until a state counting `version` gifts arrives (in a `gifts` event, or in
+    a `state` event after a burst); returns the gifts seen on the way and that state."""
     gifts = []
     while True:
         event = await page.receive_json_from(timeout=timeout)
-        assert event["type"] in ("gift", "state"), event
-        if event["type"] == "gift":
-            gifts.append(event["gift_send"])
+        assert event["type"] in ("gifts", "state"), event
+        if event["type"] == "gifts":
+            assert event["skipped"] == 0, event
+            gifts.extend(event["gift_sends"])
         if event["state"] is not None and event["state"]["version"] >= version:
             return gifts, event["state"]
 
@@ -99,6 +100,7 @@ def test_a_live_page_gets_a_snapshot_then_every_gift_with_goal_and_board_then_th
     gift_to: Callable[..., GiftSend],
 ) -> None:
     before = gift_to(viewer, rose, 2, session=live_session)
+    assert live_updates.broadcaster.wait_idle(timeout=5)  # its broadcast went out before the page joined
 
     async def scenario() -> None:
         early = socket(live_session.pk)
@@ -201,10 +203,104 @@ def test_a_burst_of_gifts_reaches_pages_one_by_one_and_ends_with_the_exact_state
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_state_is_computed_at_most_once_per_interval_per_session(live_session: LiveSession) -> None:
-    publisher = live_updates.StatePublisher(interval=0.2)
-    assert publisher.claim_now(live_session)
-    assert [publisher.claim_now(live_session) for _ in range(20)] == [False] * 20
-    assert publisher.wait_idle(timeout=5)  # one trailing state went out
-    time.sleep(0.21)
-    assert publisher.claim_now(live_session)
+def test_a_storm_of_gifts_goes_out_in_a_few_batches_with_states_at_most_once_per_interval(
+    make_user: Callable[..., Any],
+    fund: Callable[..., Any],
+    live_session: LiveSession,
+    rose: Gift,
+    gift_to: Callable[..., GiftSend],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    viewer = make_user()
+    fund(viewer, 1000)
+    gifts = [gift_to(viewer, rose, 1, session=live_session) for _ in range(5)]
+    assert live_updates.broadcaster.wait_idle(timeout=5)  # the process-wide one is done with them
+    events: list[tuple[float, dict[str, Any]]] = []
+    monkeypatch.setattr(
+        live_updates.send_loop,
+        "send_many",
+        lambda batch: events.extend((time.monotonic(), payload) for _, payload in batch),
+    )
+    broadcaster = live_updates.Broadcaster(state_interval=0.3, flush_interval=0.1)
+    started = time.monotonic()
+    for g in gifts * 40:  # 200 gifts queued over about 0.6 s
+        broadcaster.gift(live_session, live_updates.gift_send_data(g))
+        time.sleep(0.003)
+    assert broadcaster.wait_idle(timeout=5)
+    gift_events = [p for _, p in events if p["type"] == "gifts"]
+    state_events = [(at, p) for at, p in events if p["state"] is not None]
+    # Every gift went out, in far fewer sends than gifts, none faster than the flush interval.
+    assert sum(len(p["gift_sends"]) + p["skipped"] for p in gift_events) == 200
+    assert 2 <= len(gift_events) <= (events[-1][0] - started) / 0.1 + 2
+    # The first batch carries its state; later states come at most once per interval.
+    assert gift_events[0]["state"] is not None and gift_events[0]["state"]["version"] == 5
+    assert all(b - a >= 0.29 for (a, _), (b, _) in zip(state_events, state_events[1:], strict=False))
+    # The burst ends with a state, so pages settle on the exact totals.
+    assert events[-1][1]["state"] == gift_events[0]["state"]
+    assert events[-1][1]["state"]["total_coins"] == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_keeps_the_newest_gifts_and_counts_the_rest(
+    viewer: Any,
+    live_session: LiveSession,
+    rose: Gift,
+    gift_to: Callable[..., GiftSend],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent = gift_to(viewer, rose, 1, session=live_session)
+    assert live_updates.broadcaster.wait_idle(timeout=5)
+    events: list[dict[str, Any]] = []
+    monkeypatch.setattr(live_updates.send_loop, "send_many", lambda batch: events.extend(p for _, p in batch))
+    broadcaster = live_updates.Broadcaster(flush_interval=0.5)
+    broadcaster.gift(live_session, {"id": 0})  # goes out at once and starts the flush interval
+    time.sleep(0.05)
+    queued = [dict(live_updates.gift_send_data(sent), id=i) for i in range(1, 81)]
+    for g in queued:
+        broadcaster.gift(live_session, g)
+    assert broadcaster.wait_idle(timeout=5)
+    batches = [e for e in events if e["type"] == "gifts"]
+    assert [len(b["gift_sends"]) for b in batches] == [1, live_updates.MAX_GIFTS_PER_EVENT]
+    assert batches[1]["skipped"] == 80 - live_updates.MAX_GIFTS_PER_EVENT
+    assert batches[1]["gift_sends"] == queued[-live_updates.MAX_GIFTS_PER_EVENT :]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_session_states_of_many_sessions_in_one_query_equal_each_session_alone(
+    make_user: Callable[..., Any],
+    fund: Callable[..., Any],
+    live_session: LiveSession,
+    rose: Gift,
+    doughnut: Gift,
+    gift_to: Callable[..., GiftSend],
+    make_creator: Callable[..., Creator],
+    make_session: Callable[..., LiveSession],
+    django_assert_num_queries: Any,
+) -> None:
+    other_creator = make_session(make_creator())
+    fans = [make_user(display_name=f"Fan {i}") for i in range(8)]
+    for i, fan in enumerate(fans):
+        fund(fan, 1000)
+        gift_to(fan, rose, i + 1, session=live_session)
+        gift_to(fan, doughnut, 1, session=other_creator if i % 2 else live_session)
+    quiet = make_session(make_creator(), goal_gift=None, goal_count=None)
+    sessions = list(
+        LiveSession.objects.select_related("goal_gift").filter(
+            pk__in=[live_session.pk, other_creator.pk, quiet.pk]
+        )
+    )
+    with django_assert_num_queries(1):
+        states = selectors.session_states(sessions)
+    alone = {s.pk: selectors.session_state(session=s) for s in sessions}
+    assert states == alone
+    assert states[live_session.pk].version == 8 + 4
+    assert states[live_session.pk].total_coins == sum(range(1, 9)) + 4 * 30
+    goal = states[live_session.pk].goal
+    assert goal is not None and goal.progress == sum(range(1, 9))
+    assert len(states[live_session.pk].board) == selectors.BOARD_SIZE
+    assert (states[live_session.pk].board[0].name, states[live_session.pk].board[0].coins) == (
+        "Fan 6",
+        7 + 30,
+    )
+    assert states[other_creator.pk].version == 4 and states[other_creator.pk].total_coins == 120
+    assert states[quiet.pk].version == 0 and states[quiet.pk].board == []

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -114,3 +115,35 @@ def test_the_live_page_has_a_hidden_line_for_paused_live_updates(client, live_se
     assert "data-live-connection" in page
     line = page[page.index("data-live-connection") - 40 : page.index("data-live-connection") + 200]
     assert "hidden" in line and "reconnecting" in line
+
+
+def test_group_send_many_delivers_each_message_to_its_groups_members_only():
+    config = dict(django_settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    config["prefix"] = f"{config['prefix']}-many-{time.monotonic_ns()}"
+
+    async def scenario() -> None:
+        layer = RedisChannelLayer(**config)
+        try:
+            a1, a2, b = await layer.new_channel(), await layer.new_channel(), await layer.new_channel()
+            await layer.group_add("live-1", a1)
+            await layer.group_add("live-1", a2)
+            await layer.group_add("live-2", b)
+            await layer.group_send_many(
+                [
+                    ("live-1", {"type": "live.event", "payload": {"n": 1}}),
+                    ("live-2", {"type": "live.event", "payload": {"n": 2}}),
+                    ("live-3", {"type": "live.event", "payload": {"n": 3}}),  # nobody watching
+                ]
+            )
+            got = {name: await asyncio.wait_for(layer.receive(name), 2) for name in (a1, a2, b)}
+            assert {name: m["payload"]["n"] for name, m in got.items()} == {a1: 1, a2: 1, b: 2}
+            # Nothing else arrived: each channel got exactly its group's one message.
+            for name in (a1, a2, b):
+                with pytest.raises(asyncio.TimeoutError):
+                    await asyncio.wait_for(layer.receive(name), 0.3)
+        finally:
+            await layer.flush()
+
+    # In a thread of its own: the session's Playwright browser keeps an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result(timeout=30)

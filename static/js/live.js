@@ -81,8 +81,8 @@
       for (i = msg.feed.length - 1; i >= 0; i--) { this.addGift(msg.feed[i]); }
       this.applyState(msg.state);
       if (msg.status === "ended") { this.markEnded(); }
-    } else if (msg.type === "gift") {
-      this.addGift(msg.gift_send);
+    } else if (msg.type === "gifts") {
+      for (i = 0; i < msg.gift_sends.length; i++) { this.addGift(msg.gift_sends[i]); }
       this.applyState(msg.state);  // null during a burst: a "state" event follows
     } else if (msg.type === "state") {
       this.applyState(msg.state);
