@@ -159,7 +159,9 @@ def send_gift(
         recorded AS (
             INSERT INTO gifts_giftsend (sender_id, creator_id, session_id, post_id, gift_id, count, coins,
                                         transaction_id, idempotency_key, created_at)
-            SELECT %s, %s, %s, %s, %s, %s, %s, posted.transaction_id, %s, now() FROM posted WHERE posted.created
+            SELECT %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::integer, %s::bigint,
+                   posted.transaction_id, %s::text, now()
+              FROM posted WHERE posted.created
             RETURNING id, created_at
         )
         SELECT posted.transaction_id, recorded.id, recorded.created_at FROM posted LEFT JOIN recorded ON true

@@ -36,6 +36,7 @@ from django.db import utils as db_utils
 from django.db.models.signals import post_migrate
 from django.utils import timezone
 
+from coinsite.db import prepared_cursor
 from wallet import errors
 from wallet.models import Account, AccountDelta, DailySpend, LedgerCheck, Transaction, Unit, User
 
@@ -215,7 +216,7 @@ def posting_statement(
     _check_legs(legs, idempotency_key)
     sql = (
         "SELECT transaction_id, created FROM wallet_post_transaction("
-        "%s, %s, %s, %s, %s, %s, %s::bigint[], %s::bigint[], %s, %s, %s, %s)"
+        "%s, %s, %s, %s, %s, %s::bigint, %s::bigint[], %s::bigint[], %s, %s::bigint, %s::bigint, %s::bigint)"
     )
     params: list[Any] = [
         kind,
@@ -284,10 +285,10 @@ def execute_posting(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     outer `atomic` block it runs under a savepoint so an error leaves that block usable."""
     with domain_errors():
         if not connection.in_atomic_block:
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute(sql, params)
                 return list(cursor.fetchall())
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(), prepared_cursor() as cursor:
             cursor.execute(sql, params)
             return list(cursor.fetchall())
 

@@ -17,17 +17,18 @@ CREATE TRIGGER wallet_entry_append_only
 -- TRUNCATE stays possible for the test harness's flush; production revokes TRUNCATE from the app's role.
 
 -- Every transaction's entries sum to zero per unit. Checked once per INSERT statement over
--- the transactions it touched (all of a transaction's entries are written by one statement);
--- the posting function checks first, this guards every other writer.
+-- the rows it inserted: entries are never updated or deleted, so if every statement's own rows
+-- net to zero per transaction and unit, every transaction does (a statement adding rows to an
+-- older transaction must balance them itself). The posting function checks first; this guards
+-- every other writer, and reads only the statement's rows, not the table.
 CREATE OR REPLACE FUNCTION wallet_entry_check_balanced() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     bad record;
 BEGIN
-    SELECT e.transaction_id, e.unit, sum(e.amount) AS total INTO bad
-      FROM wallet_entry e
-     WHERE e.transaction_id IN (SELECT DISTINCT n.transaction_id FROM new_entries n)
-     GROUP BY e.transaction_id, e.unit HAVING sum(e.amount) <> 0 LIMIT 1;
+    SELECT n.transaction_id, n.unit, sum(n.amount) AS total INTO bad
+      FROM new_entries n
+     GROUP BY n.transaction_id, n.unit HAVING sum(n.amount) <> 0 LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'transaction % does not balance: % % left over', bad.transaction_id, bad.total, bad.unit
             USING ERRCODE = 'CS422';
@@ -64,22 +65,71 @@ $$;
 -- Replaying a key returns the first transaction (created = false); the same key with a
 -- different fingerprint raises CS409. Debits are conditional updates: a user or creator
 -- balance never goes below zero (CS402), a frozen account cannot be debited unless
--- p_allow_frozen (CS423). Strict rows are updated in account-id order to avoid deadlocks.
--- With p_spender set, a new transaction also counts p_spent coins against that user's daily
--- cap p_cap (CS429 when it would pass it); a replay counts nothing.
+-- p_allow_frozen (CS423). With p_spender set, a new transaction also counts p_spent coins
+-- against that user's daily cap p_cap (CS429 when it would pass it); a replay counts nothing.
+--
+-- Few statements, because each costs far more than the rows it touches: one read of the legs'
+-- accounts, the transaction row, then every move in ONE statement (in-place updates, deltas,
+-- entries, the daily cap). Any failure raises, which undoes the whole call. Each unit netting to
+-- zero is checked by wallet_entry_balanced on the entries this inserts (CS422). Rows updated
+-- in place are locked in account-id order when there are several, so postings cannot deadlock.
 CREATE OR REPLACE FUNCTION wallet_post_transaction(
     p_kind text, p_key text, p_fingerprint text, p_reference text, p_memo text,
     p_created_by bigint, p_accounts bigint[], p_amounts bigint[], p_allow_frozen boolean,
     p_spender bigint, p_spent bigint, p_cap bigint
 ) RETURNS TABLE (transaction_id bigint, created boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Every statement below looks rows up by key, so one generic plan per statement is right.
+-- Left to choose, the plan cache re-planned the joins over the legs on every call (its
+-- generic estimate for unnest() is 10 rows), which cost more than running them.
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
     v_id bigint;
     v_fp text;
     v_now timestamptz := now();
-    r record;
-    v_legs int;
+    v_units text[];
+    v_known int;
+    v_zero boolean;
+    v_in_place bigint[];  -- accounts whose balance row is updated, in id order ...
+    v_in_place_amounts bigint[];  -- ... by these net amounts
+    v_delta_accounts bigint[];  -- deferred accounts credited (or allowed negative): deltas
+    v_delta_amounts bigint[];
+    v_roll_up bigint[];  -- deferred accounts debited: folded first, then updated in place
+    v_updated int;
+    v_counted int;
+    v_failed record;
 BEGIN
+    WITH legs AS (
+        SELECT u.acc, u.amt, u.ord, a.id AS known, a.unit, a.posting, a.allow_negative
+          FROM unnest(p_accounts, p_amounts) WITH ORDINALITY AS u(acc, amt, ord)
+          LEFT JOIN wallet_account a ON a.id = u.acc
+    ), net AS (
+        SELECT acc, sum(amt)::bigint AS amount, bool_and(posting = 'deferred') AS deferred,
+               bool_and(allow_negative) AS allow_negative
+          FROM legs GROUP BY acc
+    ), moves AS (
+        SELECT acc, amount, deferred AND (amount > 0 OR allow_negative) AS as_delta,
+               deferred AND amount < 0 AND NOT allow_negative AS roll_up
+          FROM net WHERE amount <> 0
+    )
+    SELECT (SELECT array_agg(unit ORDER BY ord) FROM legs),
+           (SELECT count(known) FROM legs),
+           (SELECT coalesce(bool_or(amt IS NULL OR amt = 0), false) FROM legs),
+           (SELECT array_agg(acc ORDER BY acc) FROM moves WHERE NOT as_delta),
+           (SELECT array_agg(amount ORDER BY acc) FROM moves WHERE NOT as_delta),
+           (SELECT array_agg(acc ORDER BY acc) FROM moves WHERE as_delta),
+           (SELECT array_agg(amount ORDER BY acc) FROM moves WHERE as_delta),
+           (SELECT array_agg(acc ORDER BY acc) FROM moves WHERE roll_up)
+      INTO v_units, v_known, v_zero, v_in_place, v_in_place_amounts, v_delta_accounts, v_delta_amounts, v_roll_up;
+    IF v_known <> cardinality(p_accounts) OR cardinality(p_accounts) <> cardinality(p_amounts)
+       OR cardinality(p_accounts) < 2 THEN
+        RAISE EXCEPTION 'transaction legs name unknown accounts' USING ERRCODE = 'CS422';
+    END IF;
+    IF v_zero THEN
+        RAISE EXCEPTION 'transaction % has a zero or missing amount', p_key USING ERRCODE = 'CS422';
+    END IF;
+
     INSERT INTO wallet_transaction (kind, idempotency_key, fingerprint, reference, memo, created_by_id, created_at)
     VALUES (p_kind, p_key, p_fingerprint, p_reference, p_memo, p_created_by, v_now)
     ON CONFLICT (idempotency_key) DO NOTHING
@@ -95,60 +145,52 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT count(*) INTO v_legs
-      FROM unnest(p_accounts) AS u(acc) JOIN wallet_account a ON a.id = u.acc;
-    IF v_legs <> cardinality(p_accounts) OR cardinality(p_accounts) <> cardinality(p_amounts)
-       OR cardinality(p_accounts) < 2 THEN
-        RAISE EXCEPTION 'transaction legs name unknown accounts' USING ERRCODE = 'CS422';
+    IF cardinality(v_in_place) > 1 THEN
+        PERFORM 1 FROM wallet_account WHERE id = ANY (v_in_place) ORDER BY id FOR NO KEY UPDATE;
     END IF;
-    IF EXISTS (
-        SELECT 1 FROM unnest(p_accounts, p_amounts) AS u(acc, amt) JOIN wallet_account a ON a.id = u.acc
-         GROUP BY a.unit HAVING sum(u.amt) <> 0
-    ) OR EXISTS (SELECT 1 FROM unnest(p_amounts) AS u(amt) WHERE amt = 0 OR amt IS NULL) THEN
-        RAISE EXCEPTION 'transaction % does not balance', p_key USING ERRCODE = 'CS422';
+    IF v_roll_up IS NOT NULL THEN
+        PERFORM wallet_roll_up_account(r) FROM unnest(v_roll_up) AS r ORDER BY r;
     END IF;
 
-    FOR r IN
-        SELECT a.id, a.posting, a.allow_negative, l.amount
-          FROM (SELECT acc, sum(amt)::bigint AS amount FROM unnest(p_accounts, p_amounts) AS u(acc, amt) GROUP BY acc) l
-          JOIN wallet_account a ON a.id = l.acc
-         WHERE l.amount <> 0
-         ORDER BY a.id
-    LOOP
-        IF r.posting = 'deferred' AND (r.amount > 0 OR r.allow_negative) THEN
-            INSERT INTO wallet_accountdelta (account_id, amount) VALUES (r.id, r.amount);
-        ELSE
-            IF r.posting = 'deferred' THEN
-                PERFORM wallet_roll_up_account(r.id);
-            END IF;
-            UPDATE wallet_account
-               SET balance = balance + r.amount
-             WHERE id = r.id
-               AND (r.amount > 0 OR allow_negative OR balance + r.amount >= 0)
-               AND (r.amount > 0 OR p_allow_frozen OR NOT frozen);
-            IF NOT FOUND THEN
-                IF EXISTS (SELECT 1 FROM wallet_account WHERE id = r.id AND frozen) AND NOT p_allow_frozen THEN
-                    RAISE EXCEPTION 'account % is frozen', r.id USING ERRCODE = 'CS423', DETAIL = r.id::text;
-                END IF;
-                RAISE EXCEPTION 'insufficient funds in account %', r.id USING ERRCODE = 'CS402', DETAIL = r.id::text;
-            END IF;
-        END IF;
-    END LOOP;
-
-    INSERT INTO wallet_entry (transaction_id, account_id, unit, amount, created_at)
-    SELECT v_id, u.acc, a.unit, u.amt, v_now
-      FROM unnest(p_accounts, p_amounts) WITH ORDINALITY AS u(acc, amt, ord)
-      JOIN wallet_account a ON a.id = u.acc
-     ORDER BY u.ord;
-
-    IF p_spender IS NOT NULL THEN
+    WITH updated AS (
+        UPDATE wallet_account a
+           SET balance = a.balance + m.amount
+          FROM unnest(v_in_place, v_in_place_amounts) AS m(id, amount)
+         WHERE a.id = m.id
+           AND (m.amount > 0 OR a.allow_negative OR a.balance + m.amount >= 0)
+           AND (m.amount > 0 OR p_allow_frozen OR NOT a.frozen)
+        RETURNING 1
+    ), deltas AS (
+        INSERT INTO wallet_accountdelta (account_id, amount)
+        SELECT d.id, d.amount FROM unnest(v_delta_accounts, v_delta_amounts) AS d(id, amount)
+    ), entries AS (
+        INSERT INTO wallet_entry (transaction_id, account_id, unit, amount, created_at)
+        SELECT v_id, e.acc, e.unit, e.amt, v_now
+          FROM unnest(p_accounts, v_units, p_amounts) WITH ORDINALITY AS e(acc, unit, amt, ord)
+         ORDER BY e.ord
+    ), counted AS (
         INSERT INTO wallet_dailyspend AS ds (user_id, day, coins)
-        VALUES (p_spender, (v_now AT TIME ZONE 'UTC')::date, p_spent)
+        SELECT p_spender, (v_now AT TIME ZONE 'UTC')::date, p_spent WHERE p_spender IS NOT NULL
         ON CONFLICT (user_id, day) DO UPDATE SET coins = ds.coins + EXCLUDED.coins
-         WHERE ds.coins + EXCLUDED.coins <= p_cap;
-        IF NOT FOUND OR p_spent > p_cap THEN
-            RAISE EXCEPTION 'daily spending cap reached for user %', p_spender USING ERRCODE = 'CS429';
+         WHERE ds.coins + EXCLUDED.coins <= p_cap
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM counted) INTO v_updated, v_counted;
+
+    IF v_updated < coalesce(cardinality(v_in_place), 0) THEN
+        SELECT m.id, a.frozen AND NOT p_allow_frozen AS frozen INTO v_failed
+          FROM unnest(v_in_place, v_in_place_amounts) AS m(id, amount)
+          JOIN wallet_account a ON a.id = m.id
+         WHERE m.amount < 0
+         ORDER BY (a.frozen AND NOT p_allow_frozen) DESC, (a.balance + m.amount < 0) DESC, m.id
+         LIMIT 1;
+        IF v_failed.frozen THEN
+            RAISE EXCEPTION 'account % is frozen', v_failed.id USING ERRCODE = 'CS423', DETAIL = v_failed.id::text;
         END IF;
+        RAISE EXCEPTION 'insufficient funds in account %', v_failed.id USING ERRCODE = 'CS402', DETAIL = v_failed.id::text;
+    END IF;
+    IF p_spender IS NOT NULL AND (v_counted = 0 OR p_spent > p_cap) THEN
+        RAISE EXCEPTION 'daily spending cap reached for user %', p_spender USING ERRCODE = 'CS429';
     END IF;
 
     RETURN QUERY SELECT v_id, true;
