@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -131,71 +130,28 @@ def screenshot_dir(request: pytest.FixtureRequest) -> Path:
     return path
 
 
-def wait_for_http(url: str, *, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> None:
-    import time
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode} before answering {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
-
-
 @pytest.fixture
 def asgi_server(transactional_db: None, settings: Any) -> Iterator[str]:
     """The real ASGI app (HTTP + websockets) served by uvicorn against the test database."""
     from django.db import connection
 
-    from tools.localstripe_server import free_port
+    from tools.asgi_server import asgi_server as start_server
 
-    port = free_port()
     db = connection.settings_dict
-    env = dict(os.environ)
     host = db.get("HOST") or db.get("OPTIONS", {}).get("host", "")
     user = db.get("USER") or "postgres"
     port_part = db.get("PORT") or db.get("OPTIONS", {}).get("port") or 5432
     if host.startswith("/"):
         # A unix socket: django-environ reads it from the query string.
-        env["DATABASE_URL"] = f"postgresql://{user}@/{db['NAME']}?host={host}&port={port_part}"
+        database_url = f"postgresql://{user}@/{db['NAME']}?host={host}&port={port_part}"
     else:
         password = db.get("PASSWORD") or ""
-        env["DATABASE_URL"] = f"postgres://{user}:{password}@{host}:{port_part}/{db['NAME']}"
-    env["STRIPE_API_BASE"] = settings.STRIPE_API_BASE
-    env["STRIPE_JS_URL"] = settings.STRIPE_JS_URL
-    env["PASSWORD_HASHERS"] = "django.contrib.auth.hashers.MD5PasswordHasher"
-    env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
-    env["DB_CONN_MAX_AGE"] = "0"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "coinsite.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", proc=proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        database_url = f"postgres://{user}:{password}@{host}:{port_part}/{db['NAME']}"
+    env = {
+        "DATABASE_URL": database_url,
+        "STRIPE_API_BASE": settings.STRIPE_API_BASE,
+        "STRIPE_JS_URL": settings.STRIPE_JS_URL,
+        "PASSWORD_HASHERS": "django.contrib.auth.hashers.MD5PasswordHasher",
+    }
+    with start_server(env=env, timeout=30) as server:
+        yield server.url

@@ -10,7 +10,8 @@ import uuid
 
 from bench.gift_service import WORKERS, GiftWorld, gift_world, service_gifts, settle_broadcasts
 from bench.harness import ErrorLog, Row
-from bench.server import HttpRun, Request, Server, asgi_server, drive
+from bench.server import HttpRun, Request, asgi_server, drive
+from tools.asgi_server import AsgiServer
 
 CLIENTS = 64
 BROADCAST_FAILED = "live broadcast failed"
@@ -23,7 +24,9 @@ def tokens_for(world: GiftWorld) -> list[str]:
     return [t.key for t in made]
 
 
-def http_gifts(server: Server, world: GiftWorld, tokens: list[str], per_client: int, hot: bool) -> HttpRun:
+def http_gifts(
+    server: AsgiServer, world: GiftWorld, tokens: list[str], per_client: int, hot: bool
+) -> HttpRun:
     tag = uuid.uuid4().hex[:8]
     body = json.dumps({"gift": world.rose.pk, "count": 1}).encode()
     sessions = world.sessions
@@ -44,7 +47,7 @@ def http_gifts(server: Server, world: GiftWorld, tokens: list[str], per_client: 
     return drive(server.url, clients=CLIENTS, per_client=per_client, request=request, expect=201)
 
 
-def healthz(server: Server, clients: int, per_client: int) -> HttpRun:
+def healthz(server: AsgiServer, clients: int, per_client: int) -> HttpRun:
     return drive(
         server.url,
         clients=clients,

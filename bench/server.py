@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from bench.harness import BASE_DIR, Run
+from bench.harness import Run
+from tools.asgi_server import AsgiServer
 
 # As the Procfile runs it; on this 2-core machine 1, 2 and 4 workers measured within noise.
 SERVER_WORKERS = 2
@@ -45,97 +43,24 @@ class HttpRun(Run):
         return note
 
 
-def _wait_until_answering(url: str, proc: subprocess.Popen[bytes], log: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {proc.returncode}: {_tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s: {_tail(log)}")
-
-
-def _tail(path: str, size: int = 2000) -> str:
-    with open(path, "rb") as f:
-        return f.read()[-size:].decode(errors="replace")
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    log_path: str
-
-    def log_count(self, text: str) -> int:
-        """How many lines of the server's output so far contain `text`."""
-        with open(self.log_path, encoding="utf-8", errors="replace") as f:
-            return sum(1 for line in f if text in line)
-
-
 @contextmanager
-def asgi_server(*, workers: int = SERVER_WORKERS, env: dict[str, str] | None = None) -> Iterator[Server]:
+def asgi_server(*, workers: int = SERVER_WORKERS, env: dict[str, str] | None = None) -> Iterator[AsgiServer]:
     """uvicorn serving coinsite.asgi against the benchmark database (DATABASE_URL as set by
-    prepare_database), production-like: DEBUG off, warnings only."""
-    from tools.localstripe_server import free_port
+    prepare_database), production-like: DEBUG off, warnings only, connection pool as in the
+    Procfile."""
+    from tools.asgi_server import asgi_server as start_server
 
-    port = free_port()
-    child_env = dict(os.environ)
-    child_env.update(
-        {
-            # Not persistent connections (the default 60): Django runs each ASGI request's sync
-            # view on a thread of its own, so every request opened a connection that outlived
-            # it; 64 clients filled the server's 300 slots (503s, and other users locked out).
-            "DB_CONN_MAX_AGE": "0",
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_DEBUG": "false",
-            # TLS ends at the load balancer in production; here the client speaks plain HTTP.
-            "SECURE_SSL_REDIRECT": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        }
-    )
-    child_env.update(env or {})
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "coinsite.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--lifespan",
-        "off",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    log = tempfile.NamedTemporaryFile(prefix="bench-uvicorn-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen(
-        cmd, cwd=BASE_DIR, env=child_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_answering(base + "/healthz", proc, log.name)
-        yield Server(url=base, log_path=log.name)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        os.unlink(log.name)
+    child_env = {
+        "DB_POOL_SIZE": os.environ.get("DB_POOL_SIZE", "20"),
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_DEBUG": "false",
+        # TLS ends at the load balancer in production; here the client speaks plain HTTP.
+        "SECURE_SSL_REDIRECT": "false",
+        **(env or {}),
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-uvicorn-") as tmp:
+        with start_server(env=child_env, workers=workers, log=Path(tmp) / "uvicorn.log", fast=True) as server:
+            yield server
 
 
 def drive(

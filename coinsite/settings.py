@@ -88,6 +88,18 @@ DATABASES = {
 # 0 under ASGI: each request runs its sync view on a fresh thread, so a persistent connection
 # would be left open per thread until the server runs out of connection slots.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+# DB_POOL_SIZE > 0: a pool of that many connections per process (psycopg_pool), which requests
+# borrow and give back, instead of a new connection per request. The Procfile's web server
+# sets it; Celery workers fork, so they keep plain connections (a pool's threads do not
+# survive a fork).
+DB_POOL_SIZE = env.int("DB_POOL_SIZE", default=0)
+if DB_POOL_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # a pool and persistent connections exclude each other
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DB_POOL_SIZE),
+        "max_size": DB_POOL_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Each test runner (and each parallel developer) can name its own test database.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_coinsite")}

@@ -148,39 +148,13 @@ def free_port() -> int:
     return free_loopback_port()
 
 
-def wait_for_http(url: str, *, proc: subprocess.Popen[bytes] | None = None, timeout: float = 60.0) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode} before answering {url}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
-
-
 def asgi_server(*, env: dict[str, str], log: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
-    """The real ASGI app (HTTP and websockets) under uvicorn, as production runs it."""
-    port = free_port()
-    env = {
-        **env,
-        "DB_CONN_MAX_AGE": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-    }
-    cmd = [sys.executable, "-m", "uvicorn", "coinsite.asgi:application", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--log-level", "warning", "--workers", str(workers)]
-    proc = start(cmd, env=env, log=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/healthz", proc=proc)
-    except RuntimeError:
-        stop(proc)
-        raise
-    return proc, base
+    """The real ASGI app (HTTP and websockets) under uvicorn, as production runs it; stop the
+    process with `stop` (it is a process group of its own)."""
+    from tools.asgi_server import start_asgi_server
+
+    server = start_asgi_server(env=env, log=log, workers=workers)
+    return server.proc, server.url
 
 
 class DrillRedis:

@@ -78,7 +78,9 @@ class User(AbstractUser):
 
     @property
     def is_adult(self) -> bool:
-        age = self.age_on(timezone.localdate())
+        # The site's own time zone, not the request's: the same answer wherever the viewer is
+        # (and no lookup of the active time zone on the gift path).
+        age = self.age_on(timezone.localdate(timezone=timezone.get_default_timezone()))
         return age is not None and age >= settings.MINIMUM_AGE_TO_SPEND
 
 
