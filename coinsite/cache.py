@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 import redis
@@ -92,12 +92,31 @@ def outage_for(location: str) -> Outage:
         return _outages.setdefault(location, Outage(location))
 
 
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+
+
 class FailSoftRedisCache(RedisCache):
-    """`django.core.cache.backends.redis.RedisCache` that degrades instead of raising."""
+    """`django.core.cache.backends.redis.RedisCache` that degrades instead of raising.
+
+    Its Redis client (and so its connection pool) is shared by the whole process: Django makes
+    a cache object per thread, and under ASGI every request runs on a thread of its own, so
+    with a client per cache object every request opened a new Redis connection."""
 
     def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self.outage = outage_for(server if isinstance(server, str) else ",".join(server))
+
+    @cached_property
+    def _cache(self) -> Any:
+        # RedisCache's own attributes (django-stubs does not declare them).
+        servers, options = self._servers, self._options  # type: ignore[attr-defined]
+        key = repr((servers, sorted(options.items())))
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = self._class(servers, **options)  # type: ignore[attr-defined]
+        return client
 
     def _soft(self, call: Callable[[], T], default: T) -> T:
         if self.outage.skip():

@@ -8,6 +8,9 @@ static/js/*.js), no plugins, no framing of our pages. The Swagger UI page keeps 
 inline <style> block, so only that page allows inline styles; its script is served
 separately (drf-spectacular's split view).
 
+`StaticFilesMiddleware` (WhiteNoise made async-capable) lives here too, so the middleware
+around every response is in one place.
+
 The policy is built from settings per request (cached per value), so a test that points
 STRIPE_JS_URL at its own localstripe gets a policy that lets it load."""
 
@@ -15,10 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 HEADER = "Content-Security-Policy"
 DOCS_PATH = "/api/docs/"
@@ -71,11 +77,27 @@ def content_security_policy(
 
 
 class ContentSecurityPolicyMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    """Sets the policy on every response. Sync and async: under ASGI a sync-only middleware
+    makes every request hop from the event loop to a thread and back once more."""
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return self._finish(request, self.get_response(request))
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        return self._finish(request, await self.get_response(request))
+
+    @staticmethod
+    def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if HEADER not in response.headers:
             response.headers[HEADER] = content_security_policy(
                 stripe_js_url=settings.STRIPE_JS_URL,
@@ -85,3 +107,30 @@ class ContentSecurityPolicyMiddleware:
             )
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):  # type: ignore[misc]
+    """WhiteNoise, async as well as sync (WhiteNoise's own middleware is sync only, which put
+    two extra thread hops on every request under ASGI). Serving a file is a dictionary lookup
+    (or, with autorefresh in development, a stat) and a file response."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any], settings: Any = settings) -> None:
+        super().__init__(get_response, settings)
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return super().__call__(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        static_file = (
+            self.find_file(request.path_info) if self.autorefresh else self.files.get(request.path_info)
+        )
+        if static_file is not None:
+            return self.serve(static_file, request)
+        return await self.get_response(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import redis
@@ -16,15 +17,19 @@ REDIS_DOWN = "Redis is unreachable: live updates are paused; gifts and payments 
 BROKER_DOWN = "The task broker is unreachable: background jobs wait until it is back."
 
 
+@functools.cache
+def _redis_client(url: str) -> redis.Redis:
+    # One client (and connection pool) per URL and process: a health probe reuses a pooled
+    # connection instead of opening one; a dead one is dropped and the next probe reconnects.
+    return redis.Redis.from_url(url, socket_connect_timeout=PING_TIMEOUT, socket_timeout=PING_TIMEOUT)
+
+
 def _ping_redis(url: str, impact: str) -> dict[str, Any]:
-    client = redis.Redis.from_url(url, socket_connect_timeout=PING_TIMEOUT, socket_timeout=PING_TIMEOUT)
     try:
-        client.ping()
+        _redis_client(url).ping()
         return {"ok": True}
     except redis.RedisError as exc:
         return {"ok": False, "error": str(exc), "message": impact}
-    finally:
-        client.close()
 
 
 def service_health(connection: BaseDatabaseWrapper) -> dict[str, Any]:
