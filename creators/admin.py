@@ -180,11 +180,19 @@ class UnlockAdmin(ReadOnlyAdmin):
 
 @admin.register(MerchItem)
 class MerchItemAdmin(ActionAdmin):
-    list_display = ["name", "creator", "price_coins", "stock", "hidden", "created_at"]
+    list_display = ["name", "creator", "price_coins", "stock", "hidden", "hidden_by_staff", "created_at"]
     list_filter = ["hidden"]
     search_fields = ["=id", "name", "creator__handle"]
     # Stock changes by creators go through a relative update; staff hide items with the audited actions.
-    readonly_fields = ["creator", "stock", "image", "hidden", "created_at"]
+    readonly_fields = [
+        "creator",
+        "stock",
+        "image",
+        "hidden",
+        "hidden_by_staff",
+        "hidden_reason",
+        "created_at",
+    ]
     actions = [
         reason_action(
             name="hide_items",

@@ -113,12 +113,19 @@ class MerchItem(models.Model):
     stock = models.IntegerField(default=0)
     image = models.ImageField(upload_to=merch_upload_to, blank=True, max_length=200)
     hidden = models.BooleanField(default=False)
+    # Staff hid it (moderation): it stays hidden, whatever the creator's listing says, until
+    # staff show it again.
+    hidden_by_staff = models.BooleanField(default=False)
+    hidden_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(stock__gte=0), name="merch_stock_non_negative"),
+            models.CheckConstraint(
+                condition=Q(hidden_by_staff=False) | Q(hidden=True), name="merch_hidden_by_staff_is_hidden"
+            ),
             models.CheckConstraint(condition=Q(price_coins__gt=0), name="merch_price_positive"),
         ]
 

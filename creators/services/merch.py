@@ -26,6 +26,8 @@ from wallet.services import (
 MAX_ORDER_QUANTITY = 10
 MAX_STOCK = 1_000_000
 
+STAFF_HIDDEN = "Staff hid this item, so it stays hidden. Contact support if you think that was a mistake."
+
 
 @dataclass(frozen=True)
 class ShippingAddress:
@@ -110,9 +112,16 @@ def update_merch_item(
     add_stock: int = 0,
     image: UploadedFile | None = None,
 ) -> MerchItem:
-    """Change an item's listing and, relative to what is there now, its stock (one transaction)."""
+    """Change an item's listing and, relative to what is there now, its stock (one transaction).
+    An item staff hid stays hidden: showing it again is refused."""
     _check_price(price_coins)
     with transaction.atomic():
+        # Locked, so a staff hide that lands meanwhile is seen here, not overwritten.
+        item.hidden_by_staff = (
+            MerchItem.objects.select_for_update().values_list("hidden_by_staff", flat=True).get(pk=item.pk)
+        )
+        if item.hidden_by_staff and not hidden:
+            raise errors.NotAllowed(STAFF_HIDDEN, extra={"field": "hidden"})
         if add_stock:
             item.stock = add_merch_stock(item_id=item.pk, quantity=add_stock)
         item.name = name.strip()

@@ -24,7 +24,7 @@ ALREADY_CANCELLED = "This order was already cancelled."
 
 CREATOR_FIELDS = ("status", "status_reason", "decided_by", "decided_at")
 POST_FIELDS = ("hidden", "hidden_reason")
-MERCH_FIELDS = ("hidden",)
+MERCH_FIELDS = ("hidden", "hidden_by_staff", "hidden_reason")
 ORDER_FIELDS = ("status", "cancel_transaction", "cancelled_at")
 
 ModelT = TypeVar("ModelT", bound=models.Model)
@@ -131,12 +131,16 @@ def _set_hidden(
     fields = POST_FIELDS if model is Post else MERCH_FIELDS
     with transaction.atomic():
         row = _for_update(model, pk)
-        if row.hidden == hidden:
+        # Merch: what counts is staff's hiding; an item its creator took off sale can still be
+        # hidden by staff (and then the creator cannot list it again).
+        hidden_now = row.hidden_by_staff if isinstance(row, MerchItem) else row.hidden
+        if hidden_now == hidden:
             raise errors.WrongState(ALREADY_HIDDEN if hidden else NOT_HIDDEN)
         before = audit.snapshot(row, fields)
         row.hidden = hidden
-        if isinstance(row, Post):
-            row.hidden_reason = reason[:255] if hidden else ""
+        row.hidden_reason = reason[:255] if hidden else ""
+        if isinstance(row, MerchItem):
+            row.hidden_by_staff = hidden
         row.save(update_fields=list(fields))
         name = model._meta.model_name
         audit.record(

@@ -169,3 +169,47 @@ def test_gifts_are_listed_by_session(moderator, make_user, fund, live_session, r
     listing = admin.get(f"/admin/gifts/giftsend/?session__id__exact={live_session.pk}")
     assert listing.status_code == 200 and listing.context["cl"].result_count == 1
     assert admin.get(f"/admin/gifts/giftsend/?q={live_session.pk}").context["cl"].result_count == 1
+
+
+def test_merch_staff_hid_stays_hidden_until_staff_show_it(moderator, creator, client):
+    item = MerchItem.objects.create(creator=creator, name="Hoodie", price_coins=300, stock=2)
+    admin = logged_in(moderator)
+    run_action(
+        admin, "/admin/creators/merchitem/", "hide_items", [item], apply="Hide", reason="Counterfeit logo"
+    )
+    item.refresh_from_db()
+    assert (item.hidden, item.hidden_by_staff, item.hidden_reason) == (True, True, "Counterfeit logo")
+
+    # The creator's edit page says so, and saving the item as shown is refused with a message.
+    client.force_login(creator.user)
+    url = f"/studio/merch/{item.pk}/edit/"
+    assert "Staff hid this item (Counterfeit logo)" in client.get(url).content.decode()
+    form = {"name": "Hoodie", "description": "", "price_coins": 300, "add_stock": 0}
+    refused = client.post(url, form)  # "hidden" unchecked: show it again
+    assert refused.status_code == 403
+    assert "Staff hid this item, so it stays hidden" in refused.content.decode()
+    item.refresh_from_db()
+    assert (item.hidden, item.hidden_by_staff) == (True, True)
+    # Other edits still go through while it stays hidden.
+    assert client.post(url, {**form, "price_coins": 250, "hidden": "on"}).status_code == 302
+    item.refresh_from_db()
+    assert (item.price_coins, item.hidden, item.hidden_by_staff) == (250, True, True)
+
+    run_action(
+        admin, "/admin/creators/merchitem/", "show_items", [item], apply="Show", reason="Licence shown"
+    )
+    item.refresh_from_db()
+    assert (item.hidden, item.hidden_by_staff, item.hidden_reason) == (False, False, "")
+    assert client.post(url, {**form, "hidden": "on"}).status_code == 302
+    assert client.post(url, form).status_code == 302  # the creator's own toggle works again
+    item.refresh_from_db()
+    assert not item.hidden
+
+
+def test_staff_can_hide_merch_its_creator_had_taken_off_sale(moderator, creator):
+    item = MerchItem.objects.create(creator=creator, name="Mug", price_coins=100, stock=1, hidden=True)
+    run_action(
+        logged_in(moderator), "/admin/creators/merchitem/", "hide_items", [item], apply="Hide", reason="Spam"
+    )
+    item.refresh_from_db()
+    assert (item.hidden, item.hidden_by_staff) == (True, True)
