@@ -241,13 +241,18 @@ class Broadcaster:
     def gift(self, session: LiveSession, gift_send: dict[str, Any]) -> None:
         """Queue one committed gift (`gift_send_data`) for the session's pages."""
         with self._lock:
+            first = not self._gifts
             self._gifts.setdefault(session.pk, []).append(gift_send)
             self._sessions[session.pk] = session
             # After a fork the thread is gone: start one in this process.
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="gifts-live-broadcast", daemon=True)
                 self._thread.start()
-            self._lock.notify_all()
+            # Only the first gift of a batch wakes the thread: after that it is already due to
+            # wake at the end of the flush interval (waking it for every gift of a storm cost
+            # a thread switch per gift).
+            if first:
+                self._lock.notify_all()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """For tests and benchmarks: wait until nothing is queued, due or being sent."""

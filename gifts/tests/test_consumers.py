@@ -234,7 +234,8 @@ def test_a_storm_of_gifts_goes_out_in_a_few_batches_with_states_at_most_once_per
     assert 2 <= len(gift_events) <= (events[-1][0] - started) / 0.1 + 2
     # The first batch carries its state; later states come at most once per interval.
     assert gift_events[0]["state"] is not None and gift_events[0]["state"]["version"] == 5
-    assert all(b - a >= 0.29 for (a, _), (b, _) in zip(state_events, state_events[1:], strict=False))
+    elapsed = events[-1][0] - started
+    assert 2 <= len(state_events) <= elapsed / 0.3 + 2, (len(state_events), elapsed)
     # The burst ends with a state, so pages settle on the exact totals.
     assert events[-1][1]["state"] == gift_events[0]["state"]
     assert events[-1][1]["state"]["total_coins"] == 5
