@@ -187,13 +187,15 @@ def send_gift(
     if gift_send_id is None:
         # A replay: the first request's gift, recorded with its ledger transaction.
         return GiftSend.objects.select_related("gift", "sender").get(transaction_id=transaction_id)
+    # The row as inserted, with the objects the caller passed in as its related objects (set
+    # by id and cached directly: the relation setters cost more than the rest of this).
     gift_send = GiftSend(
         id=gift_send_id,
-        sender=sender,
-        creator=creator,
-        session=session,
-        post=post,
-        gift=gift,
+        sender_id=sender.pk,
+        creator_id=creator.pk,
+        session_id=session.pk if session is not None else None,
+        post_id=post.pk if post is not None else None,
+        gift_id=gift.pk,
         count=count,
         coins=coins,
         transaction_id=transaction_id,
@@ -201,6 +203,9 @@ def send_gift(
         created_at=created_at,
     )
     gift_send._state.adding, gift_send._state.db = False, "default"
+    gift_send._state.fields_cache.update(
+        sender=sender, creator=creator, gift=gift, session=session, post=post
+    )
     if session is not None:
         live_updates.broadcast_gift_on_commit(gift_send)
     return gift_send
