@@ -18,8 +18,8 @@ import statistics
 import uuid
 from typing import Any
 
-from bench.harness import ErrorLog, Row, Run, raw_connection, run_workers
-from bench.ledger import LedgerWorld, raw_gifts
+from bench.harness import ErrorLog, Row, Run, raw_connection, run_raw_workers, run_workers
+from bench.ledger import LedgerWorld, raw_gifts, raw_move_one_coin
 
 WORKERS = 16
 HOT_TARGET = 0.80
@@ -126,24 +126,15 @@ def service_gifts(world: GiftWorld, workers: int, per_worker: int, hot: bool) ->
 def raw_send_gifts(world: GiftWorld, workers: int, per_worker: int, hot: bool) -> Run:
     """What send_gift writes, as plain SQL in one transaction per gift."""
     tag = uuid.uuid4().hex[:8]
-    conns: dict[int, Any] = {}
     creators = world.raw_creators
 
-    def work(w: int, i: int) -> None:
-        conn = conns.get(w)
-        if conn is None:
-            conn = conns[w] = raw_connection()
+    def work(conn: Any, w: int, i: int) -> None:
         viewer = world.raw_viewers[w]
         c = 0 if hot else (w * per_worker + i) % len(creators)
         creator = creators[c]
         key = f"raw-gift-{tag}-{w}-{i}"
         with conn.transaction():
-            cur = conn.execute(
-                "UPDATE bench_raw_account SET balance = balance - 1 WHERE id = %s AND balance >= 1", [viewer]
-            )
-            if cur.rowcount != 1:
-                raise RuntimeError("insufficient funds")
-            conn.execute("UPDATE bench_raw_account SET balance = balance + 1 WHERE id = %s", [creator])
+            raw_move_one_coin(conn, viewer, creator)
             txn_id = conn.execute(
                 "INSERT INTO bench_raw_txn (idempotency_key) VALUES (%s) RETURNING id", [key]
             ).fetchone()[0]
@@ -163,10 +154,7 @@ def raw_send_gifts(world: GiftWorld, workers: int, per_worker: int, hot: bool) -
                 [viewer],
             )
 
-    run = run_workers(workers, per_worker, work)
-    for conn in conns.values():
-        conn.close()
-    return run
+    return run_raw_workers(workers, per_worker, work)
 
 
 def settle_broadcasts() -> None:

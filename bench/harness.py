@@ -139,6 +139,24 @@ def run_workers(workers: int, per_worker: int, work: Callable[[int, int], None])
     )
 
 
+def run_raw_workers(workers: int, per_worker: int, work: Callable[[Any, int, int], None]) -> Run:
+    """`run_workers` for raw SQL: `work(conn, worker, i)` with a psycopg connection of each
+    worker's own, opened on its first call and closed afterwards."""
+    conns: dict[int, Any] = {}
+
+    def with_connection(w: int, i: int) -> None:
+        conn = conns.get(w)
+        if conn is None:
+            conn = conns[w] = raw_connection()
+        work(conn, w, i)
+
+    try:
+        return run_workers(workers, per_worker, with_connection)
+    finally:
+        for conn in conns.values():
+            conn.close()
+
+
 class ErrorLog(logging.Handler):
     """Counts ERROR records of one logger while attached, and keeps them off the console
     (a failing background send would otherwise bury the table): `with ErrorLog("x") as log:`."""

@@ -7,7 +7,7 @@ import datetime
 import uuid
 from typing import Any
 
-from bench.harness import Row, Run, raw_connection, run_workers
+from bench.harness import Row, Run, raw_connection, run_raw_workers, run_workers
 
 RAW_SCHEMA = """
 DROP TABLE IF EXISTS bench_raw_entry, bench_raw_txn, bench_raw_account;
@@ -100,24 +100,25 @@ def service_gifts(world: LedgerWorld, workers: int, per_worker: int, hot: bool) 
     return run_workers(workers, per_worker, work)
 
 
+def raw_move_one_coin(conn: Any, viewer: int, creator: int) -> None:
+    """The two balance updates of a raw gift: the viewer's (conditional) and the creator's."""
+    cur = conn.execute(
+        "UPDATE bench_raw_account SET balance = balance - 1 WHERE id = %s AND balance >= 1", [viewer]
+    )
+    if cur.rowcount != 1:
+        raise RuntimeError("insufficient funds")
+    conn.execute("UPDATE bench_raw_account SET balance = balance + 1 WHERE id = %s", [creator])
+
+
 def raw_gifts(world: LedgerWorld, workers: int, per_worker: int, hot: bool) -> Run:
     tag = uuid.uuid4().hex[:8]
-    conns: dict[int, Any] = {}
     creators = world.raw_creators
 
-    def work(w: int, i: int) -> None:
-        conn = conns.get(w)
-        if conn is None:
-            conn = conns[w] = raw_connection()
+    def work(conn: Any, w: int, i: int) -> None:
         viewer = world.raw_viewers[w]
         creator = creators[0] if hot else creators[(w * per_worker + i) % len(creators)]
         with conn.transaction():
-            cur = conn.execute(
-                "UPDATE bench_raw_account SET balance = balance - 1 WHERE id = %s AND balance >= 1", [viewer]
-            )
-            if cur.rowcount != 1:
-                raise RuntimeError("insufficient funds")
-            conn.execute("UPDATE bench_raw_account SET balance = balance + 1 WHERE id = %s", [creator])
+            raw_move_one_coin(conn, viewer, creator)
             txn_id = conn.execute(
                 "INSERT INTO bench_raw_txn (idempotency_key) VALUES (%s) RETURNING id", [f"raw-{tag}-{w}-{i}"]
             ).fetchone()[0]
@@ -126,10 +127,7 @@ def raw_gifts(world: LedgerWorld, workers: int, per_worker: int, hot: bool) -> R
                 [txn_id, viewer, txn_id, creator],
             )
 
-    run = run_workers(workers, per_worker, work)
-    for conn in conns.values():
-        conn.close()
-    return run
+    return run_raw_workers(workers, per_worker, work)
 
 
 def run(quick: bool) -> list[Row]:
