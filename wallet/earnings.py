@@ -96,6 +96,10 @@ def hold_cutoff(as_of: datetime.datetime | None = None) -> datetime.datetime:
     return (as_of or timezone.now()) - datetime.timedelta(days=settings.EARNINGS_HOLD_DAYS)
 
 
+# A cut-off no credit is younger than: only what open disputes hold.
+_DISPUTES_ONLY = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
 @dataclass(frozen=True)
 class Availability:
     when: datetime.date
@@ -113,18 +117,28 @@ class PayableEarnings:
     held_for_disputes: int
 
 
-def payable_diamonds(*, account_ids: Sequence[int], as_of: datetime.datetime | None = None) -> dict[int, int]:
-    """Payable diamonds of these creator diamond accounts at `as_of`."""
+def _balances_and_held(account_ids: Sequence[int], cutoff: datetime.datetime) -> dict[int, tuple[int, int]]:
     if not account_ids:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
             "WITH "
             + held_ctes(accounts="= ANY(%(accounts)s)")
-            + " SELECT account_id, balance - held FROM held",
-            {"cutoff": hold_cutoff(as_of), "accounts": list(account_ids)},
+            + " SELECT account_id, balance, held FROM held",
+            {"cutoff": cutoff, "accounts": list(account_ids)},
         )
-        return {int(account): int(payable) for account, payable in cursor.fetchall()}
+        return {int(account): (int(balance), int(held)) for account, balance, held in cursor.fetchall()}
+
+
+def payable_diamonds(*, account_ids: Sequence[int], as_of: datetime.datetime | None = None) -> dict[int, int]:
+    """Payable diamonds of these creator diamond accounts at `as_of`."""
+    rows = _balances_and_held(account_ids, hold_cutoff(as_of))
+    return {account: balance - held for account, (balance, held) in rows.items()}
+
+
+def held_for_disputes(*, account_id: int) -> int:
+    """Diamonds of this account that open disputes hold, whatever the hold period says."""
+    return _balances_and_held([account_id], _DISPUTES_ONLY).get(account_id, (0, 0))[1]
 
 
 def payable_earnings(*, account_id: int, as_of: datetime.datetime | None = None) -> PayableEarnings:

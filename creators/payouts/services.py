@@ -45,9 +45,10 @@ from creators.payout_providers import (
 )
 from creators.payouts import errors as payout_errors
 from wallet import errors
-from wallet.earnings import held_ctes, hold_cutoff
+from wallet.earnings import held_ctes, held_for_disputes, hold_cutoff
 from wallet.errors import CoinSiteError
 from wallet.models import Account, Transaction, Unit, User
+from wallet.selectors import balance_of
 from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
 
 logger = logging.getLogger(__name__)
@@ -383,6 +384,14 @@ def _why_not_payable(payout: Payout) -> str:
     return ""
 
 
+def _held_by_disputes(payout: Payout) -> bool:
+    """A dispute opened after the batch was planned holds diamonds this payout would take (the
+    hold period was checked when planning and only lets more through as time passes)."""
+    account_id = diamond_account_id(user_id=payout.creator.user_id)
+    held = held_for_disputes(account_id=account_id)
+    return held > 0 and payout.diamonds > balance_of(account_id=account_id) - held
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A payout taken by `_claim_next`: `claim` to drive, or None when it ended right there
@@ -414,6 +423,8 @@ def _claim_next(batch_id: int) -> Claimed | None:
         redrive = payout.status == Payout.Status.IN_FLIGHT
         if payout.status == Payout.Status.PENDING:
             reason = _why_not_payable(payout)
+            if not reason and _held_by_disputes(payout):
+                reason = payout_errors.SKIP_DISPUTED
             if not reason:
                 try:
                     _post_start(payout)

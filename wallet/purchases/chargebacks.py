@@ -216,8 +216,14 @@ def reverse_funded_earnings(
         return Reversal(diamonds_reversed=0, diamonds_lost=0)
 
     account_ids = sorted({credit.account_id for credit, _, _ in parts})
-    # Locked in id order before reading balances: a payout starting now waits for this.
-    list(Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk").values_list("pk"))
+    # Locked in id order before reading balances: a payout starting now waits for this, gifts
+    # (which only key-share the row for their credits) do not.
+    list(
+        Account.objects.select_for_update(no_key=True)
+        .filter(pk__in=account_ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
     balances = {account_id: selectors.balance_of(account_id=account_id) for account_id in account_ids}
     rows: dict[int, list[EarningsReversal]] = {account_id: [] for account_id in account_ids}
     # Newest first: each credit's unpaid part is read after the newer ones were taken back.

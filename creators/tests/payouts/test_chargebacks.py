@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from creators.models import Creator, Payout
+from creators.payouts import errors as payout_errors
 from creators.payouts import services
 from creators.tests.payouts.conftest import give_diamonds
 from gifts.models import Gift
@@ -185,6 +186,26 @@ def test_a_batch_skips_earnings_inside_the_hold_and_earnings_funded_by_an_open_d
     _deliver_3_times(client, event("charge.dispute.closed", _dispute(stolen, "won", "dp_open")))
     account = Account.objects.get(owner=disputed.user)
     assert earnings.payable_diamonds(account_ids=[account.pk], as_of=as_of) == {account.pk: 500}
+    assert run_ledger_check().ok
+
+
+def test_a_payout_planned_before_a_dispute_opened_is_skipped_and_moves_nothing(
+    client: Client, hold_settings, make_user, paid_purchase, payee, make_post, lion
+):
+    thief = make_user()
+    accomplice = payee(0)
+    stolen = paid_purchase(thief, 700)
+    _gift(thief, accomplice, lion, make_post(accomplice), count=5)
+    after_hold = timezone.now() + HOLD + datetime.timedelta(seconds=1)
+    batch = services.create_payout_batch(period="late-dispute", as_of=after_hold).batch
+    assert batch.payouts.get().diamonds == 500
+
+    _deliver_3_times(client, event("charge.dispute.created", _dispute(stolen, "needs_response", "dp_late")))
+    services.process_payout_batch(batch_id=batch.pk)
+
+    payout = batch.payouts.get()
+    assert (payout.status, payout.failure_message) == (Payout.Status.SKIPPED, payout_errors.SKIP_DISPUTED)
+    assert _diamonds(accomplice) == 500
     assert run_ledger_check().ok
 
 
