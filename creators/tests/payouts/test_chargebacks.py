@@ -18,6 +18,7 @@ from django.utils import timezone
 from creators.models import Creator, Payout
 from creators.payouts import errors as payout_errors
 from creators.payouts import services
+from creators.services import unlock_post
 from creators.tests.payouts.conftest import give_diamonds
 from gifts.models import Gift
 from gifts.services import send_gift
@@ -62,6 +63,19 @@ def _dispute(purchase: CoinPurchase, status: str, dispute_id: str) -> dict[str, 
         "payment_intent": purchase.stripe_payment_intent_id,
         "reason": "fraudulent",
         "status": status,
+    }
+
+
+def _charge_refunded(purchase: CoinPurchase) -> dict[str, Any]:
+    return {
+        "id": purchase.stripe_charge_id,
+        "object": "charge",
+        "amount": purchase.amount_cents,
+        "amount_refunded": purchase.amount_cents,
+        "currency": purchase.currency,
+        "payment_intent": purchase.stripe_payment_intent_id,
+        "refunded": True,
+        "status": "succeeded",
     }
 
 
@@ -226,17 +240,7 @@ def test_a_refund_reverses_what_each_purchase_funded_first_in_first_out(
     _gift(viewer, first_creator, lion, make_post(first_creator), count=8)
     _gift(viewer, second_creator, lion, make_post(second_creator), count=3)
 
-    refund = {
-        "id": second.stripe_charge_id,
-        "object": "charge",
-        "amount": second.amount_cents,
-        "amount_refunded": second.amount_cents,
-        "currency": second.currency,
-        "payment_intent": second.stripe_payment_intent_id,
-        "refunded": True,
-        "status": "succeeded",
-    }
-    _deliver_3_times(client, event("charge.refunded", refund))
+    _deliver_3_times(client, event("charge.refunded", _charge_refunded(second)))
 
     # The second purchase funded 100 diamonds of the first gift and all 300 of the second.
     assert _diamonds(first_creator) == 700
@@ -245,6 +249,24 @@ def test_a_refund_reverses_what_each_purchase_funded_first_in_first_out(
     assert sorted(rows.values_list("diamonds_reversed", flat=True)) == [100, 300]
     assert not EarningsReversal.objects.filter(purchase=first).exists()
     assert sum(rows.values_list("diamonds_lost", flat=True)) == 0
+    assert run_ledger_check().ok
+
+
+def test_a_refund_takes_back_the_creator_share_of_a_premium_unlock_it_paid_for(
+    client: Client, hold_settings, make_user, paid_purchase, payee, make_post
+):
+    viewer = make_user()
+    creator = payee(0)
+    purchase = paid_purchase(viewer, 700)
+    post = make_post(creator, price=600)
+    unlock_post(user=viewer, post_id=post.pk, idempotency_key="unlock-story")
+    assert _diamonds(creator) == 300  # the creator's share of the 600 coins
+
+    _deliver_3_times(client, event("charge.refunded", _charge_refunded(purchase)))
+
+    assert _diamonds(creator) == 0
+    row = EarningsReversal.objects.get(purchase=purchase)
+    assert (row.coins, row.diamonds_reversed, row.diamonds_lost) == (600, 300, 0)
     assert run_ledger_check().ok
 
 
