@@ -288,6 +288,9 @@ MINIMUM_PAYOUT_CENTS = env.int("MINIMUM_PAYOUT_CENTS", default=1000)
 PAYOUT_APPROVAL_THRESHOLD_CENTS = env.int("PAYOUT_APPROVAL_THRESHOLD_CENTS", default=1_000_000)
 ADJUSTMENT_APPROVAL_THRESHOLD_COINS = env.int("ADJUSTMENT_APPROVAL_THRESHOLD_COINS", default=10_000)
 PAYOUT_PROVIDER = env("PAYOUT_PROVIDER", default="local")
+# Earnings become payable this many days after they were credited, so a chargeback on the coins
+# that funded them can still take them back before they are paid out.
+EARNINGS_HOLD_DAYS = env.int("EARNINGS_HOLD_DAYS", default=14)
 # Payout batches: a worker's claim on a payout runs out after this many seconds (a crashed
 # worker's payout is then driven again by the next run, with the same idempotency key).
 PAYOUT_LEASE_SECONDS = env.int("PAYOUT_LEASE_SECONDS", default=300)

@@ -7,7 +7,7 @@ import importlib
 import sys
 import time
 
-DRILLS = ["pg_drop", "two_beats", "payout_kill", "redis_outage", "webhook_flood"]
+DRILLS = ["pg_drop", "two_beats", "payout_kill", "redis_outage", "webhook_flood", "chargeback"]
 
 
 def main(argv: list[str] | None = None) -> int:

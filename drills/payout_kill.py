@@ -11,6 +11,7 @@ configured rate, and the ledger check must be clean.
 
 from __future__ import annotations
 
+import datetime
 import random
 import signal
 import time
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection
+from django.utils import timezone
 
 from drills.harness import BASE_DIR, Report, celery, check_ledger, process_env, start, stop
 
@@ -60,7 +62,9 @@ def make_world(creators: int, *, seed: int) -> PayoutWorld:
     amounts = [rng.randint(2_000, 40_000) for _ in range(creators)]
     made = make_eligible_creators(creators, diamonds=amounts)
     failing = [d for i, d in enumerate(made.destinations) if i % 10 == 3]
-    creation = services.create_payout_batch(period=f"drill-{made.tag}")
+    # The diamonds were credited just now: plan the batch as of the day they clear the hold.
+    after_hold = timezone.now() + datetime.timedelta(days=settings.EARNINGS_HOLD_DAYS, seconds=1)
+    creation = services.create_payout_batch(period=f"drill-{made.tag}", as_of=after_hold)
     batch = creation.batch
     if batch.status == batch.Status.AWAITING_APPROVAL:
         from wallet.models import User

@@ -19,6 +19,8 @@ from wallet.models import (
     CoinPurchase,
     CoinReceivable,
     DailySpend,
+    EarningsHold,
+    EarningsReversal,
     Entry,
     LedgerCheck,
     PurchaseDispute,
@@ -267,6 +269,32 @@ class CoinReceivableAdmin(ReadOnlyLedgerAdmin):
     list_filter = ["source", ("settled_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__email", "=purchase__id"]
     list_select_related = ["user", "purchase"]
+
+
+@admin.register(EarningsReversal)
+class EarningsReversalAdmin(ReadOnlyLedgerAdmin):
+    """The staff report of chargeback losses: per creator credit, what came back and what was lost."""
+
+    list_display = [
+        "purchase",
+        "event_key",
+        "account",
+        "coins",
+        "diamonds_reversed",
+        "diamonds_lost",
+        "transaction",
+        "created_at",
+    ]
+    search_fields = ["=purchase__id", "event_key", "account__owner__email"]
+    list_select_related = ["purchase", "account__owner", "transaction"]
+
+
+@admin.register(EarningsHold)
+class EarningsHoldAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["dispute", "account", "credit_transaction", "credit_created_at", "diamonds"]
+    list_filter = ["dispute__status"]
+    search_fields = ["dispute__stripe_dispute_id", "account__owner__email"]
+    list_select_related = ["dispute", "account__owner"]
 
 
 def _replay(event: WebhookEvent, staff: User, data: dict[str, Any]) -> str:

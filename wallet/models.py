@@ -183,6 +183,7 @@ class Transaction(models.Model):
         DISPUTE = "dispute", "Dispute clawback"
         DISPUTE_REVERSAL = "dispute_reversal", "Dispute won"
         RECEIVABLE_COVER = "receivable_cover", "Receivable covered"
+        EARNINGS_REVERSAL = "earnings_reversal", "Chargeback reversal"
         PAYOUT = "payout", "Payout started"
         PAYOUT_SETTLE = "payout_settle", "Payout settled"
         PAYOUT_RETURN = "payout_return", "Payout returned"
@@ -454,6 +455,68 @@ class CoinReceivable(models.Model):
     @property
     def outstanding(self) -> int:
         return self.coins - self.covered_coins - self.waived_coins
+
+
+class EarningsHold(models.Model):
+    """Diamonds a disputed purchase's coins funded (first in, first out): a payout batch does not
+    pay them while the dispute is open."""
+
+    dispute = models.ForeignKey(PurchaseDispute, on_delete=models.PROTECT, related_name="earnings_holds")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    # The transaction that credited the diamonds, and when (the order payouts consume them in).
+    credit_transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="+")
+    credit_created_at = models.DateTimeField()
+    diamonds = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispute", "credit_transaction", "account"], name="earnings_hold_once_per_credit"
+            ),
+            models.CheckConstraint(condition=Q(diamonds__gt=0), name="earnings_hold_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.diamonds} diamonds held for dispute {self.dispute_id}"
+
+
+class EarningsReversal(models.Model):
+    """What a refund or lost chargeback took back from one creator credit its coins funded:
+    `diamonds_reversed` came back from the creator's unpaid balance (ledger `transaction`),
+    `diamonds_lost` had already been paid out and is the platform's loss."""
+
+    purchase = models.ForeignKey(CoinPurchase, on_delete=models.PROTECT, related_name="earnings_reversals")
+    dispute = models.ForeignKey(
+        PurchaseDispute, null=True, blank=True, on_delete=models.PROTECT, related_name="earnings_reversals"
+    )
+    # `dispute-<stripe id>` or `refund-<purchase id>-<coins refunded>`: one reversal per event.
+    event_key = models.CharField(max_length=200)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    credit_transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="+")
+    credit_created_at = models.DateTimeField()
+    coins = models.BigIntegerField()
+    diamonds_reversed = models.BigIntegerField(default=0)
+    diamonds_lost = models.BigIntegerField(default=0)
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_key", "credit_transaction", "account"],
+                name="earnings_reversal_once_per_credit",
+            ),
+            models.CheckConstraint(
+                condition=Q(coins__gt=0) & Q(diamonds_reversed__gte=0) & Q(diamonds_lost__gte=0),
+                name="earnings_reversal_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Purchase #{self.purchase_id}: {self.diamonds_reversed} reversed, {self.diamonds_lost} lost"
 
 
 class WebhookEvent(models.Model):

@@ -19,6 +19,7 @@ SKIP_SUSPENDED = "The creator is not approved any more (status {status})."
 SKIP_ACCOUNT_CHANGED = "The payout account changed or is not verified any more."
 SKIP_INSUFFICIENT = "The creator's balance no longer covers this payout (a clawback or adjustment)."
 SKIP_FROZEN = "The creator's diamond balance is frozen."
+SKIP_DISPUTED = "A chargeback opened on coins that earned these diamonds; they are held until it closes."
 NOT_SETTLED_YET = "Payout {id} is still in flight; this event is applied once it settles."
 BANK_PAYOUT_FAILED = "Your bank rejected a payout ({code}). Update your bank details in Stripe; staff verify the account again."
 

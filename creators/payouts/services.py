@@ -45,8 +45,10 @@ from creators.payout_providers import (
 )
 from creators.payouts import errors as payout_errors
 from wallet import errors
+from wallet.earnings import held_ctes, held_for_disputes, hold_cutoff
 from wallet.errors import CoinSiteError
 from wallet.models import Account, Transaction, Unit, User
+from wallet.selectors import balance_of
 from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
 
 logger = logging.getLogger(__name__)
@@ -128,14 +130,17 @@ def diamonds_covering(cents: int, rate: int | None = None) -> int:
     return (cents * 1000 + rate - 1) // rate
 
 
-# Every eligible creator in one statement: approved, a verified payout account, a diamond
-# balance (settled + pending deltas) worth at least the minimum, not frozen, and no payout
-# open elsewhere. ON CONFLICT DO NOTHING: a concurrent batch that planned the same creator
-# first wins (one open payout per creator). Diamonds are the fewest covering the whole cents.
-# Everything is bigint (parameters and sum() cast): an integer parameter may arrive as numeric
-# and sum(bigint) is numeric, and numeric `/` does not truncate (2001 * 500 / 1000 = 1000.5,
-# stored as 1001 cents).
-_PLAN_SQL = """
+# Every eligible creator in one statement: approved, a verified payout account, payable diamonds
+# (the exact balance less what the earnings hold and open chargebacks hold, wallet.earnings)
+# worth at least the minimum, not frozen, and no payout open elsewhere. ON CONFLICT DO NOTHING: a
+# concurrent batch that planned the same creator first wins (one open payout per creator).
+# Diamonds are the fewest covering the whole cents. Everything is bigint (parameters and sum()
+# cast): an integer parameter may arrive as numeric and sum(bigint) is numeric, and numeric `/`
+# does not truncate (2001 * 500 / 1000 = 1000.5, stored as 1001 cents).
+_PLAN_SQL = (
+    "WITH "
+    + held_ctes()
+    + """
 INSERT INTO creators_payout (
     batch_id, creator_id, account_id, provider, destination, diamonds, amount_cents, currency,
     diamond_value_millicents, status, attempt, provider_calls, provider_reference, failure_code,
@@ -147,10 +152,8 @@ SELECT %(batch)s::bigint, c.id, pa.id, pa.provider, pa.destination,
   JOIN creators_payoutaccount pa ON pa.creator_id = c.id AND pa.status = 'verified'
   JOIN wallet_account a
     ON a.owner_id = c.user_id AND a.kind = 'creator_diamonds' AND a.unit = 'DIAMOND' AND NOT a.frozen
- CROSS JOIN LATERAL (
-        SELECT (a.balance + COALESCE((SELECT sum(d.amount) FROM wallet_accountdelta d WHERE d.account_id = a.id), 0)::bigint)
-               * %(rate)s::bigint / 1000 AS cents
-       ) bal
+  JOIN held h ON h.account_id = a.id
+ CROSS JOIN LATERAL (SELECT (h.balance - h.held) * %(rate)s::bigint / 1000 AS cents) bal
  WHERE c.status = 'approved'
    AND bal.cents >= %(minimum)s::bigint
    AND NOT EXISTS (
@@ -158,6 +161,7 @@ SELECT %(batch)s::bigint, c.id, pa.id, pa.provider, pa.destination,
  ORDER BY c.id
 ON CONFLICT DO NOTHING
 """
+)
 
 
 @dataclass(frozen=True)
@@ -166,10 +170,13 @@ class BatchCreation:
     created: bool
 
 
-def create_payout_batch(*, period: str | None = None, created_by: User | None = None) -> BatchCreation:
+def create_payout_batch(
+    *, period: str | None = None, created_by: User | None = None, as_of: datetime.datetime | None = None
+) -> BatchCreation:
     """The batch of `period` (default: this ISO week) with a payout for every eligible creator;
     an existing batch of that period is returned as it is. Above PAYOUT_APPROVAL_THRESHOLD_CENTS
-    it waits for staff approval."""
+    it waits for staff approval. Only diamonds payable at `as_of` (default now) are paid: the
+    earnings hold is measured from it."""
     period = (period or current_period()).strip()
     if not PERIOD.match(period):
         raise errors.InvalidRequest(payout_errors.PERIOD_INVALID)
@@ -196,6 +203,7 @@ def create_payout_batch(*, period: str | None = None, created_by: User | None = 
                         "currency": settings.COIN_CURRENCY,
                         "minimum": max(settings.MINIMUM_PAYOUT_CENTS, 1),
                         "now": now,
+                        "cutoff": hold_cutoff(as_of or now),
                     },
                 )
                 cursor.execute(
@@ -376,6 +384,14 @@ def _why_not_payable(payout: Payout) -> str:
     return ""
 
 
+def _held_by_disputes(payout: Payout) -> bool:
+    """A dispute opened after the batch was planned holds diamonds this payout would take (the
+    hold period was checked when planning and only lets more through as time passes)."""
+    account_id = diamond_account_id(user_id=payout.creator.user_id)
+    held = held_for_disputes(account_id=account_id)
+    return held > 0 and payout.diamonds > balance_of(account_id=account_id) - held
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A payout taken by `_claim_next`: `claim` to drive, or None when it ended right there
@@ -407,6 +423,8 @@ def _claim_next(batch_id: int) -> Claimed | None:
         redrive = payout.status == Payout.Status.IN_FLIGHT
         if payout.status == Payout.Status.PENDING:
             reason = _why_not_payable(payout)
+            if not reason and _held_by_disputes(payout):
+                reason = payout_errors.SKIP_DISPUTED
             if not reason:
                 try:
                     _post_start(payout)
@@ -555,9 +573,11 @@ class BatchRun:
     report: DriveReport | None
 
 
-def run_payout_batch(*, period: str | None = None, created_by: User | None = None) -> BatchRun:
+def run_payout_batch(
+    *, period: str | None = None, created_by: User | None = None, as_of: datetime.datetime | None = None
+) -> BatchRun:
     """Create (or find) the period's batch and drive it unless it waits for approval."""
-    creation = create_payout_batch(period=period, created_by=created_by)
+    creation = create_payout_batch(period=period, created_by=created_by, as_of=as_of)
     report = None
     if creation.batch.status == PayoutBatch.Status.PROCESSING:
         report = process_payout_batch(batch_id=creation.batch.pk)

@@ -16,9 +16,10 @@ from creators.models import Creator
 from creators.payout_providers import configured_provider
 from creators.payouts import selectors, services
 from creators.payouts.forms import PayoutAccountForm
+from wallet.earnings import payable_earnings
 from wallet.errors import CoinSiteError
 from wallet.models import User
-from wallet.selectors import diamond_balance
+from wallet.services import diamond_account_id
 
 
 def _cash(cents: int) -> str:
@@ -53,9 +54,10 @@ def studio_payouts(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     account = selectors.payout_account_of(creator=creator)
-    diamonds = diamond_balance(user_id=creator.user_id)
+    earnings = payable_earnings(account_id=diamond_account_id(user_id=creator.user_id))
+    diamonds = earnings.balance
     totals = selectors.payout_totals(creator=creator)
-    upcoming = selectors.next_payout(diamonds=diamonds, account=account)
+    upcoming = selectors.next_payout(diamonds=earnings.payable, account=account)
     context = {
         "creator": creator,
         "form": form,
@@ -66,6 +68,8 @@ def studio_payouts(request: HttpRequest) -> HttpResponse:
         "paid_cash": _cash(totals.paid_cents),
         "in_flight_cash": _cash(totals.in_flight_cents),
         "diamonds": diamonds,
+        "earnings": earnings,
+        "hold_days": settings.EARNINGS_HOLD_DAYS,
         "next": upcoming,
         "next_cash": _cash(upcoming.cents),
         "minimum_cash": _cash(upcoming.minimum_cents),

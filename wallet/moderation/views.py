@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from wallet import errors
 from wallet.auth import signed_in_user
+from wallet.earnings import chargeback_losses
 from wallet.moderation import reports
 from wallet.moderation.forms import ReportForm
 from wallet.moderation.selectors import staff_dashboard
@@ -96,5 +97,6 @@ def staff_dashboard_view(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": "Staff dashboard",
         "numbers": staff_dashboard(),
+        "chargebacks": chargeback_losses(),
     }
     return TemplateResponse(request, "admin/dashboard.html", context)

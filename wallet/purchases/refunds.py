@@ -25,7 +25,7 @@ from wallet.models import (
     Transaction,
     User,
 )
-from wallet.purchases import receivables
+from wallet.purchases import chargebacks, receivables
 from wallet.purchases.issues import record_issue
 from wallet.purchases.locks import (
     purchase_by_charge_for_update,
@@ -80,6 +80,7 @@ def _take_refunded_coins(purchase: CoinPurchase) -> int:
         memo=f"Refund of purchase #{purchase.pk}",
     )
     purchase.refunded_coins = target
+    chargebacks.reverse_funded_earnings(purchase=purchase, event_key=f"refund-{purchase.pk}-{target}")
     return delta
 
 
@@ -245,6 +246,8 @@ def apply_dispute_event(*, dispute: DisputeInfo, closed: bool, source: str) -> s
             row.stripe_status = dispute.status
             if _claw_dispute(purchase, row):
                 outcome = "dispute_clawed_back"
+            if purchase.is_credited:
+                chargebacks.hold_funded_earnings(purchase=purchase, dispute=row)
         elif dispute.status in WON_STATUSES:
             row.status = PurchaseDispute.Status.WON
             row.stripe_status = dispute.status
@@ -256,6 +259,10 @@ def apply_dispute_event(*, dispute: DisputeInfo, closed: bool, source: str) -> s
             row.status = PurchaseDispute.Status.LOST
             row.stripe_status = dispute.status
             _claw_dispute(purchase, row)
+            if purchase.is_credited:
+                chargebacks.reverse_funded_earnings(
+                    purchase=purchase, event_key=f"dispute-{row.stripe_dispute_id}", dispute=row
+                )
             outcome = "dispute_lost"
         else:
             row.stripe_status = dispute.status

@@ -1,0 +1,298 @@
+"""Chargeback laundering: coins bought with a stolen card, gifted to an accomplice creator and
+paid out, then charged back. Earnings wait out the hold before a batch pays them, and a
+refund or lost chargeback takes back from the creators what its coins funded and is unpaid;
+what was paid already is the platform's reported loss. The ledger stays clean throughout."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import itertools
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from creators.models import Creator, Payout
+from creators.payouts import errors as payout_errors
+from creators.payouts import services
+from creators.services import unlock_post
+from creators.tests.payouts.conftest import give_diamonds
+from gifts.models import Gift
+from gifts.services import send_gift
+from wallet import earnings, selectors
+from wallet.models import Account, CoinPurchase, EarningsReversal, Transaction, Unit
+from wallet.services import run_ledger_check, system_account_id
+from wallet.tests.purchases import conftest as purchase_fixtures
+from wallet.tests.purchases.conftest import deliver, event, sign
+
+# Coin purchases paid with a card at the session's localstripe (the purchase tests' fixtures).
+paid_purchase = purchase_fixtures.buy
+packages = purchase_fixtures.packages
+stripe_js = purchase_fixtures.stripe_js
+
+_keys = itertools.count()
+HOLD = datetime.timedelta(days=14)
+
+
+@pytest.fixture
+def hold_settings(payout_settings: Any) -> Any:
+    payout_settings.EARNINGS_HOLD_DAYS = 14
+    payout_settings.MINIMUM_PAYOUT_CENTS = 100
+    return payout_settings
+
+
+@pytest.fixture
+def lion(db: None) -> Gift:
+    return Gift.objects.create(name="Lion", coins=100, emoji="L")
+
+
+def _gift(viewer: Any, creator: Creator, gift: Gift, post: Any, count: int = 1) -> None:
+    send_gift(sender=viewer, gift=gift, count=count, post=post, idempotency_key=f"story-{next(_keys)}")
+
+
+def _dispute(purchase: CoinPurchase, status: str, dispute_id: str) -> dict[str, Any]:
+    return {
+        "id": dispute_id,
+        "object": "dispute",
+        "amount": purchase.amount_cents,
+        "currency": purchase.currency,
+        "charge": purchase.stripe_charge_id,
+        "payment_intent": purchase.stripe_payment_intent_id,
+        "reason": "fraudulent",
+        "status": status,
+    }
+
+
+def _charge_refunded(purchase: CoinPurchase) -> dict[str, Any]:
+    return {
+        "id": purchase.stripe_charge_id,
+        "object": "charge",
+        "amount": purchase.amount_cents,
+        "amount_refunded": purchase.amount_cents,
+        "currency": purchase.currency,
+        "payment_intent": purchase.stripe_payment_intent_id,
+        "refunded": True,
+        "status": "succeeded",
+    }
+
+
+def _deliver_3_times(client: Client, payload: dict[str, Any]) -> None:
+    body, header = sign(payload)
+    for _ in range(3):
+        response = deliver(client, body, header)
+        assert response.status_code == 200, response.content
+
+
+def _diamonds(creator: Creator) -> int:
+    return selectors.diamond_balance(user_id=creator.user_id)
+
+
+def _system(kind: str, unit: str = Unit.DIAMOND) -> int:
+    return selectors.balance_of(account_id=system_account_id(kind, unit))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stolen_card_gifted_to_an_accomplice_and_charged_back_costs_the_platform_only_what_was_paid(
+    client: Client,
+    hold_settings,
+    make_user,
+    paid_purchase,
+    payee,
+    make_post,
+    lion,
+):
+    thief = make_user()
+    accomplice = payee(0)
+    post = make_post(accomplice)
+    stolen = paid_purchase(thief, 700)
+
+    _gift(thief, accomplice, lion, post, count=3)  # 300 diamonds, old enough by the batch
+    cleared = timezone.now()
+    _gift(thief, accomplice, lion, post, count=2)  # 200 diamonds, still inside the hold
+    assert _diamonds(accomplice) == 500
+
+    # The weekly batch runs when the first gifts have cleared the hold and the others have not.
+    run = services.run_payout_batch(period="story", as_of=cleared + HOLD)
+    payout = run.batch.payouts.get()
+    assert (payout.status, payout.diamonds) == (Payout.Status.PAID, 300)
+    assert _diamonds(accomplice) == 200
+
+    # The card's owner disputes the charge and wins: Stripe sends `closed` (lost) three times.
+    _deliver_3_times(
+        client, event("charge.dispute.closed", _dispute(stolen, "lost", "dp_story"), event_id="evt_story")
+    )
+
+    stolen.refresh_from_db()
+    assert stolen.status == CoinPurchase.Status.DISPUTE_LOST
+    # The 200 unpaid diamonds the stolen coins funded are taken back, once.
+    assert _diamonds(accomplice) == 0
+    reversal = Transaction.objects.get(kind="earnings_reversal")
+    assert reversal.reference == f"purchase:{stolen.pk}"
+    assert list(reversal.entries.filter(account__owner=accomplice.user).values_list("amount", flat=True)) == [
+        -200
+    ]
+    # The 300 already paid out are the platform's loss, reported to staff.
+    losses = earnings.chargeback_losses()
+    assert (losses.diamonds_reversed, losses.diamonds_lost) == (200, 300)
+    assert losses.diamonds_lost == payout.diamonds
+    # Nothing created: diamonds issued for the gifts are either paid out or un-issued again.
+    assert _system(Account.Kind.DIAMOND_ISSUANCE) == -300
+    assert _system(Account.Kind.PAID_OUT) == 300
+    assert run_ledger_check().ok
+
+
+def test_the_payouts_page_shows_held_earnings_with_the_day_they_become_payable(
+    client: Client, hold_settings, make_user, fund, payee, make_post, lion
+):
+    fan = make_user()
+    fund(fan, 1_000)
+    creator = payee(0)
+    _gift(fan, creator, lion, make_post(creator), count=4)
+
+    client.force_login(creator.user)
+    page = client.get("/studio/payouts/").content.decode()
+
+    ledger_day = Transaction.objects.filter(kind="gift").get().created_at
+    available = timezone.localtime(ledger_day + HOLD).date().isoformat()
+    assert f"available on {available}" in page
+    assert 'data-testid="payable-now">0<' in page
+    shown = earnings.payable_earnings(account_id=Account.objects.get(owner=creator.user).pk)
+    assert (shown.balance, shown.payable, shown.held) == (400, 0, 400)
+    # After the hold the same diamonds are payable.
+    later = earnings.payable_earnings(
+        account_id=Account.objects.get(owner=creator.user).pk,
+        as_of=ledger_day + HOLD + datetime.timedelta(seconds=1),
+    )
+    assert (later.payable, later.held, later.schedule) == (400, 0, [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_skips_earnings_inside_the_hold_and_earnings_funded_by_an_open_dispute(
+    client: Client,
+    hold_settings,
+    make_user,
+    paid_purchase,
+    payee,
+    make_post,
+    lion,
+):
+    thief, fan = make_user(), make_user()
+    young = payee(0)
+    disputed = payee(0)
+    clean = payee(0)
+    stolen = paid_purchase(thief, 700)
+    honest = paid_purchase(fan, 700)
+    _gift(thief, disputed, lion, make_post(disputed), count=5)
+    _gift(fan, clean, lion, make_post(clean), count=5)
+    _deliver_3_times(client, event("charge.dispute.created", _dispute(stolen, "needs_response", "dp_open")))
+    cleared = timezone.now()
+    give_diamonds(young, 5_000)  # earned after the others: inside the hold at the batch's time
+    as_of = cleared + HOLD
+
+    batch = services.create_payout_batch(period="skip", as_of=as_of).batch
+
+    assert list(batch.payouts.values_list("creator_id", "diamonds")) == [(clean.pk, 500)]
+    assert honest.status == CoinPurchase.Status.PAID
+    # Once the dispute is won, the held diamonds are payable again.
+    _deliver_3_times(client, event("charge.dispute.closed", _dispute(stolen, "won", "dp_open")))
+    account = Account.objects.get(owner=disputed.user)
+    assert earnings.payable_diamonds(account_ids=[account.pk], as_of=as_of) == {account.pk: 500}
+    assert run_ledger_check().ok
+
+
+def test_a_payout_planned_before_a_dispute_opened_is_skipped_and_moves_nothing(
+    client: Client, hold_settings, make_user, paid_purchase, payee, make_post, lion
+):
+    thief = make_user()
+    accomplice = payee(0)
+    stolen = paid_purchase(thief, 700)
+    _gift(thief, accomplice, lion, make_post(accomplice), count=5)
+    after_hold = timezone.now() + HOLD + datetime.timedelta(seconds=1)
+    batch = services.create_payout_batch(period="late-dispute", as_of=after_hold).batch
+    assert batch.payouts.get().diamonds == 500
+
+    _deliver_3_times(client, event("charge.dispute.created", _dispute(stolen, "needs_response", "dp_late")))
+    services.process_payout_batch(batch_id=batch.pk)
+
+    payout = batch.payouts.get()
+    assert (payout.status, payout.failure_message) == (Payout.Status.SKIPPED, payout_errors.SKIP_DISPUTED)
+    assert _diamonds(accomplice) == 500
+    assert run_ledger_check().ok
+
+
+def test_a_refund_reverses_what_each_purchase_funded_first_in_first_out(
+    client: Client,
+    hold_settings,
+    make_user,
+    paid_purchase,
+    payee,
+    make_post,
+    lion,
+):
+    viewer = make_user()
+    first_creator, second_creator = payee(0), payee(0)
+    first = paid_purchase(viewer, 700)
+    second = paid_purchase(viewer, 700)
+    # 1,100 coins spent: the first gift takes the first purchase's 700 and 100 of the second's.
+    _gift(viewer, first_creator, lion, make_post(first_creator), count=8)
+    _gift(viewer, second_creator, lion, make_post(second_creator), count=3)
+
+    _deliver_3_times(client, event("charge.refunded", _charge_refunded(second)))
+
+    # The second purchase funded 100 diamonds of the first gift and all 300 of the second.
+    assert _diamonds(first_creator) == 700
+    assert _diamonds(second_creator) == 0
+    rows = EarningsReversal.objects.filter(purchase=second)
+    assert sorted(rows.values_list("diamonds_reversed", flat=True)) == [100, 300]
+    assert not EarningsReversal.objects.filter(purchase=first).exists()
+    assert sum(rows.values_list("diamonds_lost", flat=True)) == 0
+    assert run_ledger_check().ok
+
+
+def test_a_refund_takes_back_the_creator_share_of_a_premium_unlock_it_paid_for(
+    client: Client, hold_settings, make_user, paid_purchase, payee, make_post
+):
+    viewer = make_user()
+    creator = payee(0)
+    purchase = paid_purchase(viewer, 700)
+    post = make_post(creator, price=600)
+    unlock_post(user=viewer, post_id=post.pk, idempotency_key="unlock-story")
+    assert _diamonds(creator) == 300  # the creator's share of the 600 coins
+
+    _deliver_3_times(client, event("charge.refunded", _charge_refunded(purchase)))
+
+    assert _diamonds(creator) == 0
+    row = EarningsReversal.objects.get(purchase=purchase)
+    assert (row.coins, row.diamonds_reversed, row.diamonds_lost) == (600, 300, 0)
+    assert run_ledger_check().ok
+
+
+def test_the_statement_and_the_staff_dashboard_show_a_chargeback_reversal(
+    client: Client,
+    hold_settings,
+    make_user,
+    paid_purchase,
+    payee,
+    make_post,
+    lion,
+    staff,
+):
+    thief = make_user()
+    accomplice = payee(0)
+    stolen = paid_purchase(thief, 700)
+    _gift(thief, accomplice, lion, make_post(accomplice), count=2)
+    _deliver_3_times(client, event("charge.dispute.closed", _dispute(stolen, "lost", "dp_statement")))
+
+    client.force_login(accomplice.user)
+    statement = b"".join(client.get("/studio/statement.csv").streaming_content).decode()  # type: ignore[attr-defined]
+    rows = list(csv.reader(io.StringIO(statement)))
+    assert ["earnings_reversal", f"purchase:{stolen.pk}", "-200"] in [row[2:5] for row in rows]
+    assert "Chargeback reversal" in client.get("/studio/").content.decode()
+
+    client.force_login(staff)
+    dashboard = client.get("/admin/dashboard/").content.decode()
+    assert 'data-testid="chargeback-reversed">200<' in dashboard
+    assert 'data-testid="chargeback-lost">0<' in dashboard

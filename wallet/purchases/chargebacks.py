@@ -1,0 +1,278 @@
+"""What a refund or chargeback does to the creators the purchase's coins already paid.
+
+A viewer's coins are spent first in, first out: each debit of the wallet takes the oldest
+coins left (a clawback takes its own purchase's coins first). So the spends (gifts, unlocks,
+merch) a purchase funded, and the part of each, are read from the wallet's entries; each
+spend's creator credit is in the same transaction (merch: in the release of the same order).
+
+- A dispute opened: the credits it funded are held (`EarningsHold`), no batch pays them.
+- A refund or a lost dispute: of each funded credit, what is still unpaid is taken back from
+  the creator (one ledger transaction per creator, key `earnings-reversal-<event>-<account>`,
+  reference the purchase); what was paid out already is recorded as the platform's loss.
+Both run inside the caller's transaction, under the purchase lock.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from django.db.models import Sum
+
+from wallet import earnings, selectors, services
+from wallet.models import (
+    Account,
+    CoinPurchase,
+    EarningsHold,
+    EarningsReversal,
+    Entry,
+    PurchaseDispute,
+    Transaction,
+    Unit,
+)
+from wallet.services import Leg
+
+logger = logging.getLogger(__name__)
+
+SPEND_KINDS = (Transaction.Kind.GIFT, Transaction.Kind.UNLOCK, Transaction.Kind.MERCH)
+CLAWBACK_KINDS = (Transaction.Kind.REFUND, Transaction.Kind.DISPUTE)
+
+
+@dataclass(frozen=True)
+class FundedCredit:
+    """The part of one creator credit that a purchase's coins paid for."""
+
+    account_id: int
+    transaction_id: int
+    created_at: datetime.datetime
+    coins: int
+    diamonds: int
+
+
+@dataclass(frozen=True)
+class _FundedSpend:
+    transaction_id: int
+    kind: str
+    reference: str
+    coins: int  # the whole spend
+    start: int  # the purchase paid coins [start, end) of it
+    end: int
+
+
+def _purchase_of(reference: str) -> int | None:
+    prefix, _, pk = reference.partition(":")
+    return int(pk) if prefix == "purchase" and pk.isdigit() else None
+
+
+def _funded_spends(purchase: CoinPurchase) -> list[_FundedSpend]:
+    wallet = selectors.wallet_of(user_id=purchase.user_id)
+    if wallet is None:
+        return []
+    rows = (
+        Entry.objects.filter(account_id=wallet.pk)
+        .order_by("id")
+        .values_list("amount", "transaction_id", "transaction__kind", "transaction__reference")
+    )
+    lots: deque[list[int | None]] = deque()  # [purchase id or None, coins left]
+    funded: list[_FundedSpend] = []
+    for amount, txn, kind, reference in rows.iterator(chunk_size=2000):
+        if amount > 0:
+            source = _purchase_of(reference) if kind == Transaction.Kind.PURCHASE else None
+            lots.append([source, amount])
+            continue
+        need = -amount
+        if kind in CLAWBACK_KINDS:
+            own = _purchase_of(reference)
+            for lot in lots:
+                if lot[0] == own and need:
+                    take = min(int(lot[1] or 0), need)
+                    lot[1] = int(lot[1] or 0) - take
+                    need -= take
+        offset = 0
+        while need and lots:
+            lot = lots[0]
+            take = min(int(lot[1] or 0), need)
+            if take and lot[0] == purchase.pk and kind in SPEND_KINDS:
+                funded.append(_FundedSpend(txn, kind, reference, -amount, offset, offset + take))
+            lot[1] = int(lot[1] or 0) - take
+            need -= take
+            offset += take
+            if not lot[1]:
+                lots.popleft()
+    return funded
+
+
+def funded_credits(purchase: CoinPurchase) -> list[FundedCredit]:
+    """The creator credits this purchase's coins paid for, oldest first. Merch earnings still
+    held in escrow (not shipped) are not credits yet and are not listed."""
+    spends = _funded_spends(purchase)
+    if not spends:
+        return []
+    credit_of: dict[int, int] = {spend.transaction_id: spend.transaction_id for spend in spends}
+    merch = {
+        spend.reference: spend.transaction_id for spend in spends if spend.kind == Transaction.Kind.MERCH
+    }
+    if merch:
+        for release_id, reference in Transaction.objects.filter(
+            kind=Transaction.Kind.MERCH_RELEASE, reference__in=list(merch)
+        ).values_list("id", "reference"):
+            credit_of[merch[reference]] = release_id
+        for spend in spends:
+            if (
+                spend.kind == Transaction.Kind.MERCH
+                and credit_of[spend.transaction_id] == spend.transaction_id
+            ):
+                del credit_of[spend.transaction_id]  # still in escrow
+    entries = Entry.objects.filter(
+        transaction_id__in=set(credit_of.values()),
+        account__kind=Account.Kind.CREATOR_DIAMONDS,
+        amount__gt=0,
+    ).values_list("transaction_id", "account_id", "amount", "transaction__created_at")
+    by_credit = {txn: (account, amount, at) for txn, account, amount, at in entries}
+    credits = []
+    for spend in spends:
+        credit_txn = credit_of.get(spend.transaction_id)
+        if credit_txn is None or credit_txn not in by_credit:
+            continue
+        account_id, diamonds, created_at = by_credit[credit_txn]
+        # Exact split: the parts of one spend paid by different purchases add up to its diamonds.
+        share = spend.end * diamonds // spend.coins - spend.start * diamonds // spend.coins
+        if share > 0:
+            credits.append(
+                FundedCredit(
+                    account_id=account_id,
+                    transaction_id=credit_txn,
+                    created_at=created_at,
+                    coins=spend.end - spend.start,
+                    diamonds=share,
+                )
+            )
+    return credits
+
+
+def hold_funded_earnings(*, purchase: CoinPurchase, dispute: PurchaseDispute) -> int:
+    """A dispute opened: hold the creator credits the purchase funded; returns the diamonds held."""
+    credits = funded_credits(purchase)
+    EarningsHold.objects.bulk_create(
+        [
+            EarningsHold(
+                dispute=dispute,
+                account_id=credit.account_id,
+                credit_transaction_id=credit.transaction_id,
+                credit_created_at=credit.created_at,
+                diamonds=credit.diamonds,
+            )
+            for credit in credits
+        ],
+        ignore_conflicts=True,
+    )
+    return sum(credit.diamonds for credit in credits)
+
+
+@dataclass(frozen=True)
+class Reversal:
+    diamonds_reversed: int
+    diamonds_lost: int
+
+
+def _coins_taken_back(purchase: CoinPurchase) -> int:
+    disputed = purchase.disputes.filter(clawed_back_at__isnull=False, reversed_at__isnull=True).aggregate(
+        coins=Sum("coins")
+    )
+    return purchase.refunded_coins + int(disputed["coins"] or 0)
+
+
+def reverse_funded_earnings(
+    *, purchase: CoinPurchase, event_key: str, dispute: PurchaseDispute | None = None
+) -> Reversal:
+    """Take back, from the creators this purchase's spent coins paid, the unpaid part of what
+    the coins taken back so far funded (unspent coins are taken back first). Idempotent: what
+    earlier events took for the purchase is not taken again."""
+    credits = funded_credits(purchase)
+    spent = sum(credit.coins for credit in credits)
+    # Of the coins taken back, those beyond what the viewer had not spent were spent.
+    target = min(spent, max(0, _coins_taken_back(purchase) - (purchase.coins - spent)))
+    done_by_credit = dict(
+        EarningsReversal.objects.filter(purchase=purchase)
+        .values("credit_transaction_id")
+        .annotate(coins=Sum("coins"))
+        .values_list("credit_transaction_id", "coins")
+    )
+    budget = target - sum(int(coins) for coins in done_by_credit.values())
+    parts: list[tuple[FundedCredit, int, int]] = []  # credit, coins, diamonds
+    for credit in credits:  # oldest first, like the viewer's spending
+        if budget <= 0:
+            break
+        done = min(int(done_by_credit.get(credit.transaction_id, 0)), credit.coins)
+        take = min(credit.coins - done, budget)
+        if take <= 0:
+            continue
+        diamonds = (done + take) * credit.diamonds // credit.coins - done * credit.diamonds // credit.coins
+        parts.append((credit, take, diamonds))
+        budget -= take
+    if not parts:
+        return Reversal(diamonds_reversed=0, diamonds_lost=0)
+
+    account_ids = sorted({credit.account_id for credit, _, _ in parts})
+    # Locked in id order before reading balances: a payout starting now waits for this, gifts
+    # (which only key-share the row for their credits) do not.
+    list(
+        Account.objects.select_for_update(no_key=True)
+        .filter(pk__in=account_ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
+    balances = {account_id: selectors.balance_of(account_id=account_id) for account_id in account_ids}
+    rows: dict[int, list[EarningsReversal]] = {account_id: [] for account_id in account_ids}
+    # Newest first: each credit's unpaid part is read after the newer ones were taken back.
+    for credit, coins, diamonds in sorted(
+        parts, key=lambda p: (p[0].created_at, p[0].transaction_id), reverse=True
+    ):
+        unpaid = earnings.unpaid_of_credit(
+            account_id=credit.account_id,
+            transaction_id=credit.transaction_id,
+            created_at=credit.created_at,
+            balance=balances[credit.account_id],
+        )
+        taken = min(diamonds, unpaid)
+        balances[credit.account_id] -= taken
+        rows[credit.account_id].append(
+            EarningsReversal.objects.create(
+                purchase=purchase,
+                dispute=dispute,
+                event_key=event_key,
+                account_id=credit.account_id,
+                credit_transaction_id=credit.transaction_id,
+                credit_created_at=credit.created_at,
+                coins=coins,
+                diamonds_reversed=taken,
+                diamonds_lost=diamonds - taken,
+            )
+        )
+    issuance = services.system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND)
+    total_reversed = total_lost = 0
+    for account_id, account_rows in rows.items():
+        taken = sum(row.diamonds_reversed for row in account_rows)
+        total_reversed += taken
+        total_lost += sum(row.diamonds_lost for row in account_rows)
+        if not taken:
+            continue
+        # allow_frozen: a creator account frozen by staff still gives back diamonds it was not owed.
+        posted = services.post_transaction(
+            kind=Transaction.Kind.EARNINGS_REVERSAL,
+            legs=[Leg(account_id, -taken), Leg(issuance, taken)],
+            idempotency_key=f"earnings-reversal-{event_key}-{account_id}",
+            reference=f"purchase:{purchase.pk}",
+            memo=f"Chargeback reversal: coins of purchase #{purchase.pk} were refunded or charged back",
+            allow_frozen=True,
+        )
+        EarningsReversal.objects.filter(pk__in=[row.pk for row in account_rows]).update(
+            transaction_id=posted.id
+        )
+    logger.info(
+        "earnings reversed",
+        extra={"purchase": purchase.pk, "event": event_key, "reversed": total_reversed, "lost": total_lost},
+    )
+    return Reversal(diamonds_reversed=total_reversed, diamonds_lost=total_lost)
