@@ -132,8 +132,8 @@ def _adjust(account: Account, staff: User, data: dict[str, Any]) -> str:
     if request.status == AdjustmentRequest.Status.APPLIED:
         return f"{account}: adjusted by {request.amount:+,d} (ledger transaction #{request.transaction_id})."
     return (
-        f"{account}: adjustment #{request.pk} of {request.amount:+,d} is above the approval threshold and "
-        "waits for a second staff member's approval."
+        f"{account}: adjustment #{request.pk} of {request.amount:+,d} is above the approval threshold "
+        "(counting what you applied to this account today) and waits for a second staff member's approval."
     )
 
 
@@ -146,7 +146,8 @@ adjust_balances = reason_action(
     form_class=AdjustmentForm,
     intro=(
         "Credits (positive) or debits (negative) each selected balance in its own unit, against the "
-        "staff adjustments account. Amounts above the approval threshold wait for a second staff member."
+        "staff adjustments account. Once what you applied to an account today would pass the approval "
+        "threshold, the rest waits for a second staff member. You cannot adjust your own balances."
     ),
 )
 

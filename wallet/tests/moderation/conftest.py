@@ -100,3 +100,8 @@ def live_session(creator: Creator) -> LiveSession:
 @pytest.fixture
 def rose(db: None) -> Gift:
     return Gift.objects.create(name="Rose", coins=1, emoji="🌹")
+
+
+@pytest.fixture
+def approver(make_staff: Callable[..., User]) -> User:
+    return make_staff(FINANCE, display_name="Ap Prover")
