@@ -69,6 +69,7 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         REQUEST_ADJUSTMENT,
         "wallet.view_auditentry",
         "wallet.cancel_order",
+        "wallet.ship_order",
         "creators.view_creator",
         "creators.view_order",
         "creators.view_merchitem",
