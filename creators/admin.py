@@ -22,7 +22,13 @@ from creators.models import (
 from creators.services import moderation
 from creators.services.merch import SHIP_PERMISSION
 from wallet.models import User
-from wallet.moderation.admin_actions import ActionAdmin, OptionalReasonForm, permission_check, reason_action
+from wallet.moderation.admin_actions import (
+    ActionAdmin,
+    AuditedChangesAdmin,
+    OptionalReasonForm,
+    permission_check,
+    reason_action,
+)
 
 
 class ReadOnlyAdmin(ActionAdmin):
@@ -122,7 +128,8 @@ def _hide_or_show(service: Any, key: str, verb: str) -> Any:
 
 
 @admin.register(Post)
-class PostAdmin(ActionAdmin):
+class PostAdmin(AuditedChangesAdmin, ActionAdmin):
+    audited_fields = ("price_coins", "premium_body", "premium_file")
     list_display = ["title", "creator", "price_coins", "hidden", "created_at"]
     list_filter = ["hidden"]
     search_fields = ["=id", "title", "creator__handle"]
@@ -178,7 +185,8 @@ class UnlockAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MerchItem)
-class MerchItemAdmin(ActionAdmin):
+class MerchItemAdmin(AuditedChangesAdmin, ActionAdmin):
+    audited_fields = ("price_coins",)
     list_display = ["name", "creator", "price_coins", "stock", "hidden", "hidden_by_staff", "created_at"]
     list_filter = ["hidden"]
     search_fields = ["=id", "name", "creator__handle"]

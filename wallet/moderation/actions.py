@@ -17,6 +17,8 @@ FREEZE_FIELDS = ("frozen", "frozen_reason")
 REFUND_FIELDS = ("status", "refunded_cents", "refunded_coins")
 ISSUE_FIELDS = ("resolved", "resolved_note")
 EVENT_FIELDS = ("status", "outcome", "attempts", "last_error")
+# Replaying may credit a purchase, so viewing the inbox is not enough.
+REPLAY_PERMISSION = "wallet.change_webhookevent"
 
 
 def _wallet_for_update(account_id: int) -> Account:
@@ -132,6 +134,8 @@ def resolve_reconciliation_issue(*, issue_id: int, staff: User, reason: str) -> 
 def replay_webhook_event_by_staff(*, event_id: int, staff: User, note: str = "") -> WebhookEvent:
     """Staff replay of a stored Stripe event, audited. Processing commits on its own (it may
     credit a purchase), so the audit row follows it; a replay that fails again is an error."""
+    if not staff.has_perm(REPLAY_PERMISSION):
+        raise errors.NotAllowed(errors.REPLAY_NOT_ALLOWED)
     event = WebhookEvent.objects.filter(pk=event_id).first()
     if event is None:
         raise errors.NotFound("That webhook event doesn't exist.")

@@ -62,6 +62,7 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "wallet.view_purchasedispute",
         "wallet.view_coinreceivable",
         "wallet.view_webhookevent",
+        "wallet.change_webhookevent",
         "wallet.view_reconciliationrun",
         "wallet.view_reconciliationissue",
         "wallet.resolve_reconciliation_issue",
