@@ -35,6 +35,7 @@ def _wallet_for_update(account_id: int) -> Account:
 def freeze_wallet(*, account_id: int, staff: User, reason: str) -> Account:
     """Freeze a viewer's wallet (or a creator's diamonds): nothing can be debited from it until
     unfrozen. Credits still arrive."""
+    audit.require_permission(staff, "wallet.freeze_wallet")
     reason = audit.require_reason(reason)
     with transaction.atomic():
         account = _wallet_for_update(account_id)
@@ -55,6 +56,7 @@ def freeze_wallet(*, account_id: int, staff: User, reason: str) -> Account:
 
 def unfreeze_wallet(*, account_id: int, staff: User, reason: str) -> Account:
     """Unfreeze a wallet; one that still owes coins after a refund or chargeback stays frozen."""
+    audit.require_permission(staff, "wallet.freeze_wallet")
     reason = audit.require_reason(reason)
     with transaction.atomic():
         account = _wallet_for_update(account_id)
@@ -82,6 +84,7 @@ def refund_purchase_by_staff(*, purchase_id: int, staff: User, reason: str) -> P
 
     Its Stripe refund is idempotent (`refund-<purchase id>`), so if the audit row cannot be written
     the whole refund rolls back and a retry asks Stripe for the same refund."""
+    audit.require_permission(staff, "wallet.refund_purchase")
     reason = audit.require_reason(reason)
     receivables.ensure_system_accounts()
     with transaction.atomic():
@@ -109,6 +112,7 @@ def refund_purchase_by_staff(*, purchase_id: int, staff: User, reason: str) -> P
 
 
 def resolve_reconciliation_issue(*, issue_id: int, staff: User, reason: str) -> ReconciliationIssue:
+    audit.require_permission(staff, "wallet.resolve_reconciliation_issue")
     reason = audit.require_reason(reason)
     with transaction.atomic():
         issue = ReconciliationIssue.objects.select_for_update().filter(pk=issue_id).first()

@@ -25,6 +25,8 @@ from wallet.moderation import audit
 ADJUSTABLE_KINDS = Account.OWNED_KINDS
 # A sanity bound against typos (an extra zero is a second approval; ten extra are refused).
 MAX_ADJUSTMENT = 1_000_000_000
+REQUEST_PERMISSION = "wallet.adjust_balance"
+APPROVE_PERMISSION = "wallet.approve_adjustment"
 REQUEST_FIELDS = ("status", "approved_by", "rejected_by", "decision_note", "transaction")
 
 
@@ -63,6 +65,7 @@ def request_adjustment(*, account_id: int, amount: int, reason: str, requested_b
     """Record an adjustment; apply it now unless it is above the approval threshold.
 
     A small adjustment that cannot be applied (insufficient balance) is not recorded at all."""
+    audit.require_permission(requested_by, REQUEST_PERMISSION)
     reason = audit.require_reason(reason)[:500]
     amount = check_amount(amount)
     account = Account.objects.filter(pk=account_id).first()
@@ -113,6 +116,7 @@ def _request_for_update(request_id: int) -> AdjustmentRequest:
 
 def approve_adjustment(*, request_id: int, staff: User, note: str = "") -> AdjustmentRequest:
     """A second staff member approves a pending adjustment, which is then applied."""
+    audit.require_permission(staff, APPROVE_PERMISSION)
     with transaction.atomic():
         request = _request_for_update(request_id)
         if request.status != AdjustmentRequest.Status.PENDING:
@@ -142,6 +146,7 @@ def approve_adjustment(*, request_id: int, staff: User, note: str = "") -> Adjus
 
 
 def reject_adjustment(*, request_id: int, staff: User, note: str) -> AdjustmentRequest:
+    audit.require_permission(staff, APPROVE_PERMISSION)
     note = audit.require_reason(note)
     with transaction.atomic():
         request = _request_for_update(request_id)
@@ -166,6 +171,7 @@ def reject_adjustment(*, request_id: int, staff: User, note: str) -> AdjustmentR
 
 def apply_adjustment(*, request_id: int, staff: User) -> AdjustmentRequest:
     """Post an approved adjustment; applying an applied one returns it and moves nothing."""
+    audit.require_permission(staff, APPROVE_PERMISSION)
     request = AdjustmentRequest.objects.select_related("account").filter(pk=request_id).first()
     if request is not None:
         services.system_account_id(Account.Kind.ADJUSTMENTS, request.account.unit)

@@ -27,6 +27,12 @@ def require_reason(reason: str | None) -> str:
     return cleaned[:REASON_MAX_LENGTH]
 
 
+def require_permission(staff: User, permission: str) -> None:
+    """Every staff power checks its own permission in its service, whichever screen called it."""
+    if not (staff.is_active and staff.has_perm(permission)):
+        raise errors.NotAllowed(errors.STAFF_PERMISSION_REQUIRED, code="permission_denied")
+
+
 def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     """The named fields of `obj` as JSON-ready values (foreign keys by id)."""
     return {name: obj.serializable_value(name) for name in fields}

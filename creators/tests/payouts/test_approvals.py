@@ -17,8 +17,9 @@ from creators.models import Creator, LocalTransfer, PayoutAccount, PayoutBatch
 from creators.payouts import errors as payout_errors
 from creators.payouts import services
 from wallet import errors
-from wallet.models import AuditEntry, User
-from wallet.moderation.groups import FINANCE_APPROVER, PAYOUT_VERIFIER
+from wallet.models import Account, AuditEntry, User
+from wallet.moderation import adjustments
+from wallet.moderation.groups import FINANCE, FINANCE_APPROVER, PAYOUT_VERIFIER
 from wallet.selectors import diamond_balance
 from wallet.services import run_ledger_check
 
@@ -164,3 +165,53 @@ def test_verifying_a_payout_account_is_audited_with_who_why_and_the_change(
     ]
     account.refresh_from_db()
     assert (account.status, account.status_reason) == (PayoutAccount.Status.UNVERIFIED, "Bank closed")
+
+
+def test_minting_diamonds_for_a_partner_and_cashing_them_out_takes_three_different_people(
+    staff_in, make_creator, payout_settings, settings
+):
+    """The whole chain request -> approve -> verify -> pay, each step by the group that holds it."""
+    settings.ADJUSTMENT_APPROVAL_THRESHOLD_COINS = 10_000
+    payout_settings.LOCAL_PAYOUTS_AUTO_VERIFY = False
+    payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 0
+    partner: Creator = make_creator()
+    account = services.connect_payout_account(creator=partner)
+    diamonds = Account.objects.get(owner=partner.user, kind=Account.Kind.CREATOR_DIAMONDS)
+    requester, approver, verifier = staff_in(FINANCE), staff_in(FINANCE_APPROVER), staff_in(PAYOUT_VERIFIER)
+
+    request = adjustments.request_adjustment(
+        account_id=diamonds.pk, amount=50_000, reason="Contest prize", requested_by=requester
+    )
+    for not_theirs in (
+        lambda: adjustments.approve_adjustment(request_id=request.pk, staff=requester),
+        lambda: services.set_payout_account_verified(
+            account_id=account.pk, staff=requester, verified=True, reason="x"
+        ),
+        lambda: services.set_payout_account_verified(
+            account_id=account.pk, staff=approver, verified=True, reason="x"
+        ),
+    ):
+        with pytest.raises(errors.NotAllowed):
+            not_theirs()
+    adjustments.approve_adjustment(request_id=request.pk, staff=approver, note="Prize confirmed")
+    services.set_payout_account_verified(
+        account_id=account.pk, staff=verifier, verified=True, reason="ID checked"
+    )
+    batch = services.create_payout_batch(period="chain", created_by=approver).batch
+    with pytest.raises(errors.NotAllowed, match=payout_errors.OWN_BATCH):
+        services.approve_payout_batch(batch_id=batch.pk, staff=approver)
+    assert diamond_balance(user_id=partner.user_id) == 50_000
+
+    second_approver = staff_in(FINANCE_APPROVER)
+    services.approve_payout_batch(batch_id=batch.pk, staff=second_approver, reason="Checked")
+    services.process_payout_batch(batch_id=batch.pk)
+
+    batch.refresh_from_db()
+    assert batch.status == PayoutBatch.Status.FINISHED
+    assert LocalTransfer.objects.get().amount_cents == 25_000
+    actors = dict(AuditEntry.objects.values_list("action", "actor"))
+    assert actors["adjustment.request"] == requester.pk
+    assert actors["adjustment.approve"] == approver.pk
+    assert actors["payoutaccount.verify"] == verifier.pk
+    assert actors["payoutbatch.approve"] == second_approver.pk
+    assert run_ledger_check().ok

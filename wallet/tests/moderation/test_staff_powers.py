@@ -14,10 +14,11 @@ from rest_framework.test import APIClient
 
 from creators import services as creator_services
 from creators.models import Creator, Order
-from creators.services import ShippingAddress
+from creators.services import ShippingAddress, moderation
 from gifts.models import LiveSession
-from wallet import errors
+from wallet import errors, services
 from wallet.models import AuditEntry, User
+from wallet.moderation import actions, adjustments
 from wallet.selectors import coin_balance, diamond_balance
 from wallet.services import run_ledger_check
 from wallet.tests.moderation.conftest import logged_in, run_action
@@ -193,3 +194,30 @@ def test_the_default_groups_hold_the_staff_powers_they_need(finance, moderator):
     assert finance.has_perms(["wallet.cancel_order", "wallet.ship_order"])
     assert moderator.has_perms(["wallet.end_live_session", "creators.view_post"])
     assert not finance.has_perm("wallet.end_live_session") and not moderator.has_perm("wallet.ship_order")
+
+
+def test_the_moderation_services_refuse_staff_without_the_actions_permission_whoever_calls_them(
+    bare_staff, creator, make_user, fund
+):
+    viewer = make_user()
+    fund(viewer, 10)
+    wallet = services.coin_account(user_id=viewer.pk)
+    post = creator_services.publish_post(
+        creator=creator, title="T", teaser="t", premium_body="", price_coins=0
+    )
+    calls = [
+        lambda: actions.freeze_wallet(account_id=wallet.pk, staff=bare_staff, reason="r"),
+        lambda: adjustments.request_adjustment(
+            account_id=wallet.pk, amount=5, reason="r", requested_by=bare_staff
+        ),
+        lambda: moderation.suspend_creator(creator_id=creator.pk, staff=bare_staff, reason="r"),
+        lambda: moderation.hide_post(post_id=post.pk, staff=bare_staff, reason="r"),
+    ]
+    for call in calls:
+        with pytest.raises(errors.NotAllowed, match=errors.STAFF_PERMISSION_REQUIRED):
+            call()
+    creator.refresh_from_db()
+    post.refresh_from_db()
+    assert creator.status == Creator.Status.APPROVED and not post.hidden
+    assert coin_balance(user_id=viewer.pk) == 10
+    assert not AuditEntry.objects.exists()
