@@ -3,10 +3,9 @@ that call `creators.services`; rows that mirror the ledger are read-only."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 
 from creators import services
@@ -21,9 +20,15 @@ from creators.models import (
     Unlock,
 )
 from creators.services import moderation
-from wallet.errors import CoinSiteError
+from creators.services.merch import SHIP_PERMISSION
 from wallet.models import User
-from wallet.moderation.admin_actions import ActionAdmin, OptionalReasonForm, permission_check, reason_action
+from wallet.moderation.admin_actions import (
+    ActionAdmin,
+    AuditedChangesAdmin,
+    OptionalReasonForm,
+    permission_check,
+    reason_action,
+)
 
 
 class ReadOnlyAdmin(ActionAdmin):
@@ -123,7 +128,8 @@ def _hide_or_show(service: Any, key: str, verb: str) -> Any:
 
 
 @admin.register(Post)
-class PostAdmin(ActionAdmin):
+class PostAdmin(AuditedChangesAdmin, ActionAdmin):
+    audited_fields = ("price_coins", "premium_body", "premium_file")
     list_display = ["title", "creator", "price_coins", "hidden", "created_at"]
     list_filter = ["hidden"]
     search_fields = ["=id", "title", "creator__handle"]
@@ -179,7 +185,8 @@ class UnlockAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MerchItem)
-class MerchItemAdmin(ActionAdmin):
+class MerchItemAdmin(AuditedChangesAdmin, ActionAdmin):
+    audited_fields = ("price_coins",)
     list_display = ["name", "creator", "price_coins", "stock", "hidden", "hidden_by_staff", "created_at"]
     list_filter = ["hidden"]
     search_fields = ["=id", "name", "creator__handle"]
@@ -216,6 +223,10 @@ class MerchItemAdmin(ActionAdmin):
         return False
 
 
+def _ship_order(order: Order, staff: User, data: dict[str, Any]) -> str:
+    return f"#{order.pk}: {services.mark_order_shipped(order_id=order.pk, by=staff, reason=data['reason']).message}"
+
+
 def _cancel_order(order: Order, staff: User, data: dict[str, Any]) -> str:
     result = moderation.cancel_order_by_staff(order_id=order.pk, staff=staff, reason=data["reason"])
     return f"#{order.pk}: {result.message}"
@@ -239,7 +250,14 @@ class OrderAdmin(ReadOnlyAdmin):
     search_fields = ["buyer__email", "item__name", "ship_name", "idempotency_key"]
     list_select_related = ["buyer", "item"]
     actions = [
-        "mark_shipped",
+        reason_action(
+            name="mark_shipped",
+            permission=SHIP_PERMISSION,
+            description="Mark selected orders shipped (releases escrow)",
+            submit="Ship",
+            perform=_ship_order,
+            intro="For an order the creator shipped but could not mark: say how you know.",
+        ),
         reason_action(
             name="cancel_orders",
             permission="wallet.cancel_order",
@@ -250,25 +268,10 @@ class OrderAdmin(ReadOnlyAdmin):
     ]
 
     has_cancel_order_permission = permission_check("wallet.cancel_order")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Lets staff run the actions below; every field stays read-only.
-        return bool(request.user.has_perm("creators.change_order"))
+    has_ship_order_permission = permission_check(SHIP_PERMISSION)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in Order._meta.fields]
-
-    def _run(self, request: HttpRequest, queryset: QuerySet[Order], service: Any) -> None:
-        for order in queryset:
-            try:
-                result = service(order_id=order.pk, by=cast(User, request.user))
-                self.message_user(request, f"#{order.pk}: {result.message}", messages.SUCCESS)
-            except CoinSiteError as exc:
-                self.message_user(request, f"#{order.pk}: {exc.message}", messages.ERROR)
-
-    @admin.action(description="Mark selected orders shipped (releases escrow)", permissions=["change"])
-    def mark_shipped(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        self._run(request, queryset, services.mark_order_shipped)
 
 
 @admin.register(CreatorEarningsDay)

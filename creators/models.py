@@ -267,6 +267,8 @@ class PayoutAccount(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Its own permission: whoever runs or approves payout batches cannot also vouch for where they go.
+        permissions = [("verify_payoutaccount", "Can verify creators' payout accounts")]
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "destination"], name="payout_account_one_per_destination"
@@ -322,6 +324,14 @@ class PayoutBatch(models.Model):
             models.CheckConstraint(
                 condition=Q(total_cents__gte=0) & Q(total_diamonds__gte=0),
                 name="payout_batch_totals_non_negative",
+            ),
+            # Whoever created (ran) a batch may reject it, never approve it.
+            models.CheckConstraint(
+                condition=Q(status="rejected")
+                | Q(created_by__isnull=True)
+                | Q(decided_by__isnull=True)
+                | ~Q(decided_by=models.F("created_by")),
+                name="payout_batch_not_approved_by_creator",
             ),
         ]
 

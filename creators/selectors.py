@@ -42,8 +42,9 @@ CHART_RANGES = (30, 90)
 # ---------------------------------------------------------------- visibility
 
 
-def _is_staff(user: Any) -> bool:
-    return bool(getattr(user, "is_staff", False))
+def _staff_may(user: Any, permission: str) -> bool:
+    """Staff see what the public doesn't only with the view permission of that kind of row."""
+    return bool(getattr(user, "is_staff", False) and user.has_perm(permission))
 
 
 def public_creator(*, handle: str, viewer: Any) -> Creator | None:
@@ -51,7 +52,11 @@ def public_creator(*, handle: str, viewer: Any) -> Creator | None:
     creator = Creator.objects.select_related("user").filter(handle=handle.lower()).first()
     if creator is None:
         return None
-    if creator.is_approved or _is_staff(viewer) or creator.user_id == getattr(viewer, "pk", None):
+    if (
+        creator.is_approved
+        or _staff_may(viewer, "creators.view_creator")
+        or creator.user_id == getattr(viewer, "pk", None)
+    ):
         return creator
     return None
 
@@ -62,7 +67,7 @@ def visible_post(*, post_id: int, viewer: Any) -> Post | None:
     post = Post.objects.select_related("creator").filter(pk=post_id).first()
     if post is None:
         return None
-    if post.creator.user_id == getattr(viewer, "pk", None) or _is_staff(viewer):
+    if post.creator.user_id == getattr(viewer, "pk", None) or _staff_may(viewer, "creators.view_post"):
         return post
     if post.hidden or not post.creator.is_approved:
         return None
@@ -76,7 +81,7 @@ def can_see_premium(*, viewer: Any, post: Post) -> bool:
         return True
     if not getattr(viewer, "is_authenticated", False):
         return False
-    if post.creator.user_id == viewer.pk or _is_staff(viewer):
+    if post.creator.user_id == viewer.pk or _staff_may(viewer, "creators.view_post"):
         return True
     return Unlock.objects.filter(user_id=viewer.pk, post_id=post.pk).exists()
 
@@ -85,7 +90,7 @@ def visible_merch(*, item_id: int, viewer: Any) -> MerchItem | None:
     item = MerchItem.objects.select_related("creator").filter(pk=item_id).first()
     if item is None:
         return None
-    if item.creator.user_id == getattr(viewer, "pk", None) or _is_staff(viewer):
+    if item.creator.user_id == getattr(viewer, "pk", None) or _staff_may(viewer, "creators.view_merchitem"):
         return item
     if item.hidden or not item.creator.is_approved:
         return None
@@ -105,7 +110,7 @@ class CreatorProfile:
 
 
 def creator_profile(*, creator: Creator, viewer: Any) -> CreatorProfile:
-    owner = creator.user_id == getattr(viewer, "pk", None) or _is_staff(viewer)
+    owner = creator.user_id == getattr(viewer, "pk", None) or _staff_may(viewer, "creators.view_post")
     posts = creator.posts.all() if owner else creator.posts.filter(hidden=False)
     merch = creator.merch.all() if owner else creator.merch.filter(hidden=False)
     return CreatorProfile(

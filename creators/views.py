@@ -297,7 +297,9 @@ def _library_page(request: HttpRequest, *, error: str = "", status: int = 200) -
 @require_POST
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        result = services.cancel_order(order_id=pk, by=_viewer(request))
+        result = services.cancel_order(
+            order_id=pk, by=_viewer(request), reason=request.POST.get("reason", "")
+        )
     except CoinSiteError as exc:
         if exc.status == 404:
             raise Http404(exc.message) from exc
@@ -511,7 +513,9 @@ def studio_order_ship(request: HttpRequest, pk: int) -> HttpResponse:
     if creator is None:
         return redirect("creators:apply")
     try:
-        result = services.mark_order_shipped(order_id=pk, by=_viewer(request))
+        result = services.mark_order_shipped(
+            order_id=pk, by=_viewer(request), reason=request.POST.get("reason", "")
+        )
     except CoinSiteError as exc:
         if exc.status == 404:
             raise Http404(exc.message) from exc

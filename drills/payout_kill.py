@@ -69,7 +69,8 @@ def make_world(creators: int, *, seed: int) -> PayoutWorld:
     if batch.status == batch.Status.AWAITING_APPROVAL:
         from wallet.models import User
 
-        staff = User.objects.create_user(f"drill-staff-{made.tag}@drill.local", None, is_staff=True)
+        # A superuser holds the approval permission the service checks.
+        staff = User.objects.create_superuser(f"drill-staff-{made.tag}@drill.local", None)
         services.approve_payout_batch(batch_id=batch.pk, staff=staff, reason="drill")
     user_ids = [c.user_id for c in made.creators]
     return PayoutWorld(

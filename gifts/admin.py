@@ -10,11 +10,12 @@ from django.utils.html import format_html
 from gifts.models import Gift, GiftSend, LiveSession
 from gifts.moderation import end_live_session_by_staff
 from wallet.models import User
-from wallet.moderation.admin_actions import ActionAdmin, permission_check, reason_action
+from wallet.moderation.admin_actions import ActionAdmin, AuditedChangesAdmin, permission_check, reason_action
 
 
 @admin.register(Gift)
-class GiftAdmin(admin.ModelAdmin):
+class GiftAdmin(AuditedChangesAdmin):
+    audited_fields = ("coins",)
     list_display = ["name", "emoji", "coins", "active", "sort_order"]
     list_editable = ["active", "sort_order"]
     list_filter = ["active"]
@@ -44,6 +45,11 @@ class LiveSessionAdmin(ActionAdmin):
     raw_id_fields = ["creator"]
     # Ending goes through the audited action (it also tells every open live page).
     readonly_fields = ["status", "ended_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A session's gifts and earnings belong to its creator: it is never re-pointed (the database refuses too).
+        return [*self.readonly_fields, "creator"] if obj is not None else list(self.readonly_fields)
+
     actions = [
         reason_action(
             name="end_sessions",

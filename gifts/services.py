@@ -19,6 +19,7 @@ from gifts import live_updates
 from gifts.models import Gift, GiftSend, LiveSession
 from wallet import errors
 from wallet.models import Transaction, User
+from wallet.moderation import audit, reports
 from wallet.services import daily_cap_for, execute_posting, posting_statement, spending_legs
 
 MAX_COMBO = 9_999
@@ -240,17 +241,37 @@ def start_live_session(
         raise errors.WrongState(ALREADY_LIVE) from exc
 
 
-def end_live_session(*, session: LiveSession, ended_by: User) -> LiveSession:
-    """The creator (or staff) ends a live session; every open live page is told."""
-    if session.creator.user_id != ended_by.pk and not ended_by.is_staff:
+END_PERMISSION = "wallet.end_live_session"
+SESSION_FIELDS = ("status", "ended_at")
+
+
+def end_live_session(*, session: LiveSession, ended_by: User, reason: str = "") -> LiveSession:
+    """The creator ends their live session, or staff with the end permission end anyone's, giving
+    a reason (audited, and the session's open reports are marked actioned); every open live page
+    is told."""
+    as_staff = session.creator.user_id != ended_by.pk
+    if as_staff and not (ended_by.is_active and ended_by.has_perm(END_PERMISSION)):
         raise errors.NotAllowed(NOT_YOUR_SESSION)
+    if as_staff:
+        reason = audit.require_reason(reason)
     now = timezone.now()
     with transaction.atomic():
+        before = audit.snapshot(session, SESSION_FIELDS)
         ended = LiveSession.objects.filter(pk=session.pk, status=LiveSession.Status.LIVE).update(
             status=LiveSession.Status.ENDED, ended_at=now
         )
         if not ended:
             raise errors.WrongState(SESSION_ENDED)
         session.status, session.ended_at = LiveSession.Status.ENDED, now
+        if as_staff:
+            audit.record(
+                actor=ended_by,
+                action="livesession.end",
+                target=session,
+                reason=reason,
+                before=before,
+                after=audit.snapshot(session, SESSION_FIELDS),
+            )
+            reports.action_open_reports(target=session, staff=ended_by, note=f"Live session ended: {reason}")
         live_updates.broadcast_ended_on_commit(session)
     return session

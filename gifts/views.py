@@ -225,10 +225,12 @@ def studio_live_end(request: HttpRequest, session_id: int) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     try:
-        services.end_live_session(session=session, ended_by=user)
+        services.end_live_session(session=session, ended_by=user, reason=request.POST.get("reason", ""))
     except errors.NotAllowed as error:
         messages.error(request, error.message)
         return render(request, "gifts/studio_live.html", {"refused": error.message}, status=403)
+    except errors.InvalidRequest as error:
+        return render(request, "gifts/studio_live.html", {"refused": error.message}, status=error.status)
     except errors.WrongState as error:
         messages.info(request, error.message)
     else:

@@ -4,7 +4,9 @@ import json
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import Case, When
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -34,13 +36,20 @@ from wallet.models import (
 )
 from wallet.moderation import actions as staff_actions
 from wallet.moderation import adjustments, reports
-from wallet.moderation.admin_actions import ActionAdmin, OptionalReasonForm, permission_check, reason_action
+from wallet.moderation.admin_actions import (
+    ActionAdmin,
+    AuditedChangesAdmin,
+    OptionalReasonForm,
+    permission_check,
+    reason_action,
+)
 from wallet.moderation.forms import AdjustmentForm
 from wallet.purchases.forms import RefundReasonForm
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedChangesAdmin, DjangoUserAdmin):
+    audited_fields = ("date_of_birth", "is_staff", "is_superuser", "groups", "user_permissions")
     ordering = ["email"]
     list_display = ["email", "display_name", "role", "date_of_birth", "is_staff", "is_active", "date_joined"]
     list_filter = ["role", "is_staff", "is_active"]
@@ -52,6 +61,14 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedChangesAdmin, DjangoGroupAdmin):
+    audited_fields = ("name", "permissions")
 
 
 class ReadOnlyLedgerAdmin(ActionAdmin):
@@ -134,8 +151,8 @@ def _adjust(account: Account, staff: User, data: dict[str, Any]) -> str:
     if request.status == AdjustmentRequest.Status.APPLIED:
         return f"{account}: adjusted by {request.amount:+,d} (ledger transaction #{request.transaction_id})."
     return (
-        f"{account}: adjustment #{request.pk} of {request.amount:+,d} is above the approval threshold and "
-        "waits for a second staff member's approval."
+        f"{account}: adjustment #{request.pk} of {request.amount:+,d} is above the approval threshold "
+        "(counting what you applied to this account today) and waits for a second staff member's approval."
     )
 
 
@@ -148,7 +165,8 @@ adjust_balances = reason_action(
     form_class=AdjustmentForm,
     intro=(
         "Credits (positive) or debits (negative) each selected balance in its own unit, against the "
-        "staff adjustments account. Amounts above the approval threshold wait for a second staff member."
+        "staff adjustments account. Once what you applied to an account today would pass the approval "
+        "threshold, the rest waits for a second staff member. You cannot adjust your own balances."
     ),
 )
 
@@ -183,7 +201,8 @@ class DailySpendAdmin(ReadOnlyLedgerAdmin):
 
 
 @admin.register(CoinPackage)
-class CoinPackageAdmin(admin.ModelAdmin):
+class CoinPackageAdmin(AuditedChangesAdmin):
+    audited_fields = ("coins", "price_cents", "currency")
     list_display = ["name", "coins", "price_cents", "currency", "active", "sort_order"]
     list_editable = ["active", "sort_order"]
     list_filter = ["active", "currency"]
@@ -306,7 +325,7 @@ def _replay(event: WebhookEvent, staff: User, data: dict[str, Any]) -> str:
 
 replay_events = reason_action(
     name="replay",
-    permission="wallet.view_webhookevent",
+    permission=staff_actions.REPLAY_PERMISSION,
     description="Replay selected events (clears the last error first)",
     submit="Replay",
     perform=_replay,
@@ -321,7 +340,7 @@ class WebhookEventAdmin(ReadOnlyLedgerAdmin):
     search_fields = ["stripe_event_id", "last_error"]
     actions = [replay_events]
 
-    has_view_webhookevent_permission = permission_check("wallet.view_webhookevent")
+    has_change_webhookevent_permission = permission_check(staff_actions.REPLAY_PERMISSION)
 
 
 @admin.register(ReconciliationRun)

@@ -648,6 +648,7 @@ class AuditEntry(models.Model):
             ("hide_content", "Can hide and show posts and merch items"),
             ("end_live_session", "Can end live sessions"),
             ("cancel_order", "Can cancel merch orders (returns the coins)"),
+            ("ship_order", "Can mark other creators' merch orders shipped (releases their escrow)"),
         ]
 
     def __str__(self) -> str:

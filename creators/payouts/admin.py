@@ -20,8 +20,9 @@ from creators.models import LocalTransfer, Payout, PayoutAccount, PayoutBatch
 from creators.payouts import services
 from wallet.errors import CoinSiteError
 from wallet.models import User
+from wallet.moderation.admin_actions import ActionAdmin, permission_check, reason_action
 
-APPROVE_PERMISSION = "creators.approve_payoutbatch"
+APPROVE_PERMISSION = services.APPROVE_PERMISSION
 
 
 def _cash(cents: int, currency: str) -> str:
@@ -42,8 +43,18 @@ class _ReadOnly(admin.ModelAdmin):
         return bool(request.user.has_perm(APPROVE_PERMISSION))
 
 
+def _set_verified(verified: bool) -> Any:
+    def perform(account: PayoutAccount, staff: User, data: dict[str, Any]) -> str:
+        services.set_payout_account_verified(
+            account_id=account.pk, staff=staff, verified=verified, reason=data["reason"]
+        )
+        return f"{account}: {'verified' if verified else 'marked unverified'}."
+
+    return perform
+
+
 @admin.register(PayoutAccount)
-class PayoutAccountAdmin(_ReadOnly):
+class PayoutAccountAdmin(_ReadOnly, ActionAdmin):
     list_display = [
         "creator",
         "provider",
@@ -56,34 +67,25 @@ class PayoutAccountAdmin(_ReadOnly):
     list_filter = ["status", "provider"]
     search_fields = ["creator__handle", "creator__user__email", "destination"]
     list_select_related = ["creator", "verified_by"]
-    actions = ["verify_accounts", "unverify_accounts"]
+    actions = [
+        reason_action(
+            name="verify_accounts",
+            permission=services.VERIFY_PERMISSION,
+            description="Verify selected payout accounts",
+            submit="Verify",
+            perform=_set_verified(True),
+            intro="Say what you checked. You cannot verify your own payout account.",
+        ),
+        reason_action(
+            name="unverify_accounts",
+            permission=services.VERIFY_PERMISSION,
+            description="Mark selected payout accounts unverified",
+            submit="Mark unverified",
+            perform=_set_verified(False),
+        ),
+    ]
 
-    def has_verify_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("creators.change_payoutaccount"))
-
-    @admin.action(description="Verify selected payout accounts", permissions=["verify"])
-    def verify_accounts(self, request: HttpRequest, queryset: QuerySet[PayoutAccount]) -> None:
-        for account in queryset:
-            services.set_payout_account_verified(
-                account_id=account.pk,
-                staff=cast(User, request.user),
-                verified=True,
-                reason=f"Verified by {request.user}.",
-            )
-        self.message_user(request, f"{queryset.count()} payout account(s) verified.", messages.SUCCESS)
-
-    @admin.action(description="Mark selected payout accounts unverified", permissions=["verify"])
-    def unverify_accounts(self, request: HttpRequest, queryset: QuerySet[PayoutAccount]) -> None:
-        for account in queryset:
-            services.set_payout_account_verified(
-                account_id=account.pk,
-                staff=cast(User, request.user),
-                verified=False,
-                reason=f"Verification withdrawn by {request.user}.",
-            )
-        self.message_user(
-            request, f"{queryset.count()} payout account(s) marked unverified.", messages.SUCCESS
-        )
+    has_verify_payoutaccount_permission = permission_check(services.VERIFY_PERMISSION)
 
 
 class RejectBatchForm(forms.Form):

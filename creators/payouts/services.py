@@ -48,6 +48,7 @@ from wallet import errors
 from wallet.earnings import held_ctes, held_for_disputes, hold_cutoff
 from wallet.errors import CoinSiteError
 from wallet.models import Account, Transaction, Unit, User
+from wallet.moderation import audit
 from wallet.selectors import balance_of
 from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
 
@@ -94,19 +95,40 @@ def connect_payout_account(*, creator: Creator, destination: str = "") -> Payout
         raise errors.InvalidRequest(payout_errors.DESTINATION_TAKEN) from exc
 
 
+VERIFY_PERMISSION = "creators.verify_payoutaccount"
+ACCOUNT_FIELDS = ("status", "status_reason", "verified_by", "provider", "destination")
+
+
 def set_payout_account_verified(
-    *, account_id: int, staff: User | None, verified: bool, reason: str = ""
+    *, account_id: int, staff: User, verified: bool, reason: str
 ) -> PayoutAccount:
-    """Staff verify an account (or take the verification back, with a reason)."""
+    """Staff verify an account (or take the verification back), with a reason, audited. Needs
+    its own permission (not the one that runs batches) and is never done by the account's creator."""
+    if not staff.has_perm(VERIFY_PERMISSION):
+        raise errors.NotAllowed(payout_errors.VERIFY_NOT_ALLOWED)
+    reason = audit.require_reason(reason)
     with transaction.atomic():
-        account = PayoutAccount.objects.select_for_update().filter(pk=account_id).first()
+        account = (
+            PayoutAccount.objects.select_for_update().select_related("creator").filter(pk=account_id).first()
+        )
         if account is None:
             raise errors.NotFound(payout_errors.ACCOUNT_NOT_FOUND)
+        if account.creator.user_id == staff.pk:
+            raise errors.NotAllowed(payout_errors.OWN_PAYOUT_ACCOUNT)
+        before = audit.snapshot(account, ACCOUNT_FIELDS)
         account.status = PayoutAccount.Status.VERIFIED if verified else PayoutAccount.Status.UNVERIFIED
         account.status_reason = reason[:255]
         account.verified_at = timezone.now() if verified else None
         account.verified_by = staff if verified else None
         account.save(update_fields=["status", "status_reason", "verified_at", "verified_by", "updated_at"])
+        audit.record(
+            actor=staff,
+            action="payoutaccount.verify" if verified else "payoutaccount.unverify",
+            target=account,
+            reason=reason,
+            before=before,
+            after=audit.snapshot(account, ACCOUNT_FIELDS),
+        )
         return account
 
 
@@ -243,23 +265,48 @@ def _batch_for_update(batch_id: int) -> PayoutBatch:
     return batch
 
 
+APPROVE_PERMISSION = "creators.approve_payoutbatch"
+BATCH_FIELDS = ("status", "decided_by", "decision_reason")
+
+
+def _check_may_decide(staff: User) -> None:
+    if not staff.has_perm(APPROVE_PERMISSION):
+        raise errors.NotAllowed(payout_errors.APPROVE_NOT_ALLOWED)
+
+
 def approve_payout_batch(*, batch_id: int, staff: User, reason: str = "") -> PayoutBatch:
-    """Release a batch that waited for approval; its payouts are then driven."""
+    """Release a batch that waited for approval (by someone who neither created it nor is paid
+    by it), audited; its payouts are then driven."""
+    _check_may_decide(staff)
     with transaction.atomic():
         batch = _batch_for_update(batch_id)
         if batch.status != PayoutBatch.Status.AWAITING_APPROVAL:
             raise errors.WrongState(
                 payout_errors.BATCH_NOT_AWAITING.format(status=batch.get_status_display())
             )
+        if batch.created_by_id == staff.pk:
+            raise errors.NotAllowed(payout_errors.OWN_BATCH)
+        if batch.payouts.filter(creator__user_id=staff.pk).exists():
+            raise errors.NotAllowed(payout_errors.OWN_PAYOUT_IN_BATCH)
+        before = audit.snapshot(batch, BATCH_FIELDS)
         batch.status = PayoutBatch.Status.PROCESSING
         batch.decided_at, batch.decided_by, batch.decision_reason = timezone.now(), staff, reason[:255]
         batch.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
+        audit.record(
+            actor=staff,
+            action="payoutbatch.approve",
+            target=batch,
+            reason=reason.strip(),
+            before=before,
+            after={**audit.snapshot(batch, BATCH_FIELDS), "total_cents": batch.total_cents},
+        )
         enqueue_batch_processing(batch_id=batch.pk)
         return batch
 
 
 def reject_payout_batch(*, batch_id: int, staff: User, reason: str) -> PayoutBatch:
     """Reject a batch that waited for approval: nothing moved, its payouts are cancelled."""
+    _check_may_decide(staff)
     if not reason.strip():
         raise errors.InvalidRequest(payout_errors.REJECT_REASON_REQUIRED)
     with transaction.atomic():
@@ -269,10 +316,19 @@ def reject_payout_batch(*, batch_id: int, staff: User, reason: str) -> PayoutBat
                 payout_errors.BATCH_NOT_AWAITING.format(status=batch.get_status_display())
             )
         now = timezone.now()
+        before = audit.snapshot(batch, BATCH_FIELDS)
         batch.status = PayoutBatch.Status.REJECTED
         batch.decided_at, batch.decided_by, batch.decision_reason = now, staff, reason.strip()[:255]
         batch.finished_at = now
         batch.save(update_fields=["status", "decided_at", "decided_by", "decision_reason", "finished_at"])
+        audit.record(
+            actor=staff,
+            action="payoutbatch.reject",
+            target=batch,
+            reason=reason.strip(),
+            before=before,
+            after=audit.snapshot(batch, BATCH_FIELDS),
+        )
         batch.payouts.filter(status=Payout.Status.PENDING).update(
             status=Payout.Status.CANCELLED, failure_message="Batch rejected by staff.", finished_at=now
         )

@@ -14,6 +14,7 @@ from creators.models import Creator, MerchItem, Order
 from creators.services.posts import MAX_PRICE_COINS, ensure_spending_accounts, validate_idempotency_key
 from wallet import errors
 from wallet.models import Entry, Transaction, User
+from wallet.moderation import audit
 from wallet.services import (
     Leg,
     check_can_spend,
@@ -25,6 +26,10 @@ from wallet.services import (
 
 MAX_ORDER_QUANTITY = 10
 MAX_STOCK = 1_000_000
+
+CANCEL_PERMISSION = "wallet.cancel_order"
+SHIP_PERMISSION = "wallet.ship_order"
+ORDER_FIELDS = ("status", "cancel_transaction", "release_transaction", "cancelled_at", "shipped_at")
 
 STAFF_HIDDEN = "Staff hid this item, so it stays hidden. Contact support if you think that was a mistake."
 
@@ -256,13 +261,41 @@ def _order_for_update(order_id: int) -> Order:
     return order
 
 
-def cancel_order(*, order_id: int, by: User) -> OrderResult:
-    """The buyer (or staff) cancels a placed order: the stock comes back and a reversing ledger
-    transaction returns the coins and takes the diamonds back out of escrow, exactly once."""
+def _acting_as_staff(*, owner_id: int, by: User, permission: str, reason: str) -> str | None:
+    """None when `by` acts on their own order; otherwise the reason staff with `permission` gave.
+    Anyone else is told the order doesn't exist, as for an id that names nothing."""
+    if owner_id == by.pk:
+        return None
+    if not by.is_active or not by.has_perm(permission):
+        raise errors.NotFound("That order doesn't exist.")
+    return audit.require_reason(reason)
+
+
+def _audit_staff_change(
+    *, staff: User, action: str, order: Order, reason: str, before: dict[str, object]
+) -> None:
+    transaction_id = order.cancel_transaction_id if action == "order.cancel" else order.release_transaction_id
+    audit.record(
+        actor=staff,
+        action=action,
+        target=order,
+        reason=reason,
+        before=before,
+        after=audit.snapshot(order, ORDER_FIELDS),
+        transaction_id=transaction_id,
+    )
+
+
+def cancel_order(*, order_id: int, by: User, reason: str = "") -> OrderResult:
+    """The buyer (or staff with the cancel permission, giving a reason, audited) cancels a placed
+    order: the stock comes back and a reversing ledger transaction returns the coins and takes
+    the diamonds back out of escrow, exactly once."""
     with transaction.atomic():
         order = _order_for_update(order_id)
-        if order.buyer_id != by.pk and not by.is_staff:
-            raise errors.NotFound("That order doesn't exist.")
+        staff_reason = _acting_as_staff(
+            owner_id=order.buyer_id, by=by, permission=CANCEL_PERMISSION, reason=reason
+        )
+        before = audit.snapshot(order, ORDER_FIELDS)
         if order.status == Order.Status.CANCELLED:
             return OrderResult(order=order, changed=False, message="This order was already cancelled.")
         if order.status == Order.Status.SHIPPED:
@@ -288,15 +321,22 @@ def cancel_order(*, order_id: int, by: User) -> OrderResult:
         order.cancel_transaction_id = posted.id
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "cancel_transaction", "cancelled_at"])
+        if staff_reason is not None:
+            _audit_staff_change(
+                staff=by, action="order.cancel", order=order, reason=staff_reason, before=before
+            )
     return OrderResult(order=order, changed=True, message=f"Order cancelled: {order.coins} coins returned.")
 
 
-def mark_order_shipped(*, order_id: int, by: User) -> OrderResult:
-    """The item's creator (or staff) marks a placed order shipped: its escrowed diamonds are released once."""
+def mark_order_shipped(*, order_id: int, by: User, reason: str = "") -> OrderResult:
+    """The item's creator (or staff with the ship permission, giving a reason, audited) marks a
+    placed order shipped: its escrowed diamonds are released once."""
     with transaction.atomic():
         order = _order_for_update(order_id)
-        if order.item.creator.user_id != by.pk and not by.is_staff:
-            raise errors.NotFound("That order doesn't exist.")
+        staff_reason = _acting_as_staff(
+            owner_id=order.item.creator.user_id, by=by, permission=SHIP_PERMISSION, reason=reason
+        )
+        before = audit.snapshot(order, ORDER_FIELDS)
         if order.status == Order.Status.SHIPPED:
             return OrderResult(order=order, changed=False, message="This order was already marked shipped.")
         if order.status == Order.Status.CANCELLED:
@@ -312,6 +352,10 @@ def mark_order_shipped(*, order_id: int, by: User) -> OrderResult:
         order.status = Order.Status.SHIPPED
         order.shipped_at = timezone.now()
         order.save(update_fields=["status", "release_transaction", "shipped_at"])
+        if staff_reason is not None:
+            _audit_staff_change(
+                staff=by, action="order.ship", order=order, reason=staff_reason, before=before
+            )
     return OrderResult(
         order=order,
         changed=True,

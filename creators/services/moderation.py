@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from django.db import models, transaction
 
-from creators.models import Creator, MerchItem, Order, Post
+from creators.models import Creator, MerchItem, Post
 from creators.services.merch import OrderResult, cancel_order
 from creators.services.onboarding import approve_creator, reject_creator
 from wallet import errors
@@ -25,7 +25,6 @@ ALREADY_CANCELLED = "This order was already cancelled."
 CREATOR_FIELDS = ("status", "status_reason", "decided_by", "decided_at")
 POST_FIELDS = ("hidden", "hidden_reason")
 MERCH_FIELDS = ("hidden", "hidden_by_staff", "hidden_reason")
-ORDER_FIELDS = ("status", "cancel_transaction", "cancelled_at")
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -41,6 +40,7 @@ def _for_update(model: type[ModelT], pk: int) -> ModelT:
 
 
 def approve_application(*, creator_id: int, staff: User, note: str = "") -> Creator:
+    audit.require_permission(staff, "wallet.review_creator")
     with transaction.atomic():
         before = audit.snapshot(_for_update(Creator, creator_id), CREATOR_FIELDS)
         creator = approve_creator(creator_id=creator_id, decided_by=staff, reason=note)
@@ -56,6 +56,7 @@ def approve_application(*, creator_id: int, staff: User, note: str = "") -> Crea
 
 
 def reject_application(*, creator_id: int, staff: User, reason: str) -> Creator:
+    audit.require_permission(staff, "wallet.review_creator")
     reason = audit.require_reason(reason)
     with transaction.atomic():
         before = audit.snapshot(_for_update(Creator, creator_id), CREATOR_FIELDS)
@@ -74,6 +75,7 @@ def reject_application(*, creator_id: int, staff: User, reason: str) -> Creator:
 def _set_creator_status(
     *, creator_id: int, staff: User, reason: str, expected: str, status: str, refusal: str, action: str
 ) -> Creator:
+    audit.require_permission(staff, "wallet.suspend_creator")
     reason = audit.require_reason(reason)
     with transaction.atomic():
         creator = _for_update(Creator, creator_id)
@@ -128,6 +130,7 @@ def _set_hidden(
     model: type[Post] | type[MerchItem], *, pk: int, staff: User, reason: str, hidden: bool
 ) -> Post | MerchItem:
     reason = audit.require_reason(reason)
+    audit.require_permission(staff, "wallet.hide_content")
     fields = POST_FIELDS if model is Post else MERCH_FIELDS
     with transaction.atomic():
         row = _for_update(model, pk)
@@ -176,23 +179,9 @@ def show_merch_item(*, item_id: int, staff: User, reason: str) -> Post | MerchIt
 
 
 def cancel_order_by_staff(*, order_id: int, staff: User, reason: str) -> OrderResult:
-    """`cancel_order` by staff, audited with its reversing ledger transaction."""
-    reason = audit.require_reason(reason)
-    with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
-        if order is None:
-            raise errors.NotFound("That order doesn't exist.")
-        before = audit.snapshot(order, ORDER_FIELDS)
-        result = cancel_order(order_id=order_id, by=staff)
-        if not result.changed:
-            raise errors.WrongState(ALREADY_CANCELLED)
-        audit.record(
-            actor=staff,
-            action="order.cancel",
-            target=result.order,
-            reason=reason,
-            before=before,
-            after=audit.snapshot(result.order, ORDER_FIELDS),
-            transaction_id=result.order.cancel_transaction_id,
-        )
+    """`cancel_order` from the admin: audited there (staff need the cancel permission); an order
+    already cancelled is an error rather than a quiet no-op."""
+    result = cancel_order(order_id=order_id, by=staff, reason=reason)
+    if not result.changed:
+        raise errors.WrongState(ALREADY_CANCELLED)
     return result

@@ -17,6 +17,8 @@ FREEZE_FIELDS = ("frozen", "frozen_reason")
 REFUND_FIELDS = ("status", "refunded_cents", "refunded_coins")
 ISSUE_FIELDS = ("resolved", "resolved_note")
 EVENT_FIELDS = ("status", "outcome", "attempts", "last_error")
+# Replaying may credit a purchase, so viewing the inbox is not enough.
+REPLAY_PERMISSION = "wallet.change_webhookevent"
 
 
 def _wallet_for_update(account_id: int) -> Account:
@@ -33,6 +35,7 @@ def _wallet_for_update(account_id: int) -> Account:
 def freeze_wallet(*, account_id: int, staff: User, reason: str) -> Account:
     """Freeze a viewer's wallet (or a creator's diamonds): nothing can be debited from it until
     unfrozen. Credits still arrive."""
+    audit.require_permission(staff, "wallet.freeze_wallet")
     reason = audit.require_reason(reason)
     with transaction.atomic():
         account = _wallet_for_update(account_id)
@@ -53,6 +56,7 @@ def freeze_wallet(*, account_id: int, staff: User, reason: str) -> Account:
 
 def unfreeze_wallet(*, account_id: int, staff: User, reason: str) -> Account:
     """Unfreeze a wallet; one that still owes coins after a refund or chargeback stays frozen."""
+    audit.require_permission(staff, "wallet.freeze_wallet")
     reason = audit.require_reason(reason)
     with transaction.atomic():
         account = _wallet_for_update(account_id)
@@ -80,6 +84,7 @@ def refund_purchase_by_staff(*, purchase_id: int, staff: User, reason: str) -> P
 
     Its Stripe refund is idempotent (`refund-<purchase id>`), so if the audit row cannot be written
     the whole refund rolls back and a retry asks Stripe for the same refund."""
+    audit.require_permission(staff, "wallet.refund_purchase")
     reason = audit.require_reason(reason)
     receivables.ensure_system_accounts()
     with transaction.atomic():
@@ -107,6 +112,7 @@ def refund_purchase_by_staff(*, purchase_id: int, staff: User, reason: str) -> P
 
 
 def resolve_reconciliation_issue(*, issue_id: int, staff: User, reason: str) -> ReconciliationIssue:
+    audit.require_permission(staff, "wallet.resolve_reconciliation_issue")
     reason = audit.require_reason(reason)
     with transaction.atomic():
         issue = ReconciliationIssue.objects.select_for_update().filter(pk=issue_id).first()
@@ -132,6 +138,8 @@ def resolve_reconciliation_issue(*, issue_id: int, staff: User, reason: str) -> 
 def replay_webhook_event_by_staff(*, event_id: int, staff: User, note: str = "") -> WebhookEvent:
     """Staff replay of a stored Stripe event, audited. Processing commits on its own (it may
     credit a purchase), so the audit row follows it; a replay that fails again is an error."""
+    if not staff.has_perm(REPLAY_PERMISSION):
+        raise errors.NotAllowed(errors.REPLAY_NOT_ALLOWED)
     event = WebhookEvent.objects.filter(pk=event_id).first()
     if event is None:
         raise errors.NotFound("That webhook event doesn't exist.")

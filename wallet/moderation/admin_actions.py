@@ -36,6 +36,7 @@ from django.template.response import TemplateResponse
 from wallet import errors
 from wallet.auth import signed_in_user
 from wallet.models import User
+from wallet.moderation import audit
 from wallet.moderation.audit import REASON_MAX_LENGTH
 
 APPLY = "apply"
@@ -147,3 +148,27 @@ def _perform_one(
         modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
     else:
         modeladmin.message_user(request, message, messages.SUCCESS)
+
+
+class AuditedChangesAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose change (and add) forms write one audit entry with the before and after
+    of `audited_fields` (prices, premium content, privileges) when any of them changed."""
+
+    audited_fields: tuple[str, ...] = ()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        stored = type(obj)._default_manager.filter(pk=obj.pk).first() if change and obj.pk else None
+        # Kept on the form until save_related, which runs after the many-to-many fields are saved.
+        form._audit_before = None if stored is None else audit.audited_values(stored, self.audited_fields)  # type: ignore[attr-defined]
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        saved = type(obj)._default_manager.get(pk=obj.pk)
+        audit.record_admin_change(
+            actor=signed_in_user(request),
+            target=saved,
+            before=getattr(form, "_audit_before", None),
+            after=audit.audited_values(saved, self.audited_fields),
+        )

@@ -1,7 +1,12 @@
-"""The least-privilege staff groups: Moderator (content, reports, freezes) and Finance (refunds,
-adjustments, payouts). Created by a data migration and kept in step after every migrate
-(post_migrate, additive: a permission removed by hand from a group comes back, so change this
-file rather than the groups)."""
+"""The least-privilege staff groups: Moderator (content, reports, freezes), Finance (refunds,
+requesting adjustments, reconciliation, cancelling orders), Finance approver (approving
+adjustments, running and approving payout batches) and Payout verifier (verifying creators'
+payout accounts). No group holds a whole money chain (request -> approve -> verify -> pay), so
+minting diamonds for a partner and cashing them out takes three people.
+
+Created by a data migration and kept exactly in step after every migrate (post_migrate: a
+permission added or removed by hand is put back as listed here, so change this file rather than
+the groups)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,15 @@ from django.db.models import Q
 
 MODERATOR = "Moderator"
 FINANCE = "Finance"
+FINANCE_APPROVER = "Finance approver"
+PAYOUT_VERIFIER = "Payout verifier"
+
+# The permissions of the money chains: no default group may hold every step of one.
+REQUEST_ADJUSTMENT = "wallet.adjust_balance"
+APPROVE_ADJUSTMENT = "wallet.approve_adjustment"
+VERIFY_PAYOUT_ACCOUNT = "creators.verify_payoutaccount"
+PAY_OUT = "creators.approve_payoutbatch"
+MONEY_CHAIN = (REQUEST_ADJUSTMENT, APPROVE_ADJUSTMENT, VERIFY_PAYOUT_ACCOUNT, PAY_OUT)
 
 GROUP_PERMISSIONS: dict[str, list[str]] = {
     MODERATOR: [
@@ -48,14 +62,15 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "wallet.view_purchasedispute",
         "wallet.view_coinreceivable",
         "wallet.view_webhookevent",
+        "wallet.change_webhookevent",
         "wallet.view_reconciliationrun",
         "wallet.view_reconciliationissue",
         "wallet.resolve_reconciliation_issue",
         "wallet.view_adjustmentrequest",
-        "wallet.adjust_balance",
-        "wallet.approve_adjustment",
+        REQUEST_ADJUSTMENT,
         "wallet.view_auditentry",
         "wallet.cancel_order",
+        "wallet.ship_order",
         "creators.view_creator",
         "creators.view_order",
         "creators.view_merchitem",
@@ -64,11 +79,29 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "creators.view_creatorsupporter",
         "gifts.view_giftsend",
     ],
+    FINANCE_APPROVER: [
+        "wallet.view_user",
+        "wallet.view_account",
+        "wallet.view_transaction",
+        "wallet.view_entry",
+        "wallet.view_adjustmentrequest",
+        APPROVE_ADJUSTMENT,
+        "wallet.view_auditentry",
+        "creators.view_creator",
+        PAY_OUT,
+    ],
+    PAYOUT_VERIFIER: [
+        "wallet.view_user",
+        "wallet.view_auditentry",
+        "creators.view_creator",
+        VERIFY_PAYOUT_ACCOUNT,
+    ],
 }
 
-# Finance also gets every right except delete on the creators app's payout models, whatever
-# they are named (PayoutBatch, Payout, PayoutAccount, ...), once they exist.
-FINANCE_MODEL_PREFIX = ("creators", "payout")
+# The finance groups also see the creators app's payout models, whatever they are named
+# (PayoutBatch, Payout, PayoutAccount, ...), once they exist.
+PAYOUT_MODELS = ("creators", "payout")
+PAYOUT_VIEWERS = (FINANCE, FINANCE_APPROVER, PAYOUT_VERIFIER)
 
 
 def ensure_staff_groups(apps: Any, schema_editor: Any = None) -> None:
@@ -102,12 +135,17 @@ def _ensure(apps: Any, *, using: str) -> None:
         for label in labels:
             app_label, codename = label.split(".", 1)
             wanted |= Q(content_type__app_label=app_label, codename=codename)
-        if name == FINANCE:
-            app_label, prefix = FINANCE_MODEL_PREFIX
-            wanted |= Q(content_type__app_label=app_label, content_type__model__startswith=prefix) & ~Q(
-                codename__startswith="delete_"
+        if name in PAYOUT_VIEWERS:
+            app_label, prefix = PAYOUT_MODELS
+            wanted |= Q(
+                content_type__app_label=app_label,
+                content_type__model__startswith=prefix,
+                codename__startswith="view_",
             )
-        group.permissions.add(*Permission.objects.using(using).filter(wanted))
+        granted = Permission.objects.using(using).filter(wanted)
+        group.permissions.add(*granted)
+        # Exactly as listed: what an earlier version granted (Finance approving) is taken back.
+        group.permissions.remove(*group.permissions.exclude(pk__in=granted.values("pk")))
 
 
 def remove_staff_groups(apps: Any, schema_editor: Any) -> None:

@@ -80,6 +80,7 @@ def file_report(
 
 def close_report(*, report_id: int, staff: User, status: str, note: str) -> Report:
     """Staff mark an open report actioned or dismissed, with a note (audited)."""
+    audit.require_permission(staff, "wallet.handle_report")
     note = audit.require_reason(note)
     if status not in (Report.Status.ACTIONED, Report.Status.DISMISSED):
         raise errors.InvalidRequest("A report is closed as actioned or dismissed.")

@@ -98,10 +98,13 @@ def test_seed_demo_is_idempotent(capsys):
     viewer = User.objects.get(email="viewer@demo.coinsite")
     wallet = Account.objects.get(owner=viewer, kind=Account.Kind.USER_COINS)
     assert wallet.balance == 5000
-    # viewer, creator, superuser, and a demo Moderator and Finance member
-    assert User.objects.filter(email__endswith="@demo.coinsite").count() == 5
+    # viewer, creator, superuser, and a demo member of each staff group
+    assert User.objects.filter(email__endswith="@demo.coinsite").count() == 7
     moderator = User.objects.get(email="moderator@demo.coinsite")
     assert moderator.is_staff and not moderator.is_superuser
     assert moderator.has_perm("wallet.freeze_wallet") and not moderator.has_perm("wallet.refund_purchase")
-    assert User.objects.get(email="finance@demo.coinsite").has_perm("wallet.approve_adjustment")
+    finance = User.objects.get(email="finance@demo.coinsite")
+    assert finance.has_perm("wallet.adjust_balance") and not finance.has_perm("wallet.approve_adjustment")
+    assert User.objects.get(email="approver@demo.coinsite").has_perm("wallet.approve_adjustment")
+    assert User.objects.get(email="verifier@demo.coinsite").has_perm("creators.verify_payoutaccount")
     call_command("check_ledger")

@@ -107,7 +107,9 @@ def test_staff_verify_stripe_accounts(admin_client, make_creator, payout_setting
     creator = make_creator()
     account = services.connect_payout_account(creator=creator, destination="acct_1VerifyMe99")
 
-    _action(admin_client, "payoutaccount", "verify_accounts", [account.pk])
+    asks = _action(admin_client, "payoutaccount", "verify_accounts", [account.pk])
+    assert "Reason" in asks.content.decode()
+    _action(admin_client, "payoutaccount", "verify_accounts", [account.pk], apply="Verify", reason="KYC done")
 
     account.refresh_from_db()
     assert account.status == PayoutAccount.Status.VERIFIED and account.verified_by is not None

@@ -31,7 +31,9 @@ def test_a_batch_takes_exactly_the_eligible_creators(payee, make_creator, staff)
     eligible = payee(2_000)
     payee(1_999)  # worth 9.99: below the minimum
     unverified = payee(5_000)
-    services.set_payout_account_verified(account_id=unverified.payout_account.pk, staff=staff, verified=False)
+    services.set_payout_account_verified(
+        account_id=unverified.payout_account.pk, staff=staff, verified=False, reason="Bank closed"
+    )
     suspended = payee(5_000)
     Creator.objects.filter(pk=suspended.pk).update(status=Creator.Status.SUSPENDED)
     frozen = payee(5_000)

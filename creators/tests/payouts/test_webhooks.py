@@ -43,7 +43,7 @@ def paid(stripe_connect, make_creator, staff) -> tuple[Any, Payout]:
     """A creator whose 4,001 diamonds were paid out ($20.00) through Stripe Connect."""
     creator = make_creator()
     account = services.connect_payout_account(creator=creator, destination=ACCOUNT)
-    services.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True)
+    services.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True, reason="KYC done")
     give_diamonds(creator, 4_001)
     payout = services.run_payout_batch(period=f"hooks-{uuid.uuid4().hex[:6]}").batch.payouts.get()
     assert payout.status == Payout.Status.PAID
@@ -182,7 +182,7 @@ def test_a_reversal_of_a_payout_still_in_flight_settles_it_then_returns_it(
 ):
     creator = make_creator()
     account = services.connect_payout_account(creator=creator, destination=ACCOUNT)
-    services.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True)
+    services.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True, reason="KYC done")
     give_diamonds(creator, 2_000)
     batch = services.create_payout_batch(period="in-flight").batch
     claimed = services._claim_next(batch.pk)
@@ -228,7 +228,7 @@ def test_a_failed_bank_payout_for_a_payout_still_in_flight_waits_in_the_inbox_un
 ):
     creator = make_creator()
     account = services.connect_payout_account(creator=creator, destination=ACCOUNT)
-    services.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True)
+    services.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True, reason="KYC done")
     give_diamonds(creator, 2_000)
     batch = services.create_payout_batch(period="early-event").batch
     claimed = services._claim_next(batch.pk)

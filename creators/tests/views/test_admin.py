@@ -79,6 +79,8 @@ def test_staff_cancel_an_order_from_admin_through_the_service(
     assert order.status == Order.Status.CANCELLED and item.stock == 1
     assert coin_balance(user_id=viewer.pk) == 500
     shipped = admin_client.post(
-        "/admin/creators/order/", {"action": "mark_shipped", "_selected_action": [str(order.pk)]}, follow=True
+        "/admin/creators/order/",
+        {"action": "mark_shipped", "_selected_action": [str(order.pk)], "apply": "1", "reason": "Tracked"},
+        follow=True,
     )
     assert "cancelled, so it can" in shipped.content.decode().replace("&#x27;", "'")

@@ -77,15 +77,18 @@ class Command(BaseCommand):
         self.stdout.write(f"  creator  {CREATOR_EMAIL}  (@{creator.handle}, live now)")
         self.stdout.write(f"  staff    {STAFF_EMAIL}  (admin at /admin/)")
 
-        # Staff with least privilege: a moderator (content, reports, freezes) and a finance user
-        # (refunds, adjustments, payouts), members of the groups the wallet migrations create.
+        # Staff with least privilege, one per group the wallet migrations create: a moderator, a
+        # finance user (refunds, adjustment requests), an approver (adjustments, payout batches)
+        # and a payout account verifier.
         from django.contrib.auth.models import Group
 
-        from wallet.moderation.groups import FINANCE, MODERATOR
+        from wallet.moderation.groups import FINANCE, FINANCE_APPROVER, MODERATOR, PAYOUT_VERIFIER
 
         for email, name, group_name in [
             ("moderator@demo.coinsite", "Demo Moderator", MODERATOR),
             ("finance@demo.coinsite", "Demo Finance", FINANCE),
+            ("approver@demo.coinsite", "Demo Approver", FINANCE_APPROVER),
+            ("verifier@demo.coinsite", "Demo Verifier", PAYOUT_VERIFIER),
         ]:
             member = self._user(email, display_name=name, is_staff=True, role=User.Role.STAFF)
             member.groups.add(Group.objects.get_or_create(name=group_name)[0])

@@ -55,9 +55,15 @@ def test_the_creator_ends_a_session_once(creator: Creator, live_session: LiveSes
     services.start_live_session(creator=creator, title="Next day")
 
 
-def test_only_the_creator_or_staff_may_end_a_session(
+def test_only_the_creator_or_staff_with_the_end_permission_may_end_a_session(
     make_user: Callable[..., Any], live_session: LiveSession
 ) -> None:
     with pytest.raises(errors.NotAllowed):
         services.end_live_session(session=live_session, ended_by=make_user())
-    services.end_live_session(session=live_session, ended_by=make_user(is_staff=True))
+    with pytest.raises(errors.NotAllowed):
+        services.end_live_session(session=live_session, ended_by=make_user(is_staff=True), reason="Spam")
+    superuser = make_user(is_staff=True, is_superuser=True)
+    with pytest.raises(errors.InvalidRequest):
+        services.end_live_session(session=live_session, ended_by=superuser)
+    services.end_live_session(session=live_session, ended_by=superuser, reason="Spam")
+    assert live_session.status == LiveSession.Status.ENDED

@@ -15,7 +15,7 @@ from creators.models import Creator, Post
 from gifts.models import Gift, LiveSession
 from wallet import services
 from wallet.models import User
-from wallet.moderation.groups import FINANCE, MODERATOR
+from wallet.moderation.groups import FINANCE, FINANCE_APPROVER, MODERATOR
 
 
 def logged_in(user: Any) -> Client:
@@ -100,3 +100,8 @@ def live_session(creator: Creator) -> LiveSession:
 @pytest.fixture
 def rose(db: None) -> Gift:
     return Gift.objects.create(name="Rose", coins=1, emoji="🌹")
+
+
+@pytest.fixture
+def approver(make_staff: Callable[..., User]) -> User:
+    return make_staff(FINANCE_APPROVER, display_name="Ap Prover")

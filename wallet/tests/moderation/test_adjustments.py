@@ -80,8 +80,12 @@ def test_a_small_credit_is_posted_at_once_against_the_adjustments_account_and_au
     assert run_ledger_check().ok
 
 
-def test_above_the_threshold_nothing_moves_until_a_different_staff_member_approves(finance, finance2, viewer):
+def test_above_the_threshold_nothing_moves_until_a_different_staff_member_approves(finance, approver, viewer):
     wallet = _wallet(viewer)
+    # Someone in both finance groups still cannot approve what they requested.
+    finance.groups.add(*approver.groups.all())
+    finance = type(finance).objects.get(pk=finance.pk)
+    finance2 = approver
     first, second = logged_in(finance), logged_in(finance2)
 
     waiting = _adjust(first, wallet, 5_000, "Contest prize")
@@ -130,7 +134,8 @@ def test_the_database_refuses_an_approval_by_the_requester(finance, viewer):
         AdjustmentRequest.objects.filter(pk=request.pk).update(approved_by=finance)
 
 
-def test_a_debit_larger_than_the_balance_moves_nothing(finance, finance2, viewer, fund):
+def test_a_debit_larger_than_the_balance_moves_nothing(finance, approver, viewer, fund):
+    finance2 = approver
     wallet = _wallet(viewer)
     small = _adjust(logged_in(finance), wallet, -300)
     assert errors.ADJUSTMENT_INSUFFICIENT in page_text(small)
@@ -196,7 +201,8 @@ def test_system_accounts_cannot_be_adjusted(finance, viewer):
     assert not AdjustmentRequest.objects.exists()
 
 
-def test_a_rejected_adjustment_never_moves(finance, finance2, viewer):
+def test_a_rejected_adjustment_never_moves(finance, approver, viewer):
+    finance2 = approver
     _adjust(logged_in(finance), _wallet(viewer), 5_000)
     request = AdjustmentRequest.objects.get()
     no_reason = run_action(logged_in(finance2), REQUESTS, "reject_adjustments", [request], apply="Reject")

@@ -1,12 +1,24 @@
-"""The Moderator and Finance groups come from a data migration with least privilege, and are
-recreated after a flush (post_migrate)."""
+"""The default staff groups come from a data migration with least privilege, are kept exactly as
+`wallet.moderation.groups` lists them, and are recreated after a flush (post_migrate)."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
-from wallet.moderation.groups import FINANCE, MODERATOR, sync_after_migrate
+from wallet.moderation.groups import (
+    APPROVE_ADJUSTMENT,
+    FINANCE,
+    FINANCE_APPROVER,
+    GROUP_PERMISSIONS,
+    MODERATOR,
+    MONEY_CHAIN,
+    PAY_OUT,
+    PAYOUT_VERIFIER,
+    REQUEST_ADJUSTMENT,
+    VERIFY_PAYOUT_ACCOUNT,
+    sync_after_migrate,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +33,18 @@ MODERATOR_ONLY = {
 FINANCE_ONLY = {
     "wallet.refund_purchase",
     "wallet.adjust_balance",
-    "wallet.approve_adjustment",
     "wallet.resolve_reconciliation_issue",
     "wallet.cancel_order",
 }
+# Pairs that four eyes keep apart: one group holding both would let one person do both steps.
+SEPARATED = [(REQUEST_ADJUSTMENT, APPROVE_ADJUSTMENT), (VERIFY_PAYOUT_ACCOUNT, PAY_OUT)]
+
+
+def _held(group: Group) -> set[str]:
+    return {
+        f"{app_label}.{codename}"
+        for app_label, codename in group.permissions.values_list("content_type__app_label", "codename")
+    }
 
 
 def test_moderators_moderate_and_finance_moves_money_and_neither_does_both(moderator, finance):
@@ -34,8 +54,34 @@ def test_moderators_moderate_and_finance_moves_money_and_neither_does_both(moder
     assert not any(finance.has_perm(p) for p in MODERATOR_ONLY)
 
 
+def test_every_money_chain_permission_exists_and_is_held_by_some_default_group():
+    for label in MONEY_CHAIN:
+        app_label, codename = label.split(".")
+        assert Permission.objects.filter(content_type__app_label=app_label, codename=codename).exists(), label
+        assert any(label in _held(group) for group in Group.objects.filter(name__in=GROUP_PERMISSIONS)), label
+
+
+def test_no_default_group_holds_the_whole_chain_request_approve_verify_pay_nor_both_sides_of_a_check():
+    groups = list(Group.objects.filter(name__in=GROUP_PERMISSIONS))
+    assert {g.name for g in groups} == {MODERATOR, FINANCE, FINANCE_APPROVER, PAYOUT_VERIFIER}
+    for group in groups:
+        held = _held(group)
+        assert not set(MONEY_CHAIN) <= held, group
+        for first, second in SEPARATED:
+            assert not {first, second} <= held, (group, first, second)
+
+
+def test_a_permission_granted_to_a_group_by_hand_is_taken_back_after_migrate():
+    finance = Group.objects.get(name=FINANCE)
+    finance.permissions.add(Permission.objects.get(codename="approve_adjustment"))
+    finance.permissions.add(Permission.objects.get(codename="approve_payoutbatch"))
+    sync_after_migrate()
+    assert not {APPROVE_ADJUSTMENT, PAY_OUT} & _held(finance)
+    assert REQUEST_ADJUSTMENT in _held(finance)
+
+
 def test_no_group_may_add_change_or_delete_ledger_rows():
-    for group in Group.objects.filter(name__in=[MODERATOR, FINANCE]):
+    for group in Group.objects.filter(name__in=GROUP_PERMISSIONS):
         codenames = set(group.permissions.values_list("codename", flat=True))
         for model in ("transaction", "entry", "account", "accountdelta", "auditentry"):
             assert not {f"add_{model}", f"change_{model}", f"delete_{model}"} & codenames, (group, model)
@@ -43,8 +89,11 @@ def test_no_group_may_add_change_or_delete_ledger_rows():
 
 
 def test_the_groups_come_back_after_a_flush_empties_them():
-    Group.objects.filter(name__in=[MODERATOR, FINANCE]).delete()
+    Group.objects.filter(name__in=GROUP_PERMISSIONS).delete()
     sync_after_migrate()
     moderators = Group.objects.get(name=MODERATOR)
     assert moderators.permissions.filter(codename="freeze_wallet").exists()
-    assert Group.objects.get(name=FINANCE).permissions.filter(codename="approve_adjustment").exists()
+    assert Group.objects.get(name=FINANCE_APPROVER).permissions.filter(codename="approve_adjustment").exists()
+    assert (
+        Group.objects.get(name=PAYOUT_VERIFIER).permissions.filter(codename="verify_payoutaccount").exists()
+    )
