@@ -104,7 +104,7 @@ def run(small: bool) -> Report:
     dob = datetime.date(1990, 1, 1)
 
     staff = User.objects.create_user(
-        f"drill-cb-staff-{tag}@drill.local", None, is_staff=True, date_of_birth=dob
+        f"drill-cb-staff-{tag}@drill.local", None, is_staff=True, is_superuser=True, date_of_birth=dob
     )
     creators = []
     for i in range(creators_n):
@@ -114,7 +114,9 @@ def run(small: bool) -> Report:
         )
         creator = creator_services.approve_creator(creator_id=creator.pk, decided_by=staff)
         account = payouts.connect_payout_account(creator=creator)
-        payouts.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True)
+        payouts.set_payout_account_verified(
+            account_id=account.pk, staff=staff, verified=True, reason="Drill: identity checked"
+        )
         creators.append(creator)
     posts = [
         creator_services.publish_post(
