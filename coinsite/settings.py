@@ -203,6 +203,11 @@ WHITENOISE_USE_FINDERS = True
 # Uploaded premium files live outside any public URL; views check access and stream them.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 
+# How many proxies of ours add to X-Forwarded-For in front of the app. 0: the header is
+# ignored and rate limits count REMOTE_ADDR, so a client cannot forge its address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
 REST_FRAMEWORK = {
     # Token first: an anonymous API call is a 401 with WWW-Authenticate (not a bare 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -225,8 +230,7 @@ REST_FRAMEWORK = {
         "gifts": env("API_THROTTLE_GIFTS", default="6000/min") or None,
         "spending": env("API_THROTTLE_SPENDING", default="600/min") or None,
     },
-    # Load balancers in front of the app (so X-Forwarded-For names the client for throttling).
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "wallet.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "wallet.api.errors.exception_handler",
 }

@@ -22,7 +22,7 @@ CHECKED = (
     "SITE_URL",
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
-    "API_NUM_PROXIES",
+    "TRUSTED_PROXY_COUNT",
 )
 # The child keeps this machine's own database and Redis, so nothing reaches the example's hosts.
 KEEP_LOCAL = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")

@@ -8,6 +8,7 @@ refuses UPDATE and DELETE); user and creator balances never go below zero.
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -65,6 +66,16 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A new password (changed, reset, or set by staff) ends every API token issued under
+        # the old one, as Django's session hash does for other sessions.
+        password_changed = getattr(self, "_password", None) is not None and self.pk is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            from wallet.auth import revoke_api_tokens
+
+            revoke_api_tokens(user_id=self.pk)
 
     @property
     def public_name(self) -> str:
