@@ -282,6 +282,8 @@ COIN_CURRENCY = env("COIN_CURRENCY", default="usd")
 DIAMOND_VALUE_MILLICENTS = env.int("DIAMOND_VALUE_MILLICENTS", default=500)
 CREATOR_SHARE_PERCENT = env.int("CREATOR_SHARE_PERCENT", default=50)
 MINIMUM_AGE_TO_SPEND = env.int("MINIMUM_AGE_TO_SPEND", default=18)
+# Applying, being approved and setting up payouts as a creator.
+MINIMUM_AGE_TO_CREATE = env.int("MINIMUM_AGE_TO_CREATE", default=18)
 DAILY_SPEND_CAP_COINS = env.int("DAILY_SPEND_CAP_COINS", default=500_000)
 CUSTOM_COINS_MIN = env.int("CUSTOM_COINS_MIN", default=30)
 CUSTOM_COINS_MAX = env.int("CUSTOM_COINS_MAX", default=250_000)

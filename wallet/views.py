@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from wallet import auth, errors, selectors
 from wallet.auth import signed_in_user
-from wallet.health import service_health
+from wallet.health import health_for
 from wallet.purchases import checkout, pricing, webhooks
 from wallet.purchases import selectors as purchase_selectors
 from wallet.purchases.forms import StartPurchaseForm
@@ -54,7 +54,7 @@ def revoke_api_tokens(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    report = service_health(connection)
+    report = health_for(request, connection)
     return JsonResponse(report, status=200 if report["ok"] else 503)
 
 
