@@ -69,12 +69,23 @@ class User(AbstractUser):
         # Audit and report rows store this: an id and the public name, never the email.
         return f"{self.display_name} (#{self.pk})" if self.display_name else self.public_name
 
+    # A new password (changed, reset, set or disabled by staff) ends every API token issued
+    # under the old one when the user is saved, as Django's session hash does for sessions.
+    _password_replaced = False
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        self._password_replaced = True
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_replaced = True
+
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # A new password (changed, reset, or set by staff) ends every API token issued under
-        # the old one, as Django's session hash does for other sessions.
-        password_changed = getattr(self, "_password", None) is not None and self.pk is not None
+        ends_tokens = self._password_replaced and self.pk is not None
         super().save(*args, **kwargs)
-        if password_changed:
+        self._password_replaced = False
+        if ends_tokens:
             from wallet.auth import revoke_api_tokens
 
             revoke_api_tokens(user_id=self.pk)

@@ -90,16 +90,23 @@ def test_resetting_the_password_by_email_ends_the_api_tokens(
     assert _wallet_status(token) == 401
 
 
-def test_staff_setting_a_password_in_admin_ends_the_api_tokens(make_user: Callable[..., User]) -> None:
+@pytest.mark.parametrize("usable", ["true", "false"])
+def test_staff_setting_or_disabling_a_password_in_admin_ends_the_api_tokens(
+    make_user: Callable[..., User], usable: str
+) -> None:
     user = make_user()
     token = _token(user)
     staff = Client()
     staff.force_login(make_user(is_staff=True, is_superuser=True))
-    response = staff.post(
-        f"/admin/wallet/user/{user.pk}/password/",
-        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    # The admin's two submit buttons: set a new password, or "unset-password" to disable it.
+    passwords = (
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+        if usable == "true"
+        else {"unset-password": "1"}
     )
-    assert response.status_code == 302, response.content.decode()[:2000]
+    response = staff.post(f"/admin/wallet/user/{user.pk}/password/", {**passwords, "usable_password": usable})
+    assert response.status_code == 302 and response["Location"] == f"/admin/wallet/user/{user.pk}/change/"
+    assert User.objects.get(pk=user.pk).has_usable_password() == (usable == "true")
     assert _wallet_status(token) == 401
 
 
