@@ -114,8 +114,12 @@ def test_healthz_gives_a_bare_status_to_the_public_and_details_to_staff_and_loop
 @pytest.mark.parametrize("target_type", ["post", "merch"])
 def test_reporting_a_hidden_object_answers_like_reporting_nothing(world: World, target_type: str) -> None:
     target = world.post if target_type == "post" else world.item
-    type(target).objects.filter(pk=target.pk).update(hidden=True)
     reporter = _client(world.viewer)
+    page = reporter.get(
+        f"/posts/{target.pk}/" if target_type == "post" else f"/merch/{target.pk}/"
+    ).content.decode()
+    assert f'name="target_type" value="{target_type}"' in page
+    type(target).objects.filter(pk=target.pk).update(hidden=True)
 
     def report(target_id: int) -> tuple[int, Any]:
         response = reporter.post(
