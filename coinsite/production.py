@@ -20,6 +20,7 @@ SECRET_KEY_MIN_LENGTH = 50
 SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "testserver", "::1", "[::1]", ".localhost"})
 LIVE_KEY_PREFIXES = ("sk_live_", "pk_live_", "rk_live_")
+STRIPE_API = "https://api.stripe.com"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class StartUpSettings:
     stripe_secret_key: str
     stripe_publishable_key: str
     stripe_webhook_secret: str
+    stripe_api_base: str
     payout_provider: str
     local_payouts_auto_verify: bool
     ssl_redirect: bool
@@ -66,6 +68,11 @@ def refusals(values: StartUpSettings) -> list[str]:
         found.append(
             "STRIPE_WEBHOOK_SECRET must be your Stripe endpoint's signing secret (not the development default)."
         )
+    if (
+        values.stripe_secret_key.startswith(LIVE_KEY_PREFIXES)
+        and values.stripe_api_base.rstrip("/") != STRIPE_API
+    ):
+        found.append(f"STRIPE_API_BASE must be {STRIPE_API} with a live key (the key is sent there).")
     if values.payout_provider == "local":
         found.append("PAYOUT_PROVIDER=local moves no real money: set PAYOUT_PROVIDER=stripe_connect.")
     if values.local_payouts_auto_verify:

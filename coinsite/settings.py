@@ -343,6 +343,7 @@ _refusals = production.refusals(
         stripe_secret_key=STRIPE_SECRET_KEY,
         stripe_publishable_key=STRIPE_PUBLISHABLE_KEY,
         stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
+        stripe_api_base=STRIPE_API_BASE,
         payout_provider=PAYOUT_PROVIDER,
         local_payouts_auto_verify=LOCAL_PAYOUTS_AUTO_VERIFY,
         ssl_redirect=SECURE_SSL_REDIRECT,

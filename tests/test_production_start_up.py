@@ -76,6 +76,7 @@ UNSAFE: dict[str, tuple[tuple[str, ...], dict[str, str], str]] = {
     "the development secret key": (("DJANGO_SECRET_KEY",), {}, "DJANGO_SECRET_KEY"),
     "a short secret key": ((), {"DJANGO_SECRET_KEY": "x7#kQ9-short-but-not-empty"}, "DJANGO_SECRET_KEY"),
     "the development webhook secret": (("STRIPE_WEBHOOK_SECRET",), {}, "STRIPE_WEBHOOK_SECRET"),
+    "a live key sent to another API": ((), {"STRIPE_API_BASE": "http://127.0.0.1:8420"}, "STRIPE_API_BASE"),
     "the local payout provider": ((), {"PAYOUT_PROVIDER": "local"}, "PAYOUT_PROVIDER"),
     "self-verifying payout accounts": (
         (),
