@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import statistics
 import threading
 import time
@@ -26,6 +27,26 @@ def bench_database_url(url: str, name: str = BENCH_DB) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, query, ""))
 
 
+# Requests in the benchmarks say they came through the load balancer's TLS, as in production.
+HTTPS_HEADERS = {"X-Forwarded-Proto": "https"}
+
+
+def production_like_env() -> dict[str, str]:
+    """Measure what production runs: DEBUG off (no query log on every cursor), with settings
+    production accepts at start-up: this run's own random secrets, a named host besides
+    loopback, and Stripe Connect as the payout provider (the payout benchmark swaps in the
+    local one in its own process)."""
+    return {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(24),
+        "DJANGO_ALLOWED_HOSTS": "bench.coinsite.test,127.0.0.1,localhost,testserver",
+        "SITE_URL": "https://bench.coinsite.test",
+        "PAYOUT_PROVIDER": "stripe_connect",
+        "LOCAL_PAYOUTS_AUTO_VERIFY": "false",
+    }
+
+
 def prepare_database(name: str = BENCH_DB) -> None:
     """Point Django at a fresh database `name` on the configured server and migrate it."""
     import psycopg
@@ -34,10 +55,8 @@ def prepare_database(name: str = BENCH_DB) -> None:
     os.environ["DATABASE_URL"] = bench_database_url(base, name)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coinsite.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    # Measure what production runs: DEBUG off (no query log on every cursor). TLS ends at the
-    # load balancer, so in-process requests are not redirected to https.
-    os.environ.setdefault("DJANGO_DEBUG", "false")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+    for variable, value in production_like_env().items():
+        os.environ.setdefault(variable, value)
     import django
     from django.conf import settings
 

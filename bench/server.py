@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.harness import Run
+from bench.harness import HTTPS_HEADERS, Run
 from tools.asgi_server import AsgiServer
 
 # As the Procfile runs it; on this 2-core machine 1, 2 and 4 workers measured within noise.
@@ -54,8 +54,8 @@ def asgi_server(*, workers: int = SERVER_WORKERS, env: dict[str, str] | None = N
         "DB_POOL_SIZE": os.environ.get("DB_POOL_SIZE", "20"),
         "LOG_LEVEL": "WARNING",
         "DJANGO_DEBUG": "false",
-        # TLS ends at the load balancer in production; here the client speaks plain HTTP.
-        "SECURE_SSL_REDIRECT": "false",
+        # The production-like hosts prepare_database set (the server helper defaults to loopback only).
+        "DJANGO_ALLOWED_HOSTS": os.environ["DJANGO_ALLOWED_HOSTS"],
         **(env or {}),
     }
     with tempfile.TemporaryDirectory(prefix="bench-uvicorn-") as tmp:
@@ -130,7 +130,7 @@ async def _drive(
                     sample.append(f"{status} {text}")
 
     sessions = [
-        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1), timeout=timeout)
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1), timeout=timeout, headers=HTTPS_HEADERS)
         for _ in range(clients)
     ]
     try:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from coinsite import production
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,9 +20,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # The development key starts "django-insecure-", so `manage.py check --deploy` flags a production
 # configuration that forgot to set DJANGO_SECRET_KEY.
-SECRET_KEY = env(
-    "DJANGO_SECRET_KEY", default="django-insecure-dev-only-key-change-me-in-production-0123456789"
-)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=production.DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
@@ -202,6 +203,11 @@ WHITENOISE_USE_FINDERS = True
 # Uploaded premium files live outside any public URL; views check access and stream them.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 
+# How many proxies of ours add to X-Forwarded-For in front of the app. 0: the header is
+# ignored and rate limits count REMOTE_ADDR, so a client cannot forge its address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
 REST_FRAMEWORK = {
     # Token first: an anonymous API call is a 401 with WWW-Authenticate (not a bare 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -224,8 +230,7 @@ REST_FRAMEWORK = {
         "gifts": env("API_THROTTLE_GIFTS", default="6000/min") or None,
         "spending": env("API_THROTTLE_SPENDING", default="600/min") or None,
     },
-    # Load balancers in front of the app (so X-Forwarded-For names the client for throttling).
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "wallet.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "wallet.api.errors.exception_handler",
 }
@@ -258,7 +263,7 @@ SPECTACULAR_SETTINGS = {
 # Stripe: the SDK talks to localstripe offline (STRIPE_API_BASE) or to Stripe's test mode.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_localstripe")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="pk_test_localstripe")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_test_local")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default=production.DEV_WEBHOOK_SECRET)
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 STRIPE_JS_URL = env(
     "STRIPE_JS_URL",
@@ -271,16 +276,14 @@ STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", d
 STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-07-29.dahlia")
 PURCHASE_ABANDON_MINUTES = env.int("PURCHASE_ABANDON_MINUTES", default=60)
 RECONCILE_FIRST_LOOKBACK_HOURS = env.int("RECONCILE_FIRST_LOOKBACK_HOURS", default=72)
-if STRIPE_SECRET_KEY.startswith("sk_live_") or STRIPE_PUBLISHABLE_KEY.startswith("pk_live_"):
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured("CoinSite refuses live Stripe keys: use an sk_test_ key.")
 
 # Economy
 COIN_CURRENCY = env("COIN_CURRENCY", default="usd")
 DIAMOND_VALUE_MILLICENTS = env.int("DIAMOND_VALUE_MILLICENTS", default=500)
 CREATOR_SHARE_PERCENT = env.int("CREATOR_SHARE_PERCENT", default=50)
 MINIMUM_AGE_TO_SPEND = env.int("MINIMUM_AGE_TO_SPEND", default=18)
+# Applying, being approved and setting up payouts as a creator.
+MINIMUM_AGE_TO_CREATE = env.int("MINIMUM_AGE_TO_CREATE", default=18)
 DAILY_SPEND_CAP_COINS = env.int("DAILY_SPEND_CAP_COINS", default=500_000)
 CUSTOM_COINS_MIN = env.int("CUSTOM_COINS_MIN", default=30)
 CUSTOM_COINS_MAX = env.int("CUSTOM_COINS_MAX", default=250_000)
@@ -321,12 +324,38 @@ CSP_REPORT_URI = env("CSP_REPORT_URI", default="")
 if not DEBUG:
     # TLS ends at the load balancer, which sets X-Forwarded-Proto.
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe health over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+else:
+    SECURE_SSL_REDIRECT = False
+    SECURE_HSTS_SECONDS = 0
+
+# Last, once every setting is read: an unsafe combination stops every process at start-up.
+_refusals = production.refusals(
+    production.StartUpSettings(
+        debug=DEBUG,
+        secret_key=SECRET_KEY,
+        allowed_hosts=ALLOWED_HOSTS,
+        site_url=SITE_URL,
+        stripe_secret_key=STRIPE_SECRET_KEY,
+        stripe_publishable_key=STRIPE_PUBLISHABLE_KEY,
+        stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
+        stripe_api_base=STRIPE_API_BASE,
+        payout_provider=PAYOUT_PROVIDER,
+        local_payouts_auto_verify=LOCAL_PAYOUTS_AUTO_VERIFY,
+        ssl_redirect=SECURE_SSL_REDIRECT,
+        hsts_seconds=SECURE_HSTS_SECONDS,
+    )
+)
+if _refusals:
+    _mode = "DJANGO_DEBUG=true" if DEBUG else "DJANGO_DEBUG=false"
+    raise ImproperlyConfigured(f"CoinSite refuses to start with {_mode}: " + " ".join(_refusals))
 
 CELERY_BEAT_SCHEDULE = {
     "check-ledger": {

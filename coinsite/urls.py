@@ -3,7 +3,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from wallet import views as wallet_views
+from wallet.forms import StaffLoginForm
 from wallet.moderation import views as moderation_views
+
+admin.site.login_form = StaffLoginForm
 
 urlpatterns = [
     path(

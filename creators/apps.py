@@ -5,6 +5,13 @@ class CreatorsConfig(AppConfig):
     name = "creators"
 
     def ready(self) -> None:
+        from creators import selectors
         from creators.payouts.reversals import register_webhook_handlers
+        from wallet.moderation.reports import register_visibility
 
         register_webhook_handlers()
+        # A report sees what the reporter's page would: hidden posts and merch are not there.
+        register_visibility("post", lambda pk, reporter: selectors.visible_post(post_id=pk, viewer=reporter))
+        register_visibility(
+            "merch", lambda pk, reporter: selectors.visible_merch(item_id=pk, viewer=reporter)
+        )

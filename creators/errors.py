@@ -19,6 +19,7 @@ BAD_IDEMPOTENCY_KEY = (
 BAD_QUANTITY = "Choose a quantity from 1 to {maximum}."
 REASON_REQUIRED = "A reason is required to reject an application."
 NOT_APPLIED = "Only a pending application can be decided (this one is {status})."
+CREATOR_TOO_YOUNG = "You must be {age} or older to be a creator."
 
 
 class SoldOut(CoinSiteError):

@@ -83,7 +83,7 @@ def _board(scope: Literal["session", "creator", "post"], scope_id: int, limit: i
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT b.sender_id, b.coins, u.display_name, u.email
+            SELECT b.sender_id, b.coins, u.display_name
               FROM (SELECT sender_id, sum(coins) AS coins FROM gifts_giftsend WHERE {column} = %s
                      GROUP BY sender_id ORDER BY 2 DESC, 1 LIMIT %s) b
               JOIN wallet_user u ON u.id = b.sender_id
@@ -92,9 +92,7 @@ def _board(scope: Literal["session", "creator", "post"], scope_id: int, limit: i
             [scope_id, limit],
         )
         rows = cursor.fetchall()
-    return [
-        Gifter(user_id=uid, name=public_name(dn, email), coins=int(coins)) for uid, coins, dn, email in rows
-    ]
+    return [Gifter(user_id=uid, name=public_name(dn, uid), coins=int(coins)) for uid, coins, dn in rows]
 
 
 def session_board(*, session_id: int, limit: int | None = BOARD_SIZE) -> list[Gifter]:
@@ -127,7 +125,7 @@ def session_states(sessions: list[LiveSession], *, board_size: int = BOARD_SIZE)
         cursor.execute(
             """
             SELECT b.session_id, b.sender_id, b.coins, b.sends, b.total_coins, b.goal_progress,
-                   u.display_name, u.email
+                   u.display_name
               FROM (SELECT s.id AS session_id, p.sender_id, p.coins,
                            sum(p.sends) OVER w AS sends,
                            sum(p.coins) OVER w AS total_coins,
@@ -143,7 +141,7 @@ def session_states(sessions: list[LiveSession], *, board_size: int = BOARD_SIZE)
                             WHERE g.session_id = s.id
                             GROUP BY g.sender_id) p
                     WINDOW w AS (PARTITION BY s.id)) b
-             CROSS JOIN LATERAL (SELECT u.display_name, u.email FROM wallet_user u WHERE u.id = b.sender_id
+             CROSS JOIN LATERAL (SELECT u.display_name FROM wallet_user u WHERE u.id = b.sender_id
                                   OFFSET 0) u  -- OFFSET 0: looked up per board row, never a hash join
              WHERE b.place <= %s
              ORDER BY b.session_id, b.place
@@ -167,8 +165,8 @@ def session_states(sessions: list[LiveSession], *, board_size: int = BOARD_SIZE)
                 progress=goal_progress,
             )
         board = [
-            Gifter(user_id=uid, name=public_name(dn, email), coins=int(coins))
-            for _, uid, coins, _, _, _, dn, email in found
+            Gifter(user_id=uid, name=public_name(dn, uid), coins=int(coins))
+            for _, uid, coins, _, _, _, dn in found
         ]
         states[session.pk] = SessionState(version=version, total_coins=total_coins, goal=goal, board=board)
     return states

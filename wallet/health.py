@@ -1,13 +1,19 @@
-"""What /healthz reports: database, Redis, the Celery broker and the last ledger check."""
+"""What /healthz reports: database, Redis, the Celery broker and the last ledger check, in
+detail to staff and to this machine (the load balancer's and operators' probes); anyone else
+gets the bare status."""
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 from typing import Any
 
 import redis
+from allauth.account.adapter import get_adapter
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.http import HttpRequest
 
 from wallet.selectors import last_ledger_check
 
@@ -71,3 +77,20 @@ def service_health(connection: BaseDatabaseWrapper) -> dict[str, Any]:
         and report["ledger_check"]["ok"] is not False
     )
     return report
+
+
+def sees_health_details(request: HttpRequest) -> bool:
+    """Staff, or a request from a loopback address (the client address as the rate limits
+    see it, so a forged X-Forwarded-For counts only behind TRUSTED_PROXY_COUNT proxies)."""
+    if getattr(request.user, "is_staff", False):
+        return True
+    try:
+        address = ipaddress.ip_address(get_adapter(request).get_client_ip(request))
+    except (PermissionDenied, ValueError):
+        return False
+    return address.is_loopback
+
+
+def health_for(request: HttpRequest, connection: BaseDatabaseWrapper) -> dict[str, Any]:
+    report = service_health(connection)
+    return report if sees_health_details(request) else {"ok": report["ok"]}

@@ -8,6 +8,7 @@ refuses UPDATE and DELETE); user and creator balances never go below zero.
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -18,9 +19,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 
-def public_name(display_name: str, email: str) -> str:
-    """What other viewers see of a user: the display name, or the email's local part."""
-    return display_name or email.split("@", 1)[0]
+def public_name(display_name: str, user_id: int | None) -> str:
+    """What other viewers see of a user: the display name, or "viewer-<id>" (never any part of
+    the email address)."""
+    return display_name or f"viewer-{user_id}"
 
 
 class UserManager(BaseUserManager["User"]):
@@ -64,11 +66,33 @@ class User(AbstractUser):
     objects = UserManager()  # type: ignore[misc,assignment]
 
     def __str__(self) -> str:
-        return self.display_name or self.email
+        # Audit and report rows store this: an id and the public name, never the email.
+        return f"{self.display_name} (#{self.pk})" if self.display_name else self.public_name
+
+    # A new password (changed, reset, set or disabled by staff) ends every API token issued
+    # under the old one when the user is saved, as Django's session hash does for sessions.
+    _password_replaced = False
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        self._password_replaced = True
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_replaced = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        ends_tokens = self._password_replaced and self.pk is not None
+        super().save(*args, **kwargs)
+        self._password_replaced = False
+        if ends_tokens:
+            from wallet.auth import revoke_api_tokens
+
+            revoke_api_tokens(user_id=self.pk)
 
     @property
     def public_name(self) -> str:
-        return public_name(self.display_name, self.email)
+        return public_name(self.display_name, self.pk)
 
     def age_on(self, day: datetime.date) -> int | None:
         if self.date_of_birth is None:
@@ -76,12 +100,16 @@ class User(AbstractUser):
         dob = self.date_of_birth
         return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
 
-    @property
-    def is_adult(self) -> bool:
+    def is_at_least(self, years: int) -> bool:
+        """Whether the user is `years` old today; an unknown birth date is never old enough."""
         # The site's own time zone, not the request's: the same answer wherever the viewer is
         # (and no lookup of the active time zone on the gift path).
         age = self.age_on(timezone.localdate(timezone=timezone.get_default_timezone()))
-        return age is not None and age >= settings.MINIMUM_AGE_TO_SPEND
+        return age is not None and age >= years
+
+    @property
+    def is_adult(self) -> bool:
+        return self.is_at_least(settings.MINIMUM_AGE_TO_SPEND)
 
 
 class Unit(models.TextChoices):

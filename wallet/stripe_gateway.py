@@ -101,9 +101,11 @@ _clients_lock = threading.Lock()
 def _client() -> stripe.StripeClient:
     api_key: str = settings.STRIPE_SECRET_KEY
     api_base: str = settings.STRIPE_API_BASE
-    if not api_key.startswith("sk_test_"):
-        # Settings refuse sk_live_ at start-up; this guards a key swapped in at run time.
-        raise ImproperlyConfigured("CoinSite only talks to Stripe with an sk_test_ key.")
+    # Settings refuse a live key with DEBUG on at start-up; this guards a key swapped in at run time.
+    if not (api_key.startswith("sk_test_") or (api_key.startswith("sk_live_") and not settings.DEBUG)):
+        raise ImproperlyConfigured(
+            "CoinSite talks to Stripe with an sk_test_ key, or sk_live_ in production."
+        )
     key = (api_key, api_base)
     with _clients_lock:
         client = _clients.get(key)

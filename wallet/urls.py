@@ -5,6 +5,8 @@ from wallet.moderation import views as moderation_views
 
 urlpatterns = [
     path("me/", views.me, name="me"),
+    path("me/tokens/", views.api_tokens, name="me-tokens"),
+    path("me/tokens/revoke/", views.revoke_api_tokens, name="me-tokens-revoke"),
 ]
 
 urlpatterns += [

@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -14,12 +15,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from wallet import errors, selectors
+from wallet import auth, errors, selectors
 from wallet.auth import signed_in_user
-from wallet.health import service_health
+from wallet.health import health_for
 from wallet.purchases import checkout, pricing, webhooks
 from wallet.purchases import selectors as purchase_selectors
 from wallet.purchases.forms import StartPurchaseForm
+
+TOKENS_REVOKED = "Your API tokens are revoked: apps using them must log in again."
+NO_TOKENS = "You have no API tokens."
 
 
 @login_required
@@ -33,9 +37,24 @@ def me(request: HttpRequest) -> HttpResponse:
     return render(request, "wallet/me.html", context)
 
 
+@login_required
+@require_GET
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    return render(request, "wallet/tokens.html", {"tokens": auth.api_tokens(user_id=user.pk)})
+
+
+@login_required
+@require_POST
+def revoke_api_tokens(request: HttpRequest) -> HttpResponse:
+    revoked = auth.revoke_api_tokens(user_id=signed_in_user(request).pk)
+    messages.success(request, TOKENS_REVOKED if revoked else NO_TOKENS)
+    return redirect("me-tokens")
+
+
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    report = service_health(connection)
+    report = health_for(request, connection)
     return JsonResponse(report, status=200 if report["ok"] else 503)
 
 

@@ -44,6 +44,7 @@ from creators.payout_providers import (
     get_provider,
 )
 from creators.payouts import errors as payout_errors
+from creators.services.onboarding import require_creator_age
 from wallet import errors
 from wallet.earnings import held_ctes, held_for_disputes, hold_cutoff
 from wallet.errors import CoinSiteError
@@ -67,6 +68,7 @@ def connect_payout_account(*, creator: Creator, destination: str = "") -> Payout
     `LOCAL_PAYOUTS_AUTO_VERIFY` (development). Payouts already made keep their destination."""
     if creator.status != Creator.Status.APPROVED:
         raise errors.NotAllowed(payout_errors.NOT_A_CREATOR)
+    require_creator_age(creator.user)
     provider = configured_provider()
     if provider.name == PayoutAccount.Provider.LOCAL and not destination.strip():
         destination = f"local-{creator.pk}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -14,8 +15,17 @@ from wallet.services import diamond_account
 HANDLE_TAKEN = "That handle is taken. Try another one."
 
 
+def require_creator_age(user: User) -> None:
+    """Creators are adults: applying, approval and payout set-up all check it."""
+    if not user.is_at_least(settings.MINIMUM_AGE_TO_CREATE):
+        raise errors.AgeRestricted(
+            creator_errors.CREATOR_TOO_YOUNG.format(age=settings.MINIMUM_AGE_TO_CREATE)
+        )
+
+
 def apply_for_creator(*, user: User, display_name: str, handle: str, bio: str, category: str) -> Creator:
     """Create (or, after a rejection, renew) the user's application to become a creator."""
+    require_creator_age(user)
     handle = handle.strip().lower()
     with transaction.atomic():
         creator = Creator.objects.select_for_update().filter(user=user).first()
@@ -57,6 +67,7 @@ def approve_creator(*, creator_id: int, decided_by: User, reason: str = "") -> C
     """Approve a pending application: the user becomes a creator with a diamond account."""
     with transaction.atomic():
         creator = _decide(creator_id)
+        require_creator_age(creator.user)
         creator.status = Creator.Status.APPROVED
         creator.status_reason = reason.strip()[:255]
         creator.decided_at = timezone.now()

@@ -182,12 +182,14 @@ API = [
     ),
     Case("studio earnings", "GET", "/api/v1/studio/earnings/", signed_in(403, **{OWNER: 200, OTHER: 200})),
     Case("studio payouts", "GET", "/api/v1/studio/payouts/", signed_in(403, **{OWNER: 200, OTHER: 200})),
+    Case("my tokens", "GET", "/api/v1/auth/token/", signed_in(200)),
     Case("revoke my token", "DELETE", "/api/v1/auth/token/", signed_in(204)),
 ]
 
 PAGES = [
     Case("home", "GET", "/", everyone(200), html=True),
     Case("profile", "GET", "/me/", signed_in(200, anonymous=LOGIN), html=True),
+    Case("my API tokens", "GET", "/me/tokens/", signed_in(200, anonymous=LOGIN), html=True),
     Case("get coins", "GET", "/coins/", signed_in(200, anonymous=LOGIN), html=True),
     Case("purchase history", "GET", "/coins/purchases/", signed_in(200, anonymous=LOGIN), html=True),
     Case(

@@ -1,19 +1,14 @@
 """The security floor: the Content-Security-Policy and other headers, no inline scripts on the
 pages, Swagger UI served from the installed sidecar (no CDN), CSRF enforced for
-session-authenticated API writes, and `check --deploy` clean in the production configuration."""
+session-authenticated API writes. Production start-up and `check --deploy` are in
+tests/test_production_start_up.py."""
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import string
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +19,6 @@ from tests.api.conftest import World
 from wallet.purchases import checkout
 
 pytestmark = pytest.mark.django_db
-
-BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def _directives(header: str) -> dict[str, list[str]]:
@@ -175,34 +168,3 @@ def test_token_requests_need_no_csrf_token(world: World, api_as: Callable[..., A
         headers={"Idempotency-Key": "csrf-0002"},
     )
     assert response.status_code == 201
-
-
-def _production_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    env.update({"DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "coinsite.example.com", **extra})
-    return env
-
-
-def _check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def test_check_deploy_is_clean_in_the_production_configuration() -> None:
-    alphabet = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
-    secret = "".join(secrets.choice(alphabet) for _ in range(50))
-    result = _check_deploy(_production_env(DJANGO_SECRET_KEY=secret))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
-    assert "WARNING" not in result.stdout + result.stderr
-
-
-def test_check_deploy_flags_a_production_run_without_a_secret_key() -> None:
-    result = _check_deploy(_production_env())
-    assert "security.W009" in result.stdout + result.stderr

@@ -17,13 +17,12 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wallet import errors, selectors
+from wallet import auth, errors, selectors
 from wallet.api.converters import MAX_ID
 from wallet.api.fields import TextField, WholeNumberField
 from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key, remembered
@@ -55,8 +54,20 @@ class TokenOutput(serializers.Serializer):
     token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
 
 
+class TokenInfoOutput(serializers.Serializer):
+    created = serializers.DateTimeField()
+    ends_with = serializers.CharField(
+        help_text="The token's last characters (the key is shown only when issued)."
+    )
+
+
+class TokenListOutput(serializers.Serializer):
+    tokens = TokenInfoOutput(many=True)
+
+
 class AuthTokenView(APIView):
-    """Obtain (POST, with email and password) or revoke (DELETE) your API token."""
+    """Obtain (POST, with email and password), list (GET) or revoke (DELETE) your API tokens.
+    A new password ends them all."""
 
     throttle_scope = "auth_token"
 
@@ -89,12 +100,16 @@ class AuthTokenView(APIView):
             raise exceptions.Throttled(detail=TOO_MANY_LOGIN_ATTEMPTS) from exc
         if not isinstance(user, User):
             raise errors.InvalidRequest(BAD_CREDENTIALS, code="invalid_credentials")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response(TokenOutput({"token": token.key}).data)
+        return Response(TokenOutput({"token": auth.issue_api_token(user=user)}).data)
+
+    @extend_schema(responses={200: TokenListOutput})
+    def get(self, request: Request) -> Response:
+        tokens = auth.api_tokens(user_id=signed_in_user(request).pk)
+        return Response(TokenListOutput({"tokens": tokens}).data)
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
-        Token.objects.filter(user_id=signed_in_user(request).pk).delete()
+        auth.revoke_api_tokens(user_id=signed_in_user(request).pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

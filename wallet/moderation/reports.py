@@ -1,10 +1,11 @@
-"""Viewers report a post, a live session or a user; staff action or dismiss the reports.
+"""Viewers report a post, a merch item, a live session or a user; staff action or dismiss the reports.
 
 Targets are generic (content types), named by a short type so wallet imports neither gifts
 nor creators. One open report per reporter per target, enforced by a database constraint."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -19,9 +20,20 @@ from wallet.moderation import audit
 # The short name a page posts -> (app label, model name).
 REPORTABLE: dict[str, tuple[str, str]] = {
     "post": ("creators", "post"),
+    "merch": ("creators", "merchitem"),
     "live": ("gifts", "livesession"),
     "user": ("wallet", "user"),
 }
+# Short name -> (target id, reporter) -> the target if the reporter may see it. Filled at
+# start-up by the apps that own the rule (creators: hidden posts and merch); a type without
+# one is visible whenever it exists.
+VISIBLE_TO_REPORTER: dict[str, Callable[[int, User], models.Model | None]] = {}
+
+
+def register_visibility(target_type: str, visible: Callable[[int, User], models.Model | None]) -> None:
+    VISIBLE_TO_REPORTER[target_type] = visible
+
+
 DETAILS_MAX_LENGTH = 1000
 REPORT_FIELDS = ("status", "handled_by", "resolution_note")
 
@@ -34,12 +46,17 @@ def _owner_id(target: models.Model) -> int | None:
     return getattr(creator, "user_id", None)
 
 
-def report_target(*, target_type: str, target_id: int) -> models.Model:
+def report_target(*, target_type: str, target_id: int, reporter: User) -> models.Model:
+    """The target as the reporter can see it. Hidden and missing answer the same NotFound, so a
+    report never tells whether a hidden object exists."""
     key = REPORTABLE.get(target_type)
     if key is None:
         raise errors.InvalidRequest(errors.REPORT_TARGET_TYPE_INVALID, code="bad_target_type")
-    model = apps.get_model(*key)
-    target = model._default_manager.filter(pk=target_id).first()
+    visible = VISIBLE_TO_REPORTER.get(target_type)
+    if visible is not None:
+        target = visible(target_id, reporter)
+    else:
+        target = apps.get_model(*key)._default_manager.filter(pk=target_id).first()
     if target is None:
         raise errors.NotFound(errors.REPORT_TARGET_NOT_FOUND)
     return target
@@ -54,7 +71,7 @@ def file_report(
     details = (details or "").strip()
     if len(details) > DETAILS_MAX_LENGTH:
         raise errors.InvalidRequest(errors.REPORT_DETAILS_TOO_LONG, code="details_too_long")
-    target = report_target(target_type=target_type, target_id=target_id)
+    target = report_target(target_type=target_type, target_id=target_id, reporter=reporter)
     if _owner_id(target) == reporter.pk:
         raise errors.InvalidRequest(errors.REPORT_OWN, code="own_target")
     content_type = ContentType.objects.get_for_model(target)

@@ -60,8 +60,20 @@ def test_a_key_that_is_not_a_test_key_is_refused_at_call_time(settings):
         stripe_gateway.retrieve_payment_intent("pi_1")
 
 
-def test_settings_refuse_a_live_key_at_start_up():
-    env = {**os.environ, "STRIPE_SECRET_KEY": "sk_live_nope", "DJANGO_SETTINGS_MODULE": "coinsite.settings"}
+def test_a_live_key_swapped_in_while_debug_is_on_is_refused_at_call_time(settings):
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = "sk_live_something"
+    with pytest.raises(ImproperlyConfigured):
+        stripe_gateway.retrieve_payment_intent("pi_1")
+
+
+def test_settings_refuse_a_live_key_at_start_up_while_debug_is_on():
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "true",
+        "STRIPE_SECRET_KEY": "sk_live_nope",
+        "DJANGO_SETTINGS_MODULE": "coinsite.settings",
+    }
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=ROOT,
