@@ -35,6 +35,6 @@ def replace_stored_emails(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("wallet", "0008_posting_statements")]
+    dependencies = [("wallet", "0010_ship_order_permission")]
 
     operations = [migrations.RunPython(replace_stored_emails, migrations.RunPython.noop)]
