@@ -21,6 +21,12 @@ SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "testserver", "::1", "[::1]", ".localhost"})
 LIVE_KEY_PREFIXES = ("sk_live_", "pk_live_", "rk_live_")
 STRIPE_API = "https://api.stripe.com"
+# Every secret in coinsite/production.env.example says this: a copy left unedited must not start.
+PLACEHOLDER = "replace"
+
+
+def is_placeholder(value: str) -> bool:
+    return PLACEHOLDER in value.lower()
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ def refusals(values: StartUpSettings) -> list[str]:
     key = values.secret_key
     if (
         key == DEV_SECRET_KEY
+        or is_placeholder(key)
         or key.startswith("django-insecure")
         or len(key) < SECRET_KEY_MIN_LENGTH
         or len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
@@ -64,10 +71,18 @@ def refusals(values: StartUpSettings) -> list[str]:
             f"DJANGO_SECRET_KEY must be your own random key of at least {SECRET_KEY_MIN_LENGTH} characters "
             "(not the development default)."
         )
-    if values.stripe_webhook_secret in ("", DEV_WEBHOOK_SECRET):
+    if values.stripe_webhook_secret in ("", DEV_WEBHOOK_SECRET) or is_placeholder(
+        values.stripe_webhook_secret
+    ):
         found.append(
             "STRIPE_WEBHOOK_SECRET must be your Stripe endpoint's signing secret (not the development default)."
         )
+    for name, stripe_key in (
+        ("STRIPE_SECRET_KEY", values.stripe_secret_key),
+        ("STRIPE_PUBLISHABLE_KEY", values.stripe_publishable_key),
+    ):
+        if is_placeholder(stripe_key):
+            found.append(f"{name} is still the example's placeholder: set your Stripe key.")
     if (
         values.stripe_secret_key.startswith(LIVE_KEY_PREFIXES)
         and values.stripe_api_base.rstrip("/") != STRIPE_API

@@ -29,22 +29,33 @@ KEEP_LOCAL = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
 REFUSAL = "ImproperlyConfigured: CoinSite refuses to start with DJANGO_DEBUG=false"
 
 
-def example_settings() -> dict[str, str]:
+# What an operator puts in place of the example's placeholders.
+FILLED_IN = {
+    "DJANGO_SECRET_KEY": "k7Qp2-vX9sLm4Rt8Wz1Yb6Nc3Hd0Jf5Ge7Ua2Io9Pl4Ks8Mn1Bv6Cx3Zq0Wr5Ty2Ue",
+    "STRIPE_SECRET_KEY": "sk_live_51AbCdEfGhIjKlMnOpQrStUv",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_51AbCdEfGhIjKlMnOpQrStUv",
+    "STRIPE_WEBHOOK_SECRET": "whsec_9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+}
+
+
+def example_settings(*, filled_in: bool = True) -> dict[str, str]:
     values = {}
     for line in EXAMPLE.read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             name, _, value = line.partition("=")
             values[name.strip()] = value.strip()
+    if filled_in:
+        values.update(FILLED_IN)
     return values
 
 
-def production_env(*, drop: tuple[str, ...] = (), **changes: str) -> dict[str, str]:
+def production_env(*, drop: tuple[str, ...] = (), filled_in: bool = True, **changes: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("DJANGO_", "STRIPE_", "SECURE_")) and k not in CHECKED
     }
-    env.update({k: v for k, v in example_settings().items() if k not in KEEP_LOCAL})
+    env.update({k: v for k, v in example_settings(filled_in=filled_in).items() if k not in KEEP_LOCAL})
     for name in drop:
         env.pop(name, None)
     env.update(changes)
@@ -69,6 +80,15 @@ def test_check_deploy_reports_nothing_with_the_documented_production_settings() 
     assert result.returncode == 0, output
     assert "System check identified no issues (0 silenced)." in output
     assert "WARNING" not in output and "?:" not in output
+
+
+@pytest.mark.parametrize("variable", sorted(FILLED_IN))
+def test_a_copy_of_the_example_with_its_placeholders_left_in_refuses_to_start(variable: str) -> None:
+    env = production_env()
+    env[variable] = example_settings(filled_in=False)[variable]
+    result = run([sys.executable, "manage.py", "check", "--deploy"], env)
+    assert result.returncode != 0
+    assert variable in refusal_line(result)
 
 
 # case: (variables left unset so their development default applies, values set, the variable named)
