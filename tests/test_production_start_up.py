@@ -55,7 +55,7 @@ def production_env(*, drop: tuple[str, ...] = (), filled_in: bool = True, **chan
         for k, v in os.environ.items()
         if not k.startswith(("DJANGO_", "STRIPE_", "SECURE_")) and k not in CHECKED
     }
-    env.update({k: v for k, v in example_settings(filled_in=filled_in).items() if k not in KEEP_LOCAL})
+    env.update({k: v for k, v in example_settings().items() if k not in KEEP_LOCAL})
     for name in drop:
         env.pop(name, None)
     env.update(changes)
