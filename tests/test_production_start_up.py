@@ -49,7 +49,7 @@ def example_settings(*, filled_in: bool = True) -> dict[str, str]:
     return values
 
 
-def production_env(*, drop: tuple[str, ...] = (), filled_in: bool = True, **changes: str) -> dict[str, str]:
+def production_env(*, drop: tuple[str, ...] = (), **changes: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
