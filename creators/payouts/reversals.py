@@ -12,7 +12,9 @@ creates the bank payout), we first reverse that payout's transfer at Stripe (the
 back to the platform) and then return the diamonds; either way the payout account is marked
 unverified so no further money goes to a bank that rejects it. A failed bank payout that
 names none of ours (automatic payouts aggregate many transfers) is recorded on the inbox
-row for staff and moves nothing.
+row for staff and moves nothing. Only a `payout.failed` sent from the connected account we paid
+that payout to counts, and only when Stripe's transfer for it went to that account: another
+account's event naming our payout (or the platform's own bank payout) moves nothing.
 """
 
 from __future__ import annotations
@@ -99,7 +101,8 @@ def apply_transfer_reversed(*, transfer: TransferInfo) -> str:
         return _return_reversed(payout, reversed_cents=transfer.amount_reversed)
 
 
-def apply_bank_payout_failed(*, bank_payout: BankPayoutInfo) -> str:
+def apply_bank_payout_failed(*, bank_payout: BankPayoutInfo, account: str) -> str:
+    """`payout.failed` from the connected account `account` (the event's `account`)."""
     payout_id = bank_payout.metadata.get("coinsite_payout_id", "")
     if not payout_id.isdigit():
         return "bank payout names no CoinSite payout: funds stay in the creator's Stripe balance"
@@ -112,10 +115,15 @@ def apply_bank_payout_failed(*, bank_payout: BankPayoutInfo) -> str:
         )
         if payout is None:
             return f"unknown payout {payout_id}"
+        if payout.destination != account:
+            return f"payout {payout.pk} was not sent to {account[:40]}: nothing moves"
         if payout.status == Payout.Status.IN_FLIGHT:
             raise payout_errors.PayoutNotSettledYet(payout_errors.NOT_SETTLED_YET.format(id=payout.pk))
         if payout.status != Payout.Status.PAID:
             return f"payout {payout.pk} is {payout.status}: nothing to return"
+        transfer = stripe_gateway.retrieve_transfer(payout.provider_reference)
+        if transfer.id != payout.provider_reference or transfer.destination != payout.destination:
+            return f"payout {payout.pk}: Stripe's transfer did not go to {account[:40]}: nothing moves"
         PayoutAccount.objects.filter(pk=payout.account_id).update(
             status=PayoutAccount.Status.UNVERIFIED,
             status_reason=payout_errors.BANK_PAYOUT_FAILED.format(code=bank_payout.failure_code or "unknown")[
@@ -125,7 +133,6 @@ def apply_bank_payout_failed(*, bank_payout: BankPayoutInfo) -> str:
             verified_by=None,
             updated_at=timezone.now(),
         )
-        transfer = stripe_gateway.retrieve_transfer(payout.provider_reference)
         left = transfer.amount - transfer.amount_reversed
         if left > 0:
             stripe_gateway.reverse_transfer(
@@ -141,11 +148,12 @@ def _transfer_reversed(obj: Mapping[str, Any]) -> str:
     return apply_transfer_reversed(transfer=stripe_gateway.transfer_from_object(obj))
 
 
-def _payout_failed(obj: Mapping[str, Any]) -> str:
-    return apply_bank_payout_failed(bank_payout=stripe_gateway.bank_payout_from_object(obj))
+def _payout_failed(obj: Mapping[str, Any], account: str) -> str:
+    return apply_bank_payout_failed(bank_payout=stripe_gateway.bank_payout_from_object(obj), account=account)
 
 
 def register_webhook_handlers() -> None:
     """Called from `CreatorsConfig.ready` (wallet imports no other app)."""
     webhooks.register_event_handler("transfer.reversed", _transfer_reversed)
-    webhooks.register_event_handler("payout.failed", _payout_failed)
+    # A bank payout of ours fails on the creator's connected account, never on the platform's.
+    webhooks.register_connect_event_handler("payout.failed", _payout_failed)

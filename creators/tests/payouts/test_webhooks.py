@@ -248,3 +248,28 @@ def test_a_failed_bank_payout_for_a_payout_still_in_flight_waits_in_the_inbox_un
     assert (event.status, payout.status) == ("processed", Payout.Status.REVERSED)
     assert diamond_balance(user_id=creator.user_id) == 2_000
     assert run_ledger_check().ok
+
+
+@pytest.mark.parametrize(
+    "sender", ["another connected account", "the platform itself"], ids=["other account", "no account"]
+)
+def test_a_failed_bank_payout_not_sent_from_the_payouts_own_account_moves_nothing(
+    client: Client, paid, stripe_connect, sender
+):
+    creator, payout = paid
+    event = _payout_failed(payout)
+    if sender == "another connected account":
+        event["account"] = "acct_1NORMALISEDacct0002"
+    else:
+        del event["account"]
+
+    for n in range(3):
+        assert _deliver(client, {**event, "id": f"evt_not_theirs_{n}"}).status_code == 200
+
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+    assert diamond_balance(user_id=creator.user_id) == 1
+    assert _returns(payout) == 0
+    assert stripe_connect.posts(f"/v1/transfers/{payout.provider_reference}/reversals") == []
+    assert PayoutAccount.objects.get(pk=payout.account_id).status == PayoutAccount.Status.VERIFIED
+    assert run_ledger_check().ok
