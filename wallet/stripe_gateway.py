@@ -81,6 +81,7 @@ class RefundInfo:
     amount: int
     status: str
     charge_id: str | None
+    payment_intent_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -301,12 +302,23 @@ def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str) 
         params={"payment_intent": payment_intent_id, "amount": amount},
         options={"idempotency_key": idempotency_key, "max_network_retries": 0},
     )
+    return _refund_info(refund)
+
+
+def _refund_info(refund: Any) -> RefundInfo:
     return RefundInfo(
         id=refund.id,
         amount=int(refund.amount),
         status=str(refund.status or ""),
         charge_id=_id_of(refund.charge),
+        payment_intent_id=_id_of(refund.payment_intent),
     )
+
+
+@_mapped
+def retrieve_refund(refund_id: str) -> RefundInfo:
+    refund = _client().v1.refunds.retrieve(refund_id, options={"max_network_retries": READ_RETRIES})
+    return _refund_info(refund)
 
 
 @_mapped

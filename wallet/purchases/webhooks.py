@@ -59,6 +59,31 @@ def _dispute_closed(obj: Mapping[str, Any]) -> str:
     )
 
 
+def _dispute_updated(obj: Mapping[str, Any]) -> str:
+    return refunds.apply_dispute_updated(dispute=stripe_gateway.dispute_from_object(obj), source=SOURCE)
+
+
+def _dispute_funds_withdrawn(obj: Mapping[str, Any]) -> str:
+    return refunds.apply_dispute_funds_withdrawn(
+        dispute=stripe_gateway.dispute_from_object(obj), source=SOURCE
+    )
+
+
+def _dispute_funds_reinstated(obj: Mapping[str, Any]) -> str:
+    return refunds.apply_dispute_funds_reinstated(
+        dispute=stripe_gateway.dispute_from_object(obj), source=SOURCE
+    )
+
+
+def _refund_changed(obj: Mapping[str, Any]) -> str:
+    refund_id = obj.get("id")
+    if not isinstance(refund_id, str) or not refund_id.startswith("re_") or len(refund_id) > 255:
+        return "no refund id"
+    if obj.get("status") != "failed":
+        return "no_change"  # only a failure moves coins; it is confirmed with Stripe before it does
+    return refunds.apply_refund_failed(refund_id=refund_id, source=SOURCE)
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     "payment_intent.succeeded": _payment_intent_changed,
     "payment_intent.payment_failed": _payment_intent_changed,
@@ -68,6 +93,12 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "charge.refunded": _charge_refunded,
     "charge.dispute.created": _dispute_created,
     "charge.dispute.closed": _dispute_closed,
+    "charge.dispute.updated": _dispute_updated,
+    "charge.dispute.funds_withdrawn": _dispute_funds_withdrawn,
+    "charge.dispute.funds_reinstated": _dispute_funds_reinstated,
+    "charge.refund.updated": _refund_changed,
+    "refund.failed": _refund_changed,
+    "refund.updated": _refund_changed,
 }
 
 
