@@ -41,6 +41,8 @@ class SetupIntentInfo:
     id: str
     client_secret: str
     status: str
+    payment_method: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,17 @@ def payment_intent_from_object(obj: Mapping[str, Any]) -> PaymentIntentInfo:
     )
 
 
+def setup_intent_from_object(obj: Mapping[str, Any]) -> SetupIntentInfo:
+    metadata = obj.get("metadata") or {}
+    return SetupIntentInfo(
+        id=str(obj["id"]),
+        client_secret=str(obj.get("client_secret") or ""),
+        status=str(obj.get("status") or ""),
+        payment_method=_id_of(obj.get("payment_method")),
+        metadata={str(k): str(v) for k, v in metadata.items()},
+    )
+
+
 def charge_from_object(obj: Mapping[str, Any]) -> ChargeInfo:
     return ChargeInfo(
         id=str(obj["id"]),
@@ -250,7 +263,7 @@ def create_setup_intent(*, purchase_id: int, idempotency_key: str) -> SetupInten
     intent = _client().v1.setup_intents.create(
         params=params, options={"idempotency_key": idempotency_key, "max_network_retries": 0}
     )
-    return SetupIntentInfo(id=intent.id, client_secret=intent.client_secret or "", status=intent.status)
+    return setup_intent_from_object(_as_dict(intent))
 
 
 @_mapped
@@ -258,7 +271,7 @@ def retrieve_setup_intent(setup_intent_id: str) -> SetupIntentInfo:
     intent = _client().v1.setup_intents.retrieve(
         setup_intent_id, options={"max_network_retries": READ_RETRIES}
     )
-    return SetupIntentInfo(id=intent.id, client_secret=intent.client_secret or "", status=intent.status)
+    return setup_intent_from_object(_as_dict(intent))
 
 
 @_mapped

@@ -70,6 +70,11 @@ class StripeJs:
         setup = stripe_gateway.create_setup_intent(purchase_id=0, idempotency_key=f"test-{uuid.uuid4()}")
         return self.confirm_card_setup(setup.client_secret, number)
 
+    def card_for(self, purchase: CoinPurchase, number: str) -> str:
+        """The card entered on the purchase's own SetupIntent (the pay page's card form)."""
+        setup = checkout.prepare_checkout(purchase_id=purchase.pk, user=purchase.user)
+        return self.confirm_card_setup(setup.setup_client_secret, number)
+
     def authenticate(self, payment_intent_client_secret: str, *, success: bool) -> dict[str, Any]:
         """The 3-D Secure box of confirmCardPayment: Complete (success) or Fail."""
         pi = payment_intent_client_secret.split("_secret_")[0]
@@ -130,12 +135,12 @@ def start(user: User, coins: int = 700) -> CoinPurchase:
 
 @pytest.fixture
 def buy(stripe_js: StripeJs, packages: list[CoinPackage]) -> Callable[..., CoinPurchase]:
-    """A purchase paid with pm_card_visa and credited at checkout."""
+    """A purchase paid with a card entered on its SetupIntent and credited at checkout."""
 
     def make(user: User, coins: int = 700) -> CoinPurchase:
         purchase = start(user, coins)
         state = checkout.confirm_purchase(
-            purchase_id=purchase.pk, user=user, payment_method_id="pm_card_visa"
+            purchase_id=purchase.pk, user=user, payment_method_id=stripe_js.card_for(purchase, CARD_OK)
         )
         assert state.status == "paid", state.message
         purchase.refresh_from_db()
@@ -152,11 +157,11 @@ def paid_at_stripe_only(
     not credited yet (the webhook, the page's re-fetch or reconciliation must do it)."""
 
     def make(users: list[User], count: int, coins: int = 70) -> list[CoinPurchase]:
-        pm = stripe_js.card(CARD_3DS)
         purchases = []
         for n in range(count):
             user = users[n % len(users)]
             purchase = start(user, coins)
+            pm = stripe_js.card_for(purchase, CARD_3DS)
             state = checkout.confirm_purchase(purchase_id=purchase.pk, user=user, payment_method_id=pm)
             assert state.status == "requires_action", state.message
             stripe_js.authenticate(state.action_client_secret, success=True)
