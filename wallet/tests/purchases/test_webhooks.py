@@ -13,6 +13,7 @@ import pytest
 from django.db import connections
 from django.test import Client
 
+from tools.localstripe_server import free_port
 from wallet import errors, selectors
 from wallet.models import CoinPurchase, ReconciliationIssue, Transaction, WebhookEvent
 from wallet.purchases import checkout, webhooks
@@ -344,3 +345,24 @@ def test_a_purchase_event_from_a_connected_account_is_not_our_purchase(
     assert deliver(client, *sign(payload)).status_code == 200
     assert selectors.coin_balance(user_id=user.pk) == 70
     assert run_ledger_check().ok
+
+
+def test_repeated_and_late_success_events_are_settled_without_asking_stripe(
+    client: Client, make_user, paid_at_stripe_only, stripe_settings
+):
+    user, purchase, payload = _one_paid(make_user, paid_at_stripe_only)
+    (other,) = paid_at_stripe_only([user], 1)
+    body, header = sign(payload)
+    assert deliver(client, body, header).json()["status"] == "processed"
+    # Stripe unreachable from here on: duplicates and late copies must not need it.
+    stripe_settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
+    for _ in range(3):
+        assert deliver(client, body, header).status_code == 200
+    late = {**payload, "id": "evt_the_same_success_again"}
+    assert deliver(client, *sign(late)).json()["status"] == "processed"
+    assert set(WebhookEvent.objects.values_list("outcome", flat=True)) == {"credited", "already_credited"}
+    assert selectors.coin_balance(user_id=user.pk) == 70
+    # A PaymentIntent not credited yet does need Stripe: that event waits in the inbox for a retry.
+    waiting = _claimed_success(other)
+    assert deliver(client, *sign(waiting)).json()["status"] == "failed"
+    assert selectors.coin_balance(user_id=user.pk) == 70
