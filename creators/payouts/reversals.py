@@ -5,6 +5,8 @@ events arrive: Stripe's `amount_reversed` is cumulative, so we keep the highest 
 (`Payout.reversed_cents`) and the diamonds already returned for it, and post only the
 difference under a key naming the cumulative amount (`payout-<id>-reversal-<cents>`).
 
+Both re-read the transfer from Stripe and act on what Stripe says, never on the event's body.
+
 `payout.failed` is a bank payout failing on the creator's connected account. The money then
 sits in the creator's Stripe balance, so returning diamonds alone would pay twice. When the
 bank payout names one of our payouts (`metadata.coinsite_payout_id`, set when the platform
@@ -30,7 +32,7 @@ from creators.models import Payout, PayoutAccount
 from creators.payout_providers import TransferResult
 from creators.payouts import errors as payout_errors
 from creators.payouts.services import settle_payout
-from wallet import stripe_gateway
+from wallet import errors, stripe_gateway
 from wallet.models import Account, Transaction, Unit
 from wallet.purchases import webhooks
 from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
@@ -90,7 +92,13 @@ def _return_reversed(payout: Payout, *, reversed_cents: int) -> str:
     return f"payout {payout.pk}: returned {delta} diamonds ({target_cents} cents reversed)"
 
 
-def apply_transfer_reversed(*, transfer: TransferInfo) -> str:
+def apply_transfer_reversed(*, transfer_id: str) -> str:
+    """`transfer.reversed`: what Stripe says about the transfer now (re-read, never taken from the
+    event's body) decides what comes back."""
+    try:
+        transfer = stripe_gateway.retrieve_transfer(transfer_id)
+    except errors.StripeObjectNotFound:
+        return "not a CoinSite payout transfer"
     with transaction.atomic():
         payout = _payout_for_transfer(transfer)
         if payout is None:
@@ -145,7 +153,10 @@ def apply_bank_payout_failed(*, bank_payout: BankPayoutInfo, account: str) -> st
 
 
 def _transfer_reversed(obj: Mapping[str, Any]) -> str:
-    return apply_transfer_reversed(transfer=stripe_gateway.transfer_from_object(obj))
+    transfer_id = obj.get("id")
+    if not isinstance(transfer_id, str) or not transfer_id.startswith("tr_") or len(transfer_id) > 255:
+        return "no transfer id"
+    return apply_transfer_reversed(transfer_id=transfer_id)
 
 
 def _payout_failed(obj: Mapping[str, Any], account: str) -> str:
