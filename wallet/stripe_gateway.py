@@ -335,6 +335,12 @@ def retrieve_refund(refund_id: str) -> RefundInfo:
 
 
 @_mapped
+def retrieve_dispute(dispute_id: str) -> DisputeInfo:
+    dispute = _client().v1.disputes.retrieve(dispute_id, options={"max_network_retries": READ_RETRIES})
+    return dispute_from_object(_as_dict(dispute))
+
+
+@_mapped
 def list_events(*, type: str, created_gte: int) -> list[EventInfo]:
     """Every event of `type` created at or after `created_gte` (a Unix time), in any order."""
     page = _client().v1.events.list(

@@ -325,11 +325,49 @@ def apply_dispute_event(*, dispute: DisputeInfo, closed: bool, source: str) -> s
         return outcome
 
 
+def _closed_already(dispute: DisputeInfo) -> bool:
+    # Closed is final: a repeated or late "won" needs no call to Stripe.
+    return (
+        PurchaseDispute.objects.filter(stripe_dispute_id=dispute.id)
+        .exclude(status=PurchaseDispute.Status.OPEN)
+        .exists()
+    )
+
+
+def _won_at_stripe(dispute: DisputeInfo, *, source: str) -> DisputeInfo | None:
+    """A dispute event that would give coins back: what Stripe says about the dispute now (the
+    body of a signed event may be forged), or None when Stripe does not know it."""
+    try:
+        return stripe_gateway.retrieve_dispute(dispute.id)
+    except errors.StripeObjectNotFound:
+        record_issue(
+            kind=ReconciliationIssue.Kind.UNKNOWN_CHARGE,
+            source=source,
+            stripe_object_id=dispute.id,
+            field="dispute",
+            expected="won",
+            found="404",
+        )
+        return None
+
+
+def apply_dispute_closed(*, dispute: DisputeInfo, source: str) -> str:
+    """`charge.dispute.closed`: a close that says won is confirmed with Stripe before coins go back."""
+    if dispute.status in WON_STATUSES:
+        if _closed_already(dispute):
+            return "no_change"
+        confirmed = _won_at_stripe(dispute, source=source)
+        if confirmed is None:
+            return "unknown_dispute"
+        dispute = confirmed
+    return apply_dispute_event(dispute=dispute, closed=True, source=source)
+
+
 def apply_dispute_updated(*, dispute: DisputeInfo, source: str) -> str:
     """`charge.dispute.updated`: a status that says won or lost closes the dispute as
     `charge.dispute.closed` would; any other change is recorded and moves nothing."""
     if dispute.status in WON_STATUSES or dispute.status == "lost":
-        return apply_dispute_event(dispute=dispute, closed=True, source=source)
+        return apply_dispute_closed(dispute=dispute, source=source)
     with transaction.atomic():
         found = _dispute_for_update(dispute=dispute, source=source)
         if isinstance(found, str):
@@ -362,8 +400,18 @@ def apply_dispute_funds_withdrawn(*, dispute: DisputeInfo, source: str) -> str:
 
 
 def apply_dispute_funds_reinstated(*, dispute: DisputeInfo, source: str) -> str:
-    """`charge.dispute.funds_reinstated`: Stripe gave the money back, as on a won dispute."""
-    return apply_dispute_event(dispute=dataclasses.replace(dispute, status="won"), closed=True, source=source)
+    """`charge.dispute.funds_reinstated`: Stripe gave the money back, as on a won dispute (once
+    Stripe confirms the dispute went our way)."""
+    if _closed_already(dispute):
+        return "no_change"
+    confirmed = _won_at_stripe(dispute, source=source)
+    if confirmed is None:
+        return "unknown_dispute"
+    if confirmed.status not in WON_STATUSES:
+        return "no_change"
+    return apply_dispute_event(
+        dispute=dataclasses.replace(confirmed, status="won"), closed=True, source=source
+    )
 
 
 def _claw_dispute(purchase: CoinPurchase, row: PurchaseDispute) -> bool:

@@ -54,9 +54,7 @@ def _dispute_created(obj: Mapping[str, Any]) -> str:
 
 
 def _dispute_closed(obj: Mapping[str, Any]) -> str:
-    return refunds.apply_dispute_event(
-        dispute=stripe_gateway.dispute_from_object(obj), closed=True, source=SOURCE
-    )
+    return refunds.apply_dispute_closed(dispute=stripe_gateway.dispute_from_object(obj), source=SOURCE)
 
 
 def _dispute_updated(obj: Mapping[str, Any]) -> str:

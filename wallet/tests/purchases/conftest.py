@@ -4,10 +4,13 @@ in the browser (against the session's real localstripe), signed webhook deliveri
 from __future__ import annotations
 
 import json
+import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -88,6 +91,58 @@ class StripeJs:
 @pytest.fixture
 def stripe_js(stripe_settings: Any, localstripe_url: str) -> StripeJs:
     return StripeJs(localstripe_url, stripe_settings.STRIPE_PUBLISHABLE_KEY)
+
+
+@pytest.fixture
+def stripe_disputes(stripe_settings: Any, localstripe_url: str) -> Iterator[dict[str, dict[str, Any]]]:
+    """The disputes Stripe knows (localstripe has none): the gateway's requests go through a
+    proxy that answers GET /v1/disputes/<id> from this dict, as the test sets it, and forwards
+    everything else to the real localstripe."""
+    known: dict[str, dict[str, Any]] = {}
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._answer(None)
+
+        def do_POST(self) -> None:
+            self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+        def _answer(self, body: bytes | None) -> None:
+            path = self.path.split("?")[0]
+            if path.startswith("/v1/disputes/"):
+                dispute = known.get(path.rsplit("/", 1)[1])
+                status = 200 if dispute else 404
+                missing = {"error": {"type": "invalid_request_error", "message": "No such dispute"}}
+                payload = json.dumps(dispute or missing).encode()
+            else:
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+                }
+                request = urllib.request.Request(
+                    localstripe_url + self.path, data=body, headers=headers, method=self.command
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        status, payload = response.status, response.read()
+                except urllib.error.HTTPError as exc:
+                    status, payload = exc.code, exc.read()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stripe_settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield known
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def sign(

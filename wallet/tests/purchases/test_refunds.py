@@ -74,7 +74,9 @@ def _owed(user: Any) -> int:
 
 @pytest.mark.parametrize("case", ["refund", "dispute lost", "dispute won"])
 @pytest.mark.parametrize("spent", [0, 350, 700], ids=["unspent", "half spent", "fully spent"])
-def test_refunds_and_chargebacks_take_coins_back_once(client: Client, make_user, buy, case, spent):
+def test_refunds_and_chargebacks_take_coins_back_once(
+    client: Client, make_user, buy, stripe_disputes, case, spent
+):
     user, creator = make_user(), make_user()
     purchase = buy(user, 700)
     if spent:
@@ -88,6 +90,7 @@ def test_refunds_and_chargebacks_take_coins_back_once(client: Client, make_user,
     else:
         _deliver_3_times(client, event("charge.dispute.created", _dispute(purchase, "needs_response")))
         closed = "won" if case == "dispute won" else "lost"
+        stripe_disputes["dp_test_1"] = _dispute(purchase, closed)
         _deliver_3_times(client, event("charge.dispute.closed", _dispute(purchase, closed)))
         # A late `created` after the close changes nothing.
         _deliver_3_times(client, event("charge.dispute.created", _dispute(purchase, "needs_response")))
@@ -147,7 +150,7 @@ def test_a_staff_freeze_for_another_reason_stays_after_the_debt_is_covered(clien
 
 
 def test_a_chargeback_won_returns_what_was_taken_including_the_debt_already_paid(
-    client: Client, make_user, buy
+    client: Client, make_user, buy, stripe_disputes
 ):
     user, creator = make_user(), make_user()
     disputed = buy(user, 700)
@@ -156,15 +159,17 @@ def test_a_chargeback_won_returns_what_was_taken_including_the_debt_already_paid
     assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 500)
     buy(user, 350)  # pays 350 of the 500 owed
     assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 150)
+    stripe_disputes["dp_test_1"] = _dispute(disputed, "won")
     _deliver_3_times(client, event("charge.dispute.closed", _dispute(disputed, "won")))
     # Back to where the viewer was without the chargeback: 700 - 500 spent + 350 bought.
     assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (550, 0, False)
     assert run_ledger_check().ok
 
 
-def test_chargeback_events_out_of_order(client: Client, make_user, buy):
+def test_chargeback_events_out_of_order(client: Client, make_user, buy, stripe_disputes):
     user = make_user()
     won_first = buy(user, 70)
+    stripe_disputes["dp_won_first"] = _dispute(won_first, "won", "dp_won_first")
     _deliver_3_times(client, event("charge.dispute.closed", _dispute(won_first, "won", "dp_won_first")))
     _deliver_3_times(
         client, event("charge.dispute.created", _dispute(won_first, "needs_response", "dp_won_first"))
@@ -333,7 +338,9 @@ def test_an_inquiry_that_escalates_to_a_chargeback_takes_the_coins_once_when_str
     assert run_ledger_check().ok
 
 
-def test_a_chargeback_whose_funds_are_reinstated_gives_the_coins_back_once(client: Client, make_user, buy):
+def test_a_chargeback_whose_funds_are_reinstated_gives_the_coins_back_once(
+    client: Client, make_user, buy, stripe_disputes
+):
     user, creator = make_user(), make_user()
     purchase = buy(user, 700)
     _spend(user, creator, 200)
@@ -341,6 +348,7 @@ def test_a_chargeback_whose_funds_are_reinstated_gives_the_coins_back_once(clien
     _deliver_each_3_times(client, "charge.dispute.funds_withdrawn", _dispute(purchase, "needs_response"))
     assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 200)
 
+    stripe_disputes["dp_test_1"] = _dispute(purchase, "won")
     _deliver_each_3_times(client, "charge.dispute.funds_reinstated", _dispute(purchase, "won"))
     _deliver_each_3_times(client, "charge.dispute.closed", _dispute(purchase, "won"))
     _deliver_each_3_times(client, "charge.dispute.updated", _dispute(purchase, "won"))
@@ -428,4 +436,25 @@ def test_a_signed_refund_failure_for_a_refund_stripe_paid_gives_nothing_back(
     purchase.refresh_from_db()
     assert purchase.status == CoinPurchase.Status.REFUNDED
     assert not Transaction.objects.filter(kind="refund_reversal").exists()
+    assert run_ledger_check().ok
+
+
+@pytest.mark.parametrize("stripe_says", ["under_review", "lost", None], ids=["open", "lost", "unknown"])
+def test_a_signed_dispute_win_that_stripe_does_not_confirm_gives_nothing_back(
+    client: Client, make_user, buy, stripe_disputes, stripe_says
+):
+    user = make_user()
+    purchase = buy(user, 700)
+    _deliver_3_times(client, event("charge.dispute.created", _dispute(purchase, "needs_response")))
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    if stripe_says is not None:
+        stripe_disputes["dp_test_1"] = _dispute(purchase, stripe_says)
+
+    _deliver_each_3_times(client, "charge.dispute.closed", _dispute(purchase, "won"))
+    _deliver_each_3_times(client, "charge.dispute.funds_reinstated", _dispute(purchase, "won"))
+    _deliver_each_3_times(client, "charge.dispute.updated", _dispute(purchase, "won"))
+
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    assert not Transaction.objects.filter(kind="dispute_reversal").exists()
+    assert _dispute_row().status == ("lost" if stripe_says == "lost" else "open")
     assert run_ledger_check().ok
