@@ -381,22 +381,13 @@ def apply_dispute_updated(*, dispute: DisputeInfo, source: str) -> str:
 
 
 def apply_dispute_funds_withdrawn(*, dispute: DisputeInfo, source: str) -> str:
-    """`charge.dispute.funds_withdrawn`: Stripe took the money, so the coins come back as on a
-    lost dispute; the dispute's clawback key makes a later `closed` (lost) take nothing more."""
-    with transaction.atomic():
-        found = _dispute_for_update(dispute=dispute, source=source)
-        if isinstance(found, str):
-            return found
-        purchase, row = found
-        if row.status != PurchaseDispute.Status.OPEN:
-            return "no_change"  # closed is final: a lost one already took the coins, a won one returned them
+    """`charge.dispute.funds_withdrawn`: Stripe took the money, so the coins come back as on an
+    opened chargeback (what `created` does), once: the dispute's clawback key makes a later
+    `closed` (lost) take nothing more, and a closed dispute is final."""
+    if dispute.status.startswith("warning"):
         # The money is gone whatever the status says, so an inquiry status does not spare the coins.
-        row.stripe_status = "needs_response" if dispute.status.startswith("warning") else dispute.status
-        clawed = _claw_dispute(purchase, row)
-        row.save()
-        _refresh_status(purchase)
-        purchase.save()
-        return "dispute_clawed_back" if clawed else "no_change"
+        dispute = dataclasses.replace(dispute, status="needs_response")
+    return apply_dispute_event(dispute=dispute, closed=False, source=source)
 
 
 def apply_dispute_funds_reinstated(*, dispute: DisputeInfo, source: str) -> str:
