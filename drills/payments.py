@@ -93,8 +93,6 @@ def stripe_stand_in() -> Iterator[str]:
 def paid_at_stripe(buyers: list[User], count: int, *, tag: str) -> list[CoinPurchase]:
     """`count` purchases whose PaymentIntent succeeded at Stripe (inside `stripe_stand_in`, paid
     with a test card and the purchase's metadata); none credited yet."""
-    from wallet.purchases.crediting import purchase_metadata
-
     catalogue = packages()[:4]
     purchases = [
         CoinPurchase(
@@ -105,12 +103,18 @@ def paid_at_stripe(buyers: list[User], count: int, *, tag: str) -> list[CoinPurc
             amount_cents=catalogue[n % len(catalogue)].price_cents,
             currency=settings.COIN_CURRENCY,
             status=CoinPurchase.Status.PROCESSING,
-            # Replaced by the real PaymentIntent id below; unique until then.
+            # Replaced by the real PaymentIntent id in pay_at_stripe; unique until then.
             stripe_payment_intent_id=f"pi_drill_{tag}_{n}",
         )
         for n in range(count)
     ]
-    CoinPurchase.objects.bulk_create(purchases)
+    return pay_at_stripe(CoinPurchase.objects.bulk_create(purchases))
+
+
+def pay_at_stripe(purchases: list[CoinPurchase]) -> list[CoinPurchase]:
+    """Pay stored purchases at Stripe (inside `stripe_stand_in`): a succeeded PaymentIntent with
+    each purchase's amount and metadata, its id stored on the purchase; none credited yet."""
+    from wallet.purchases.crediting import purchase_metadata
 
     def pay(purchase: CoinPurchase) -> str:
         intent = stripe_gateway.create_and_confirm_payment_intent(
