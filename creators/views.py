@@ -170,22 +170,26 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def post_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    # A post the viewer can no longer see still answers a replay of an unlock made before it was
+    # hidden (the service looks the key up first); anything else about it is a 404.
     post = selectors.visible_post(post_id=pk, viewer=request.user)
-    if post is None:
-        raise Http404("No such post.")
     form = UnlockForm(request.POST)
     if not form.is_valid():
+        if post is None:
+            raise Http404("No such post.")
         return _post_page(
             request, post, error="This form expired. Reload the page and try again.", status=400
         )
     try:
         result = services.unlock_post(
-            user=_viewer(request), post_id=post.pk, idempotency_key=form.cleaned_data["idempotency_key"]
+            user=_viewer(request), post_id=pk, idempotency_key=form.cleaned_data["idempotency_key"]
         )
     except CoinSiteError as exc:
+        if post is None:
+            raise Http404("No such post.") from exc
         return _post_page(request, post, error=exc.message, status=exc.status)
     messages.success(request, result.message)
-    return redirect("creators:post", pk=post.pk)
+    return redirect("creators:post", pk=pk)
 
 
 @require_GET

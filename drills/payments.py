@@ -1,12 +1,18 @@
 """Coin purchases paid at Stripe but not credited yet, and the signed events Stripe would send
-for them (built from the purchase rows, as wallet/tests/purchases/conftest.py does; no
-localstripe is needed for deliveries). Crediting happens for real, through the endpoint."""
+for them (built from the purchase rows, as wallet/tests/purchases/conftest.py does).
+Crediting happens for real, through the endpoint, which re-reads each PaymentIntent from
+the drill's own localstripe (`stripe_stand_in`), where the purchases were really paid."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +57,42 @@ def packages() -> list[CoinPackage]:
     ]
 
 
+STRIPE_KEY = "sk_test_localstripe"
+PAYING_THREADS = 8
+
+
+@contextmanager
+def stripe_stand_in() -> Iterator[str]:
+    """A localstripe of the drill's own on a free loopback port (no webhook registered: the drill
+    sends the events), with this process's Stripe calls and the servers it starts pointed at it."""
+    from tools.localstripe_server import free_port, start_localstripe
+
+    url = f"http://127.0.0.1:{free_port()}"
+    proc = start_localstripe(int(url.rsplit(":", 1)[1]), None, settings.STRIPE_WEBHOOK_SECRET)
+    saved = settings.STRIPE_API_BASE, settings.STRIPE_SECRET_KEY
+    saved_env = {name: os.environ.get(name) for name in ("STRIPE_API_BASE", "STRIPE_SECRET_KEY")}
+    settings.STRIPE_API_BASE, settings.STRIPE_SECRET_KEY = url, STRIPE_KEY
+    os.environ.update(STRIPE_API_BASE=url, STRIPE_SECRET_KEY=STRIPE_KEY)
+    try:
+        yield url
+    finally:
+        settings.STRIPE_API_BASE, settings.STRIPE_SECRET_KEY = saved
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def paid_at_stripe(buyers: list[User], count: int, *, tag: str) -> list[CoinPurchase]:
-    """`count` purchases whose PaymentIntent succeeded at Stripe; none credited yet."""
+    """`count` purchases whose PaymentIntent succeeded at Stripe (inside `stripe_stand_in`, paid
+    with a test card and the purchase's metadata); none credited yet."""
     catalogue = packages()[:4]
     purchases = [
         CoinPurchase(
@@ -63,11 +103,36 @@ def paid_at_stripe(buyers: list[User], count: int, *, tag: str) -> list[CoinPurc
             amount_cents=catalogue[n % len(catalogue)].price_cents,
             currency=settings.COIN_CURRENCY,
             status=CoinPurchase.Status.PROCESSING,
+            # Replaced by the real PaymentIntent id in pay_at_stripe; unique until then.
             stripe_payment_intent_id=f"pi_drill_{tag}_{n}",
         )
         for n in range(count)
     ]
-    return CoinPurchase.objects.bulk_create(purchases)
+    return pay_at_stripe(CoinPurchase.objects.bulk_create(purchases))
+
+
+def pay_at_stripe(purchases: list[CoinPurchase]) -> list[CoinPurchase]:
+    """Pay stored purchases at Stripe (inside `stripe_stand_in`): a succeeded PaymentIntent with
+    each purchase's amount and metadata, its id stored on the purchase; none credited yet."""
+    from wallet.purchases.crediting import purchase_metadata
+
+    def pay(purchase: CoinPurchase) -> str:
+        intent = stripe_gateway.create_and_confirm_payment_intent(
+            amount=purchase.amount_cents,
+            currency=purchase.currency,
+            payment_method="pm_card_visa",
+            metadata=purchase_metadata(purchase),
+            idempotency_key=f"purchase-{purchase.pk}",
+        )
+        if intent.status != "succeeded":
+            raise RuntimeError(f"the stand-in did not pay purchase {purchase.pk}: {intent.status}")
+        return intent.id
+
+    with ThreadPoolExecutor(PAYING_THREADS) as pool:
+        for purchase, intent_id in zip(purchases, pool.map(pay, purchases), strict=True):
+            purchase.stripe_payment_intent_id = intent_id
+    CoinPurchase.objects.bulk_update(purchases, ["stripe_payment_intent_id"], batch_size=1000)
+    return purchases
 
 
 def payment_intent(purchase: CoinPurchase, status: str) -> dict[str, Any]:

@@ -142,7 +142,8 @@ class LiveSessionDetailView(generics.RetrieveAPIView[LiveSession]):
 
 
 def _gift(gift_id: int) -> Gift:
-    gift = selectors.active_gifts().filter(pk=gift_id).first()
+    # Any gift, retired ones too: send_gift refuses a retired gift after answering a replay of its key.
+    gift = Gift.objects.filter(pk=gift_id).first()
     if gift is None:
         raise errors.InvalidRequest(services.GIFT_UNAVAILABLE, extra={"field": "gift"})
     return gift

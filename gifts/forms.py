@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from gifts import selectors
+from gifts.models import Gift
 from gifts.services import GOAL_INCOMPLETE, MAX_COMBO, MAX_GOAL_COUNT
 
 
@@ -12,8 +13,9 @@ class SendGiftForm(forms.Form):
     """What the gift panel posts (as a form or as JSON). The idempotency key may come in the
     `Idempotency-Key` header instead; the service validates its shape."""
 
+    # Any gift, retired ones too: send_gift refuses a retired gift after answering a replay of its key.
     gift = forms.ModelChoiceField(
-        queryset=selectors.active_gifts(),
+        queryset=Gift.objects.all(),
         error_messages={"required": "Choose a gift.", "invalid_choice": "That gift is not available."},
     )
     count = forms.IntegerField(

@@ -29,6 +29,7 @@ from wallet.models import (
     PurchaseRefund,
     ReconciliationIssue,
     ReconciliationRun,
+    RefundFailure,
     Report,
     Transaction,
     User,
@@ -256,6 +257,13 @@ class PurchaseRefundAdmin(ReadOnlyLedgerAdmin):
     list_display = ["purchase", "amount_cents", "requested_by", "stripe_refund_id", "created_at"]
     search_fields = ["=purchase__id", "stripe_refund_id", "reason"]
     list_select_related = ["purchase", "requested_by"]
+
+
+@admin.register(RefundFailure)
+class RefundFailureAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["stripe_refund_id", "purchase", "amount_cents", "coins", "created_at"]
+    search_fields = ["stripe_refund_id", "=purchase__id"]
+    list_select_related = ["purchase"]
 
 
 @admin.register(PurchaseDispute)

@@ -90,6 +90,9 @@ PACKAGE_UNAVAILABLE = "That coin package is not available."
 CHOOSE_PACKAGE_OR_AMOUNT = "Choose a coin package or enter an amount of coins."
 CUSTOM_COINS_OUT_OF_RANGE = "Enter a whole number of coins from {min} to {max}."
 PAYMENT_METHOD_INVALID = "The card details could not be read. Reload the page and try again."
+PAYMENT_METHOD_NOT_THIS_PURCHASE = (
+    "That card was not entered for this purchase. Reload the page and enter your card again."
+)
 CARD_DECLINED = "Your card was declined."
 CARD_AUTHENTICATION_FAILED = "We could not authenticate your card, so it was not charged."
 PAYMENT_OUTCOME_UNKNOWN = (

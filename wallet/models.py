@@ -210,6 +210,7 @@ class Transaction(models.Model):
         REFUND = "refund", "Refund clawback"
         DISPUTE = "dispute", "Dispute clawback"
         DISPUTE_REVERSAL = "dispute_reversal", "Dispute won"
+        REFUND_REVERSAL = "refund_reversal", "Refund failed"
         RECEIVABLE_COVER = "receivable_cover", "Receivable covered"
         EARNINGS_REVERSAL = "earnings_reversal", "Chargeback reversal"
         PAYOUT = "payout", "Payout started"
@@ -416,6 +417,19 @@ class PurchaseRefund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund of purchase #{self.purchase_id}"
+
+
+class RefundFailure(models.Model):
+    """A refund Stripe reported failed (the money never left): its coins were given back once."""
+
+    purchase = models.ForeignKey(CoinPurchase, on_delete=models.PROTECT, related_name="refund_failures")
+    stripe_refund_id = models.CharField(max_length=255, unique=True)
+    amount_cents = models.PositiveIntegerField()
+    coins = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Failed refund {self.stripe_refund_id} of purchase #{self.purchase_id}"
 
 
 class PurchaseDispute(models.Model):

@@ -41,6 +41,8 @@ class SetupIntentInfo:
     id: str
     client_secret: str
     status: str
+    payment_method: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class RefundInfo:
     amount: int
     status: str
     charge_id: str | None
+    payment_intent_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,17 @@ def payment_intent_from_object(obj: Mapping[str, Any]) -> PaymentIntentInfo:
     )
 
 
+def setup_intent_from_object(obj: Mapping[str, Any]) -> SetupIntentInfo:
+    metadata = obj.get("metadata") or {}
+    return SetupIntentInfo(
+        id=str(obj["id"]),
+        client_secret=str(obj.get("client_secret") or ""),
+        status=str(obj.get("status") or ""),
+        payment_method=_id_of(obj.get("payment_method")),
+        metadata={str(k): str(v) for k, v in metadata.items()},
+    )
+
+
 def charge_from_object(obj: Mapping[str, Any]) -> ChargeInfo:
     return ChargeInfo(
         id=str(obj["id"]),
@@ -251,7 +265,7 @@ def create_setup_intent(*, purchase_id: int, idempotency_key: str) -> SetupInten
     intent = _client().v1.setup_intents.create(
         params=params, options={"idempotency_key": idempotency_key, "max_network_retries": 0}
     )
-    return SetupIntentInfo(id=intent.id, client_secret=intent.client_secret or "", status=intent.status)
+    return setup_intent_from_object(_as_dict(intent))
 
 
 @_mapped
@@ -259,7 +273,7 @@ def retrieve_setup_intent(setup_intent_id: str) -> SetupIntentInfo:
     intent = _client().v1.setup_intents.retrieve(
         setup_intent_id, options={"max_network_retries": READ_RETRIES}
     )
-    return SetupIntentInfo(id=intent.id, client_secret=intent.client_secret or "", status=intent.status)
+    return setup_intent_from_object(_as_dict(intent))
 
 
 @_mapped
@@ -303,12 +317,29 @@ def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str) 
         params={"payment_intent": payment_intent_id, "amount": amount},
         options={"idempotency_key": idempotency_key, "max_network_retries": 0},
     )
+    return _refund_info(refund)
+
+
+def _refund_info(refund: Any) -> RefundInfo:
     return RefundInfo(
         id=refund.id,
         amount=int(refund.amount),
         status=str(refund.status or ""),
         charge_id=_id_of(refund.charge),
+        payment_intent_id=_id_of(refund.payment_intent),
     )
+
+
+@_mapped
+def retrieve_refund(refund_id: str) -> RefundInfo:
+    refund = _client().v1.refunds.retrieve(refund_id, options={"max_network_retries": READ_RETRIES})
+    return _refund_info(refund)
+
+
+@_mapped
+def retrieve_dispute(dispute_id: str) -> DisputeInfo:
+    dispute = _client().v1.disputes.retrieve(dispute_id, options={"max_network_retries": READ_RETRIES})
+    return dispute_from_object(_as_dict(dispute))
 
 
 @_mapped

@@ -169,18 +169,17 @@ class UnlockView(APIView):
         charged (a replay of its key answers the same); 200 when the post was already unlocked."""
         key = _service_key(request)
         result = services.unlock_post(user=_caller(request), post_id=pk, idempotency_key=key)
-        if not result.charged and result.unlock.idempotency_key == key:
-            result = services.UnlockResult(unlock=result.unlock, charged=True)  # the first answer
+        charged = result.charged or result.replay  # a replay answers as the first request did
         unlock: Unlock = result.unlock
         data = {
             "post_id": unlock.post_id,
-            "charged": result.charged,
-            "coins": unlock.coins if result.charged else 0,
+            "charged": charged,
+            "coins": unlock.coins if charged else 0,
             "transaction_id": unlock.transaction_id,
             "message": result.message,
         }
         return Response(
-            UnlockOutput(data).data, status=status.HTTP_201_CREATED if result.charged else status.HTTP_200_OK
+            UnlockOutput(data).data, status=status.HTTP_201_CREATED if charged else status.HTTP_200_OK
         )
 
 

@@ -5,6 +5,8 @@ events arrive: Stripe's `amount_reversed` is cumulative, so we keep the highest 
 (`Payout.reversed_cents`) and the diamonds already returned for it, and post only the
 difference under a key naming the cumulative amount (`payout-<id>-reversal-<cents>`).
 
+Both re-read the transfer from Stripe and act on what Stripe says, never on the event's body.
+
 `payout.failed` is a bank payout failing on the creator's connected account. The money then
 sits in the creator's Stripe balance, so returning diamonds alone would pay twice. When the
 bank payout names one of our payouts (`metadata.coinsite_payout_id`, set when the platform
@@ -12,7 +14,9 @@ creates the bank payout), we first reverse that payout's transfer at Stripe (the
 back to the platform) and then return the diamonds; either way the payout account is marked
 unverified so no further money goes to a bank that rejects it. A failed bank payout that
 names none of ours (automatic payouts aggregate many transfers) is recorded on the inbox
-row for staff and moves nothing.
+row for staff and moves nothing. Only a `payout.failed` sent from the connected account we paid
+that payout to counts, and only when Stripe's transfer for it went to that account: another
+account's event naming our payout (or the platform's own bank payout) moves nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from creators.models import Payout, PayoutAccount
 from creators.payout_providers import TransferResult
 from creators.payouts import errors as payout_errors
 from creators.payouts.services import settle_payout
-from wallet import stripe_gateway
+from wallet import errors, stripe_gateway
 from wallet.models import Account, Transaction, Unit
 from wallet.purchases import webhooks
 from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
@@ -88,7 +92,13 @@ def _return_reversed(payout: Payout, *, reversed_cents: int) -> str:
     return f"payout {payout.pk}: returned {delta} diamonds ({target_cents} cents reversed)"
 
 
-def apply_transfer_reversed(*, transfer: TransferInfo) -> str:
+def apply_transfer_reversed(*, transfer_id: str) -> str:
+    """`transfer.reversed`: what Stripe says about the transfer now (re-read, never taken from the
+    event's body) decides what comes back."""
+    try:
+        transfer = stripe_gateway.retrieve_transfer(transfer_id)
+    except errors.StripeObjectNotFound:
+        return "not a CoinSite payout transfer"
     with transaction.atomic():
         payout = _payout_for_transfer(transfer)
         if payout is None:
@@ -99,7 +109,8 @@ def apply_transfer_reversed(*, transfer: TransferInfo) -> str:
         return _return_reversed(payout, reversed_cents=transfer.amount_reversed)
 
 
-def apply_bank_payout_failed(*, bank_payout: BankPayoutInfo) -> str:
+def apply_bank_payout_failed(*, bank_payout: BankPayoutInfo, account: str) -> str:
+    """`payout.failed` from the connected account `account` (the event's `account`)."""
     payout_id = bank_payout.metadata.get("coinsite_payout_id", "")
     if not payout_id.isdigit():
         return "bank payout names no CoinSite payout: funds stay in the creator's Stripe balance"
@@ -112,10 +123,15 @@ def apply_bank_payout_failed(*, bank_payout: BankPayoutInfo) -> str:
         )
         if payout is None:
             return f"unknown payout {payout_id}"
+        if payout.destination != account:
+            return f"payout {payout.pk} was not sent to {account[:40]}: nothing moves"
         if payout.status == Payout.Status.IN_FLIGHT:
             raise payout_errors.PayoutNotSettledYet(payout_errors.NOT_SETTLED_YET.format(id=payout.pk))
         if payout.status != Payout.Status.PAID:
             return f"payout {payout.pk} is {payout.status}: nothing to return"
+        transfer = stripe_gateway.retrieve_transfer(payout.provider_reference)
+        if transfer.id != payout.provider_reference or transfer.destination != payout.destination:
+            return f"payout {payout.pk}: Stripe's transfer did not go to {account[:40]}: nothing moves"
         PayoutAccount.objects.filter(pk=payout.account_id).update(
             status=PayoutAccount.Status.UNVERIFIED,
             status_reason=payout_errors.BANK_PAYOUT_FAILED.format(code=bank_payout.failure_code or "unknown")[
@@ -125,7 +141,6 @@ def apply_bank_payout_failed(*, bank_payout: BankPayoutInfo) -> str:
             verified_by=None,
             updated_at=timezone.now(),
         )
-        transfer = stripe_gateway.retrieve_transfer(payout.provider_reference)
         left = transfer.amount - transfer.amount_reversed
         if left > 0:
             stripe_gateway.reverse_transfer(
@@ -138,14 +153,18 @@ def apply_bank_payout_failed(*, bank_payout: BankPayoutInfo) -> str:
 
 
 def _transfer_reversed(obj: Mapping[str, Any]) -> str:
-    return apply_transfer_reversed(transfer=stripe_gateway.transfer_from_object(obj))
+    transfer_id = obj.get("id")
+    if not isinstance(transfer_id, str) or not transfer_id.startswith("tr_") or len(transfer_id) > 255:
+        return "no transfer id"
+    return apply_transfer_reversed(transfer_id=transfer_id)
 
 
-def _payout_failed(obj: Mapping[str, Any]) -> str:
-    return apply_bank_payout_failed(bank_payout=stripe_gateway.bank_payout_from_object(obj))
+def _payout_failed(obj: Mapping[str, Any], account: str) -> str:
+    return apply_bank_payout_failed(bank_payout=stripe_gateway.bank_payout_from_object(obj), account=account)
 
 
 def register_webhook_handlers() -> None:
     """Called from `CreatorsConfig.ready` (wallet imports no other app)."""
     webhooks.register_event_handler("transfer.reversed", _transfer_reversed)
-    webhooks.register_event_handler("payout.failed", _payout_failed)
+    # A bank payout of ours fails on the creator's connected account, never on the platform's.
+    webhooks.register_connect_event_handler("payout.failed", _payout_failed)

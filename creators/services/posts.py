@@ -80,10 +80,12 @@ def publish_post(
 class UnlockResult:
     unlock: Unlock
     charged: bool
+    # A retry with the key of the request that charged: it answers as that request did.
+    replay: bool = False
 
     @property
     def message(self) -> str:
-        if self.charged:
+        if self.charged or self.replay:
             return f"Unlocked for {self.unlock.coins} coins."
         return creator_errors.ALREADY_UNLOCKED
 
@@ -97,8 +99,16 @@ def unlock_post(*, user: User, post_id: int, idempotency_key: str) -> UnlockResu
 
     A second unlock (any key) charges nothing and returns the first. The ledger key is
     per (user, post), so even two concurrent requests with different keys charge once.
+    A replay of the key that charged answers as that request did, even after the post was
+    hidden or its creator suspended (the first answer was lost, not refused).
     """
     validate_idempotency_key(idempotency_key)
+    # The replay lookup comes before the availability checks below.
+    prior = Unlock.objects.filter(user=user, idempotency_key=idempotency_key).first()
+    if prior is not None:
+        if prior.post_id != post_id:
+            raise errors.IdempotencyConflict()
+        return UnlockResult(unlock=prior, charged=False, replay=True)
     post = (
         Post.objects.select_related("creator")
         .filter(pk=post_id, hidden=False, creator__status=Creator.Status.APPROVED)
@@ -113,8 +123,6 @@ def unlock_post(*, user: User, post_id: int, idempotency_key: str) -> UnlockResu
     existing = Unlock.objects.filter(user=user, post=post).first()
     if existing is not None:
         return UnlockResult(unlock=existing, charged=False)
-    if Unlock.objects.filter(user=user, idempotency_key=idempotency_key).exists():
-        raise errors.IdempotencyConflict()
     ensure_spending_accounts(spender_id=user.pk, creator_user_id=post.creator.user_id)
     try:
         with transaction.atomic():
@@ -142,5 +150,7 @@ def unlock_post(*, user: User, post_id: int, idempotency_key: str) -> UnlockResu
         if existing is None:
             # The key was taken by a concurrent unlock of another post.
             raise errors.IdempotencyConflict() from exc
-        return UnlockResult(unlock=existing, charged=False)
+        return UnlockResult(
+            unlock=existing, charged=False, replay=existing.idempotency_key == idempotency_key
+        )
     return UnlockResult(unlock=unlock, charged=True)

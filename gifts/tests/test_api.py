@@ -11,6 +11,7 @@ from creators.models import Creator, Post
 from gifts import services
 from gifts.models import Gift, GiftSend, LiveSession
 from wallet.selectors import coin_balance, diamond_balance
+from wallet.services import run_ledger_check
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +180,25 @@ def test_a_body_that_is_not_an_object_is_a_400(api: APIClient, live_session: Liv
     response = send(api, f"/api/v1/live/{live_session.pk}/gifts/", body, "k")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
+
+
+def test_a_gift_replayed_after_the_gift_was_retired_answers_as_the_first_request_did(
+    api: APIClient, viewer: Any, creator: Creator, live_session: LiveSession, doughnut: Gift
+) -> None:
+    url = f"/api/v1/live/{live_session.pk}/gifts/"
+    key = str(uuid.uuid4())
+    first = send(api, url, {"gift": doughnut.pk, "count": 2}, key)
+    assert first.status_code == 201
+    Gift.objects.filter(pk=doughnut.pk).update(active=False)
+
+    replays = [send(api, url, {"gift": doughnut.pk, "count": 2}, key) for _ in range(3)]
+
+    assert [(r.status_code, r.json()) for r in replays] == [(201, first.json())] * 3
+    # A new gift of the retired gift is still refused, and nothing moved twice.
+    fresh = send(api, url, {"gift": doughnut.pk, "count": 2}, str(uuid.uuid4()))
+    assert (fresh.status_code, fresh.json()["message"]) == (400, services.GIFT_UNAVAILABLE)
+    assert send(api, url, {"gift": doughnut.pk, "count": 3}, key).status_code == 409
+    assert GiftSend.objects.count() == 1
+    assert coin_balance(user_id=viewer.pk) == 10_000 - 60
+    assert diamond_balance(user_id=creator.user_id) == 60
+    assert run_ledger_check().ok

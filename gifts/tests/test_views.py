@@ -362,3 +362,27 @@ def test_only_the_creator_can_end_their_session(viewer_client: Client, live_sess
     assert viewer_client.post(f"/studio/live/{live_session.pk}/end/").status_code == 403
     live_session.refresh_from_db()
     assert live_session.is_live
+
+
+def test_a_gift_replayed_from_the_page_after_the_gift_was_retired_answers_as_the_first_request_did(
+    viewer_client: Client, viewer: Any, creator: Creator, live_session: LiveSession, doughnut: Gift
+) -> None:
+    url = f"/live/{live_session.pk}/gift/"
+    key = str(uuid.uuid4())
+    fetched = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 3}, **{"Idempotency-Key": key})
+    form = {"gift": doughnut.pk, "count": "2", "idempotency_key": str(uuid.uuid4())}
+    viewer_client.post(url, form)
+    Gift.objects.filter(pk=doughnut.pk).update(active=False)
+
+    again = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 3}, **{"Idempotency-Key": key})
+    resent = viewer_client.post(url, form, follow=True)
+
+    assert again.status_code == 201
+    assert again.json()["gift_send"] == fetched.json()["gift_send"]
+    assert resent.redirect_chain[0] == (f"/live/{live_session.pk}/#gift-panel", 302)
+    assert "You sent 🍩 Doughnut ×2 (60 coins)." in resent.content.decode()
+    fresh = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 1}, **{"Idempotency-Key": "new-1"})
+    assert (fresh.status_code, fresh.json()["message"]) == (400, services.GIFT_UNAVAILABLE)
+    assert GiftSend.objects.count() == 2
+    assert diamond_balance(user_id=creator.user_id) == 150
+    assert coin_balance(user_id=viewer.pk) == 10_000 - 150

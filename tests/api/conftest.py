@@ -33,6 +33,20 @@ SHIPPING = {
 }
 
 
+_cards: dict[uuid.UUID, str] = {}
+
+
+def card_for(purchase: CoinPurchase) -> str:
+    """A test card entered on the purchase's own SetupIntent at the session's localstripe (what
+    the pay page does), the same one each time it is asked for (a replay sends the same body)."""
+    from wallet.tests.purchases.conftest import CARD_OK, StripeJs
+
+    if purchase.page_token not in _cards:
+        stripe_js = StripeJs(settings.STRIPE_API_BASE, settings.STRIPE_PUBLISHABLE_KEY)
+        _cards[purchase.page_token] = stripe_js.card_for(purchase, CARD_OK)
+    return _cards[purchase.page_token]
+
+
 @dataclass
 class World:
     viewer: User

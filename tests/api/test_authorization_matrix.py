@@ -19,7 +19,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.api.conftest import ROLES, SHIPPING, World
+from tests.api.conftest import ROLES, SHIPPING, World, card_for
 from wallet.models import User
 
 pytestmark = [pytest.mark.django_db]
@@ -98,7 +98,7 @@ API = [
         "/api/v1/coins/purchases/{id}/confirm/",
         signed_in(404, **{VIEWER: 200, MINOR: 403}),
         target=lambda w: w.purchase,
-        body=lambda w: {"payment_method": "pm_card_visa"},
+        body=lambda w: {"payment_method": card_for(w.purchase)},
         needs_stripe=True,
         check=lambda role, w, body: body["status"] == "paid",
     ),

@@ -14,9 +14,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from creators import services as creator_services
-from tests.api.conftest import SHIPPING, World, ledger_snapshot
+from tests.api.conftest import SHIPPING, World, card_for, ledger_snapshot
 from wallet.api.idempotency import KEY_INVALID, KEY_REQUIRED
-from wallet.models import User
+from wallet.models import CoinPurchase, User
 from wallet.purchases import checkout
 
 pytestmark = pytest.mark.django_db
@@ -53,8 +53,12 @@ def _second_post(world: World) -> int:
     ).pk
 
 
-def _second_purchase(world: World) -> int:
-    return checkout.start_purchase(user=world.viewer, page_token=uuid.uuid4(), package_id=world.package.pk).pk
+def _second_purchase(world: World) -> CoinPurchase:
+    return checkout.start_purchase(user=world.viewer, page_token=uuid.uuid4(), package_id=world.package.pk)
+
+
+def _confirm(purchase: CoinPurchase) -> Request:
+    return Request(f"/api/v1/coins/purchases/{purchase.pk}/confirm/", {"payment_method": card_for(purchase)})
 
 
 OPERATIONS = [
@@ -68,12 +72,8 @@ OPERATIONS = [
     Operation(
         "confirm a purchase",
         "viewer",
-        lambda w: Request(
-            f"/api/v1/coins/purchases/{w.purchase.pk}/confirm/", {"payment_method": "pm_card_visa"}
-        ),
-        lambda w: Request(
-            f"/api/v1/coins/purchases/{_second_purchase(w)}/confirm/", {"payment_method": "pm_card_visa"}
-        ),
+        lambda w: _confirm(w.purchase),
+        lambda w: _confirm(_second_purchase(w)),
         needs_stripe=True,
     ),
     Operation(

@@ -168,6 +168,7 @@ def confirm_purchase(*, purchase_id: int, user: User, payment_method_id: str) ->
         if purchase.status != CoinPurchase.Status.PENDING or purchase.stripe_payment_intent_id:
             return _state(purchase)
         services.check_can_spend(user)
+        _check_card_is_this_purchases(purchase, payment_method_id)
         try:
             intent = stripe_gateway.create_and_confirm_payment_intent(
                 amount=purchase.amount_cents,
@@ -190,6 +191,23 @@ def confirm_purchase(*, purchase_id: int, user: User, payment_method_id: str) ->
             raise errors.InvalidRequest(errors.PAYMENT_METHOD_INVALID) from exc
         crediting.settle_locked(purchase, intent, source="checkout")
         return _state(purchase, _action_secret(purchase, intent))
+
+
+def _check_card_is_this_purchases(purchase: CoinPurchase, payment_method_id: str) -> None:
+    """Only the card the buyer entered on this purchase's SetupIntent may pay for it: any other
+    pm_ id (another viewer's saved card, a test token) is refused before anything is charged."""
+    if not purchase.stripe_setup_intent_id:
+        raise errors.InvalidRequest(errors.PAYMENT_METHOD_NOT_THIS_PURCHASE)
+    try:
+        setup = stripe_gateway.retrieve_setup_intent(purchase.stripe_setup_intent_id)
+    except errors.StripeObjectNotFound as exc:
+        raise errors.InvalidRequest(errors.PAYMENT_METHOD_NOT_THIS_PURCHASE) from exc
+    if (
+        setup.status != "succeeded"
+        or setup.payment_method != payment_method_id
+        or setup.metadata.get(crediting.METADATA_PURCHASE_ID) != str(purchase.pk)
+    ):
+        raise errors.InvalidRequest(errors.PAYMENT_METHOD_NOT_THIS_PURCHASE)
 
 
 def _record_decline(purchase: CoinPurchase, exc: errors.PaymentDeclined) -> None:

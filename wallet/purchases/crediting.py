@@ -15,7 +15,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from wallet import errors, services
+from wallet import errors, services, stripe_gateway
 from wallet.models import CoinPurchase, ReconciliationIssue, ReconciliationRun
 from wallet.purchases import receivables, refunds
 from wallet.purchases.issues import record_issue
@@ -40,6 +40,7 @@ class Outcome(enum.StrEnum):
     MISMATCH = "mismatch"
     NOT_OURS = "not_ours"
     UNKNOWN_PURCHASE = "unknown_purchase"
+    UNKNOWN_PAYMENT_INTENT = "unknown_payment_intent"
 
 
 def purchase_metadata(purchase: CoinPurchase) -> dict[str, str]:
@@ -74,6 +75,32 @@ def apply_payment_intent(
             )
             return Outcome.UNKNOWN_PURCHASE
         return settle_locked(purchase, intent, source=source, run=run)
+
+
+def apply_payment_intent_from_stripe(*, payment_intent_id: str, source: str) -> Outcome:
+    """A webhook's PaymentIntent event: apply what Stripe says about the PaymentIntent now, never
+    the event's body (a body signed with a leaked or old secret could claim anything).
+
+    A PaymentIntent already credited to its purchase is settled without asking Stripe, so
+    repeated and late events stay cheap. Raises PaymentProviderUnavailable when Stripe cannot
+    be reached (the inbox retries the event)."""
+    if CoinPurchase.objects.filter(
+        stripe_payment_intent_id=payment_intent_id, credited_at__isnull=False
+    ).exists():
+        return Outcome.ALREADY_CREDITED
+    try:
+        intent = stripe_gateway.retrieve_payment_intent(payment_intent_id)
+    except errors.StripeObjectNotFound:
+        record_issue(
+            kind=ReconciliationIssue.Kind.UNKNOWN_PAYMENT_INTENT,
+            source=source,
+            stripe_object_id=payment_intent_id,
+            field="payment_intent",
+            expected=payment_intent_id,
+            found="404",
+        )
+        return Outcome.UNKNOWN_PAYMENT_INTENT
+    return apply_payment_intent(intent=intent, source=source)
 
 
 def _mismatches(purchase: CoinPurchase, intent: PaymentIntentInfo) -> list[tuple[str, str, object, object]]:

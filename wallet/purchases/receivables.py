@@ -177,6 +177,53 @@ def reverse_dispute_clawback(*, dispute: PurchaseDispute, purchase: CoinPurchase
     return give_back
 
 
+def reverse_refund_clawback(*, purchase: CoinPurchase, coins: int, idempotency_key: str) -> int:
+    """A refund that failed at Stripe: give back `coins` its clawback took (caller holds the
+    purchase lock). What this purchase's refunds left owing is waived first (newest first);
+    the rest, the coins taken and what the viewer already paid towards it, goes back to the
+    wallet. Returns the coins given to the wallet."""
+    if coins <= 0:
+        return 0
+    wallet = wallet_for_update(user_id=purchase.user_id)
+    owing = list(
+        CoinReceivable.objects.select_for_update()
+        .filter(purchase=purchase, source=CoinReceivable.Source.REFUND, settled_at__isnull=True)
+        .order_by("-pk")
+    )
+    waive: dict[int, int] = {}
+    left = coins
+    for receivable in owing:
+        part = min(left, receivable.outstanding)
+        if part:
+            waive[receivable.pk] = part
+            left -= part
+    waived = coins - left
+    legs = [Leg(_issuance(), -coins)]
+    if left:
+        legs.append(Leg(wallet.pk, left))
+    if waived:
+        legs.append(Leg(_receivable_account(), waived))
+    services.post_transaction(
+        kind=Transaction.Kind.REFUND_REVERSAL,
+        legs=legs,
+        idempotency_key=idempotency_key,
+        reference=f"purchase:{purchase.pk}",
+        memo=f"Refund of purchase #{purchase.pk} failed: coins returned",
+        allow_frozen=True,
+    )
+    now = timezone.now()
+    for receivable in owing:
+        part = waive.get(receivable.pk, 0)
+        if part:
+            receivable.waived_coins += part
+            if receivable.outstanding == 0:
+                receivable.settled_at = now
+            receivable.save(update_fields=["waived_coins", "settled_at"])
+    # The returned coins may pay what other refunds or chargebacks left owing; unfreezes when clear.
+    cover_receivables(user_id=purchase.user_id, idempotency_key=f"receivable-cover-{idempotency_key}")
+    return left
+
+
 def _unfreeze_if_ours(wallet: Account) -> None:
     # Only lift a freeze this module set; a staff freeze for another reason stays.
     if wallet.frozen and wallet.frozen_reason == errors.WALLET_FROZEN_FOR_RECEIVABLE:

@@ -6,22 +6,28 @@ Each takes coins back exactly once, whatever the order or number of deliveries:
 - a chargeback is a `PurchaseDispute` row: its coins are taken once when it opens (or is
   lost first) and returned once if it is won; a `created` after a `closed` changes nothing.
 Events that arrive before the purchase is credited are recorded and applied at the credit.
+A dispute that changes status (`charge.dispute.updated`) is recorded and moves coins only when
+it says won or lost; `funds_withdrawn` takes the coins as a lost dispute would (once, whatever
+else arrives), `funds_reinstated` returns them as a won one. A refund Stripe reports failed
+(re-read from Stripe, never taken from the event) gives its coins back once (`RefundFailure`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from django.db import transaction
 from django.utils import timezone
 
-from wallet import errors
+from wallet import errors, stripe_gateway
 from wallet.models import (
     CoinPurchase,
     CoinReceivable,
     PurchaseDispute,
     PurchaseRefund,
     ReconciliationIssue,
+    RefundFailure,
     Transaction,
     User,
 )
@@ -147,6 +153,52 @@ def refund_purchase(*, purchase_id: int, staff_user: User, reason: str) -> Purch
     return record
 
 
+def apply_refund_failed(*, refund_id: str, source: str) -> str:
+    """`charge.refund.updated` / `refund.failed`: when Stripe says the refund failed (the money
+    never reached the card), give back the coins taken for it, once per refund."""
+    try:
+        refund = stripe_gateway.retrieve_refund(refund_id)
+    except errors.StripeObjectNotFound:
+        record_issue(kind=ReconciliationIssue.Kind.UNKNOWN_CHARGE, source=source, stripe_object_id=refund_id)
+        return "unknown_refund"
+    if refund.status != "failed":
+        return "no_change"
+    with transaction.atomic():
+        purchase = _purchase_for_update(
+            payment_intent_id=refund.payment_intent_id, charge_id=refund.charge_id
+        )
+        if purchase is None:
+            record_issue(
+                kind=ReconciliationIssue.Kind.UNKNOWN_CHARGE, source=source, stripe_object_id=refund.id
+            )
+            return "unknown_charge"
+        if RefundFailure.objects.filter(stripe_refund_id=refund.id).exists():
+            return "no_change"
+        # Only what we counted as refunded comes back (a failure seen before its refund returns nothing).
+        cents = min(refund.amount, purchase.refunded_cents)
+        purchase.refunded_cents -= cents
+        coins = _return_refunded_coins(purchase, idempotency_key=f"refund-failed-{refund.id}")
+        RefundFailure.objects.create(
+            purchase=purchase, stripe_refund_id=refund.id, amount_cents=cents, coins=coins
+        )
+        _refresh_status(purchase)
+        purchase.save()
+        return "refund_failed_coins_returned"
+
+
+def _return_refunded_coins(purchase: CoinPurchase, *, idempotency_key: str) -> int:
+    """Bring the coins taken for refunds down to the share of `purchase.refunded_cents`."""
+    target = min(
+        _coins_for_cents(purchase, purchase.refunded_cents), purchase.coins - _disputed_coins(purchase)
+    )
+    delta = purchase.refunded_coins - target
+    if delta <= 0:
+        return 0
+    receivables.reverse_refund_clawback(purchase=purchase, coins=delta, idempotency_key=idempotency_key)
+    purchase.refunded_coins = target
+    return delta
+
+
 def apply_charge_refunded(*, charge: ChargeInfo, source: str) -> str:
     """`charge.refunded`: take back the coins for the refunded total, once."""
     with transaction.atomic():
@@ -205,40 +257,48 @@ def _charge_matches(purchase: CoinPurchase, charge: ChargeInfo | DisputeInfo, *,
 # ---------------------------------------------------------------- chargebacks
 
 
+def _dispute_for_update(*, dispute: DisputeInfo, source: str) -> tuple[CoinPurchase, PurchaseDispute] | str:
+    """The purchase and dispute row of a dispute event, locked (the row is created on first
+    sight), or the outcome to record when the event does not match our purchase."""
+    purchase = _purchase_for_update(payment_intent_id=dispute.payment_intent_id, charge_id=dispute.charge_id)
+    if purchase is None:
+        record_issue(
+            kind=ReconciliationIssue.Kind.UNKNOWN_CHARGE,
+            source=source,
+            stripe_object_id=dispute.charge_id or dispute.id,
+        )
+        return "unknown_charge"
+    if not _charge_matches(purchase, dispute, source=source):
+        return "mismatch"
+    row = PurchaseDispute.objects.select_for_update().filter(stripe_dispute_id=dispute.id).first()
+    if row is None:
+        row = PurchaseDispute.objects.create(
+            purchase=purchase,
+            stripe_dispute_id=dispute.id,
+            amount_cents=dispute.amount,
+            stripe_status=dispute.status,
+        )
+    elif row.purchase_id != purchase.pk:
+        record_issue(
+            kind=ReconciliationIssue.Kind.METADATA_MISMATCH,
+            source=source,
+            stripe_object_id=dispute.id,
+            purchase=purchase,
+            field="dispute_purchase",
+            expected=row.purchase_id,
+            found=purchase.pk,
+        )
+        return "mismatch"
+    return purchase, row
+
+
 def apply_dispute_event(*, dispute: DisputeInfo, closed: bool, source: str) -> str:
     """`charge.dispute.created` (closed=False) or `charge.dispute.closed` (won or lost)."""
     with transaction.atomic():
-        purchase = _purchase_for_update(
-            payment_intent_id=dispute.payment_intent_id, charge_id=dispute.charge_id
-        )
-        if purchase is None:
-            record_issue(
-                kind=ReconciliationIssue.Kind.UNKNOWN_CHARGE,
-                source=source,
-                stripe_object_id=dispute.charge_id or dispute.id,
-            )
-            return "unknown_charge"
-        if not _charge_matches(purchase, dispute, source=source):
-            return "mismatch"
-        row = PurchaseDispute.objects.select_for_update().filter(stripe_dispute_id=dispute.id).first()
-        if row is None:
-            row = PurchaseDispute.objects.create(
-                purchase=purchase,
-                stripe_dispute_id=dispute.id,
-                amount_cents=dispute.amount,
-                stripe_status=dispute.status,
-            )
-        elif row.purchase_id != purchase.pk:
-            record_issue(
-                kind=ReconciliationIssue.Kind.METADATA_MISMATCH,
-                source=source,
-                stripe_object_id=dispute.id,
-                purchase=purchase,
-                field="dispute_purchase",
-                expected=row.purchase_id,
-                found=purchase.pk,
-            )
-            return "mismatch"
+        found = _dispute_for_update(dispute=dispute, source=source)
+        if isinstance(found, str):
+            return found
+        purchase, row = found
         if row.status != PurchaseDispute.Status.OPEN:
             return "no_change"  # closed is final: a late `created` or a repeated `closed` does nothing
         outcome = "no_change"
@@ -270,6 +330,86 @@ def apply_dispute_event(*, dispute: DisputeInfo, closed: bool, source: str) -> s
         _refresh_status(purchase)
         purchase.save()
         return outcome
+
+
+def _closed_already(dispute: DisputeInfo) -> bool:
+    # Closed is final: a repeated or late "won" needs no call to Stripe.
+    return (
+        PurchaseDispute.objects.filter(stripe_dispute_id=dispute.id)
+        .exclude(status=PurchaseDispute.Status.OPEN)
+        .exists()
+    )
+
+
+def _won_at_stripe(dispute: DisputeInfo, *, source: str) -> DisputeInfo | None:
+    """A dispute event that would give coins back: what Stripe says about the dispute now (the
+    body of a signed event may be forged), or None when Stripe does not know it."""
+    try:
+        return stripe_gateway.retrieve_dispute(dispute.id)
+    except errors.StripeObjectNotFound:
+        record_issue(
+            kind=ReconciliationIssue.Kind.UNKNOWN_CHARGE,
+            source=source,
+            stripe_object_id=dispute.id,
+            field="dispute",
+            expected="won",
+            found="404",
+        )
+        return None
+
+
+def apply_dispute_closed(*, dispute: DisputeInfo, source: str) -> str:
+    """`charge.dispute.closed`: a close that says won is confirmed with Stripe before coins go back."""
+    if dispute.status in WON_STATUSES:
+        if _closed_already(dispute):
+            return "no_change"
+        confirmed = _won_at_stripe(dispute, source=source)
+        if confirmed is None:
+            return "unknown_dispute"
+        dispute = confirmed
+    return apply_dispute_event(dispute=dispute, closed=True, source=source)
+
+
+def apply_dispute_updated(*, dispute: DisputeInfo, source: str) -> str:
+    """`charge.dispute.updated`: a status that says won or lost closes the dispute as
+    `charge.dispute.closed` would; any other change is recorded and moves nothing."""
+    if dispute.status in WON_STATUSES or dispute.status == "lost":
+        return apply_dispute_closed(dispute=dispute, source=source)
+    with transaction.atomic():
+        found = _dispute_for_update(dispute=dispute, source=source)
+        if isinstance(found, str):
+            return found
+        _, row = found
+        if row.status != PurchaseDispute.Status.OPEN or row.stripe_status == dispute.status:
+            return "no_change"
+        row.stripe_status = dispute.status
+        row.save(update_fields=["stripe_status", "updated_at"])
+        return "dispute_updated"
+
+
+def apply_dispute_funds_withdrawn(*, dispute: DisputeInfo, source: str) -> str:
+    """`charge.dispute.funds_withdrawn`: Stripe took the money, so the coins come back as on an
+    opened chargeback (what `created` does), once: the dispute's clawback key makes a later
+    `closed` (lost) take nothing more, and a closed dispute is final."""
+    if dispute.status.startswith("warning"):
+        # The money is gone whatever the status says, so an inquiry status does not spare the coins.
+        dispute = dataclasses.replace(dispute, status="needs_response")
+    return apply_dispute_event(dispute=dispute, closed=False, source=source)
+
+
+def apply_dispute_funds_reinstated(*, dispute: DisputeInfo, source: str) -> str:
+    """`charge.dispute.funds_reinstated`: Stripe gave the money back, as on a won dispute (once
+    Stripe confirms the dispute went our way)."""
+    if _closed_already(dispute):
+        return "no_change"
+    confirmed = _won_at_stripe(dispute, source=source)
+    if confirmed is None:
+        return "unknown_dispute"
+    if confirmed.status not in WON_STATUSES:
+        return "no_change"
+    return apply_dispute_event(
+        dispute=dataclasses.replace(confirmed, status="won"), closed=True, source=source
+    )
 
 
 def _claw_dispute(purchase: CoinPurchase, row: PurchaseDispute) -> bool:

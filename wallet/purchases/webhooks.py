@@ -27,12 +27,20 @@ logger = logging.getLogger(__name__)
 SOURCE = "webhook"
 MAX_ATTEMPTS = 10
 
+# Outcome of an event sent on behalf of a connected account that no Connect handler takes.
+CONNECTED_ACCOUNT_OUTCOME = "from a connected account: not a platform event"
+NOT_A_PAYMENT_INTENT_OUTCOME = "no payment intent id"
+
 Handler = Callable[[Mapping[str, Any]], str]
+# Handlers of events from connected accounts (Stripe sets the event's `account`) get that account too.
+ConnectHandler = Callable[[Mapping[str, Any], str], str]
 
 
 def _payment_intent_changed(obj: Mapping[str, Any]) -> str:
-    intent = stripe_gateway.payment_intent_from_object(obj)
-    return str(crediting.apply_payment_intent(intent=intent, source=SOURCE))
+    intent_id = obj.get("id")
+    if not isinstance(intent_id, str) or not intent_id.startswith("pi_") or len(intent_id) > 255:
+        return NOT_A_PAYMENT_INTENT_OUTCOME
+    return str(crediting.apply_payment_intent_from_stripe(payment_intent_id=intent_id, source=SOURCE))
 
 
 def _charge_refunded(obj: Mapping[str, Any]) -> str:
@@ -46,9 +54,32 @@ def _dispute_created(obj: Mapping[str, Any]) -> str:
 
 
 def _dispute_closed(obj: Mapping[str, Any]) -> str:
-    return refunds.apply_dispute_event(
-        dispute=stripe_gateway.dispute_from_object(obj), closed=True, source=SOURCE
+    return refunds.apply_dispute_closed(dispute=stripe_gateway.dispute_from_object(obj), source=SOURCE)
+
+
+def _dispute_updated(obj: Mapping[str, Any]) -> str:
+    return refunds.apply_dispute_updated(dispute=stripe_gateway.dispute_from_object(obj), source=SOURCE)
+
+
+def _dispute_funds_withdrawn(obj: Mapping[str, Any]) -> str:
+    return refunds.apply_dispute_funds_withdrawn(
+        dispute=stripe_gateway.dispute_from_object(obj), source=SOURCE
     )
+
+
+def _dispute_funds_reinstated(obj: Mapping[str, Any]) -> str:
+    return refunds.apply_dispute_funds_reinstated(
+        dispute=stripe_gateway.dispute_from_object(obj), source=SOURCE
+    )
+
+
+def _refund_changed(obj: Mapping[str, Any]) -> str:
+    refund_id = obj.get("id")
+    if not isinstance(refund_id, str) or not refund_id.startswith("re_") or len(refund_id) > 255:
+        return "no refund id"
+    if obj.get("status") != "failed":
+        return "no_change"  # only a failure moves coins; it is confirmed with Stripe before it does
+    return refunds.apply_refund_failed(refund_id=refund_id, source=SOURCE)
 
 
 EVENT_HANDLERS: dict[str, Handler] = {
@@ -60,7 +91,39 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "charge.refunded": _charge_refunded,
     "charge.dispute.created": _dispute_created,
     "charge.dispute.closed": _dispute_closed,
+    "charge.dispute.updated": _dispute_updated,
+    "charge.dispute.funds_withdrawn": _dispute_funds_withdrawn,
+    "charge.dispute.funds_reinstated": _dispute_funds_reinstated,
+    "charge.refund.updated": _refund_changed,
+    "refund.failed": _refund_changed,
+    "refund.updated": _refund_changed,
 }
+
+
+# Only these event types are taken from connected accounts; any other event carrying an
+# `account` (a creator's own charges, refunds, disputes) is recorded and ignored.
+CONNECT_EVENT_HANDLERS: dict[str, ConnectHandler] = {}
+
+
+def register_connect_event_handler(event_type: str, handler: ConnectHandler) -> None:
+    """Let another app handle an event type sent from connected accounts (creators' payouts)."""
+    current = CONNECT_EVENT_HANDLERS.get(event_type)
+    if current is not None and current is not handler:
+        raise ValueError(f"{event_type} already has a connected-account handler: {current!r}")
+    CONNECT_EVENT_HANDLERS[event_type] = handler
+
+
+def _dispatch(event: WebhookEvent) -> str | None:
+    """The handler's outcome, or None when no handler takes this event."""
+    obj = event.payload["data"]["object"]
+    account = event.payload.get("account")
+    if account:
+        connect_handler = CONNECT_EVENT_HANDLERS.get(event.type)
+        if connect_handler is None or not isinstance(account, str):
+            return None
+        return connect_handler(obj, account)
+    handler = EVENT_HANDLERS.get(event.type)
+    return None if handler is None else handler(obj)
 
 
 def register_event_handler(event_type: str, handler: Handler) -> None:
@@ -94,12 +157,14 @@ def process_webhook_event(*, event_id: int) -> WebhookEvent:
             if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
                 return event
             event.attempts += 1
-            handler = EVENT_HANDLERS.get(event.type)
-            if handler is None:
+            outcome = _dispatch(event)
+            if outcome is None:
                 event.status = WebhookEvent.Status.IGNORED
-                event.outcome = "unhandled type"
+                event.outcome = (
+                    CONNECTED_ACCOUNT_OUTCOME if event.payload.get("account") else "unhandled type"
+                )
             else:
-                event.outcome = handler(event.payload["data"]["object"])[:100]
+                event.outcome = outcome[:100]
                 event.status = WebhookEvent.Status.PROCESSED
             event.last_error = ""
             event.processed_at = timezone.now()

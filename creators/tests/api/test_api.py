@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from creators.models import Order
+from creators.models import Order, Post
 from wallet.selectors import coin_balance, diamond_balance
+from wallet.services import run_ledger_check
 
 pytestmark = pytest.mark.django_db
 
@@ -134,3 +135,29 @@ def test_the_schema_documents_the_idempotency_header():
     schema = APIClient().get("/api/schema/?format=json").json()
     unlock = schema["paths"]["/api/v1/posts/{id}/unlock/"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in unlock["parameters"])
+
+
+def test_an_unlock_replayed_after_the_post_was_hidden_answers_as_the_first_request_did(
+    make_user, fund, make_creator, make_post
+):
+    post = make_post(make_creator(), price=30, premium_body="Full text")
+    viewer = make_user()
+    fund(viewer, 100)
+    api = _api(viewer)
+    first = api.post(f"/api/v1/posts/{post.pk}/unlock/", HTTP_IDEMPOTENCY_KEY="api-unlock-hidden-1")
+    assert first.status_code == 201
+    Post.objects.filter(pk=post.pk).update(hidden=True)
+
+    replays = [
+        api.post(f"/api/v1/posts/{post.pk}/unlock/", HTTP_IDEMPOTENCY_KEY="api-unlock-hidden-1")
+        for _ in range(3)
+    ]
+
+    assert [(r.status_code, r.json()) for r in replays] == [(201, first.json())] * 3
+    # Anyone else, or a new key, still finds no post to unlock.
+    other = make_user()
+    fund(other, 100)
+    refused = _api(other).post(f"/api/v1/posts/{post.pk}/unlock/", HTTP_IDEMPOTENCY_KEY="api-unlock-hidden-2")
+    assert refused.status_code == 404
+    assert coin_balance(user_id=viewer.pk) == 70 and coin_balance(user_id=other.pk) == 100
+    assert run_ledger_check().ok

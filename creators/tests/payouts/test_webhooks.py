@@ -89,14 +89,22 @@ def _payout_failed(payout: Payout | None, *, event_id: str | None = None) -> dic
     return event
 
 
+def _reverse_at_stripe(stub: StripeConnectStub, transfer_id: str, cents: int) -> None:
+    """Stripe reverses (part of) the transfer, as staff would in its dashboard."""
+    stub.handle("POST", f"/v1/transfers/{transfer_id}/reversals", "", {"amount": str(cents)})
+
+
 def _returns(payout: Payout) -> int:
     return Transaction.objects.filter(
         reference=f"payout:{payout.pk}", kind=Transaction.Kind.PAYOUT_RETURN
     ).count()
 
 
-def test_a_transfer_reversal_delivered_three_times_returns_the_diamonds_once(client: Client, paid):
+def test_a_transfer_reversal_delivered_three_times_returns_the_diamonds_once(
+    client: Client, paid, stripe_connect
+):
     creator, payout = paid
+    _reverse_at_stripe(stripe_connect, payout.provider_reference, payout.amount_cents)
     event = _transfer_reversed(payout, amount_reversed=payout.amount_cents)
 
     statuses = [_deliver(client, event).status_code for _ in range(3)]
@@ -118,16 +126,25 @@ def test_a_transfer_reversal_delivered_three_times_returns_the_diamonds_once(cli
     assert run_ledger_check().ok
 
 
-def test_partial_reversals_return_their_share_once_each_in_any_order(client: Client, paid):
+def test_partial_reversals_return_their_share_once_each_in_any_order(client: Client, paid, stripe_connect):
     creator, payout = paid
     half = _transfer_reversed(payout, amount_reversed=500)
     full = _transfer_reversed(payout, amount_reversed=2000)
 
-    for event in (half, half, full, half, full):
+    def deliver(event: dict[str, Any]) -> None:
         assert (
             _deliver(client, copy.deepcopy({**event, "id": f"evt_{uuid.uuid4().hex[:10]}"})).status_code
             == 200
         )
+
+    _reverse_at_stripe(stripe_connect, payout.provider_reference, 500)
+    for event in (half, half):
+        deliver(event)
+    assert diamond_balance(user_id=creator.user_id) == 1 + 1000
+    _reverse_at_stripe(stripe_connect, payout.provider_reference, 1500)
+    # Late copies of the first reversal read what Stripe says now, as the later event does.
+    for event in (half, full, half, full):
+        deliver(event)
 
     assert diamond_balance(user_id=creator.user_id) == 4_001
     assert set(
@@ -201,6 +218,7 @@ def test_a_reversal_of_a_payout_still_in_flight_settles_it_then_returns_it(
     )[1]  # the worker died after Stripe made the transfer
     payout = Payout.objects.get(pk=claimed.payout_id)
     payout.provider_reference = transfer["id"]  # only for building the event
+    _reverse_at_stripe(stripe_connect, transfer["id"], 1000)
 
     _deliver(client, _transfer_reversed(payout, amount_reversed=1000))
     services.process_payout_batch(batch_id=batch.pk)
@@ -247,4 +265,45 @@ def test_a_failed_bank_payout_for_a_payout_still_in_flight_waits_in_the_inbox_un
     payout.refresh_from_db()
     assert (event.status, payout.status) == ("processed", Payout.Status.REVERSED)
     assert diamond_balance(user_id=creator.user_id) == 2_000
+    assert run_ledger_check().ok
+
+
+@pytest.mark.parametrize(
+    "sender", ["another connected account", "the platform itself"], ids=["other account", "no account"]
+)
+def test_a_failed_bank_payout_not_sent_from_the_payouts_own_account_moves_nothing(
+    client: Client, paid, stripe_connect, sender
+):
+    creator, payout = paid
+    event = _payout_failed(payout)
+    if sender == "another connected account":
+        event["account"] = "acct_1NORMALISEDacct0002"
+    else:
+        del event["account"]
+
+    for n in range(3):
+        assert _deliver(client, {**event, "id": f"evt_not_theirs_{n}"}).status_code == 200
+
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+    assert diamond_balance(user_id=creator.user_id) == 1
+    assert _returns(payout) == 0
+    assert stripe_connect.posts(f"/v1/transfers/{payout.provider_reference}/reversals") == []
+    assert PayoutAccount.objects.get(pk=payout.account_id).status == PayoutAccount.Status.VERIFIED
+    assert run_ledger_check().ok
+
+
+def test_a_signed_transfer_reversal_that_stripe_never_made_returns_nothing(
+    client: Client, paid, stripe_connect
+):
+    creator, payout = paid
+    forged = _transfer_reversed(payout, amount_reversed=payout.amount_cents)
+
+    for n in range(3):
+        assert _deliver(client, {**forged, "id": f"evt_forged_reversal_{n}"}).status_code == 200
+
+    payout.refresh_from_db()
+    assert (payout.status, payout.reversed_cents) == (Payout.Status.PAID, 0)
+    assert diamond_balance(user_id=creator.user_id) == 1
+    assert _returns(payout) == 0
     assert run_ledger_check().ok

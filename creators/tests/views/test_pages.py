@@ -7,6 +7,7 @@ import html
 import re
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -81,10 +82,13 @@ def test_a_viewer_unlocks_a_post_from_its_page_once(make_user, fund, make_creato
 
     first = client.post(f"/posts/{post.pk}/unlock/", {"idempotency_key": key}, follow=True)
     again = client.post(f"/posts/{post.pk}/unlock/", {"idempotency_key": key}, follow=True)
+    other_tab = client.post(f"/posts/{post.pk}/unlock/", {"idempotency_key": "abcdefgh-other"}, follow=True)
 
     assert "Unlocked for 40 coins." in _text(first)
     assert "The secret ingredient is time." in _text(first)
-    assert creator_errors.ALREADY_UNLOCKED in _text(again)
+    # The same form sent twice answers as the first time; another unlock says it was already done.
+    assert "Unlocked for 40 coins." in _text(again)
+    assert creator_errors.ALREADY_UNLOCKED in _text(other_tab)
     assert coin_balance(user_id=viewer.pk) == 60
     library = client.get("/me/library/").content.decode()
     assert post.title in library
@@ -225,3 +229,26 @@ def test_the_profile_shows_posts_merch_and_live_status(make_creator, make_post, 
     assert "Public one" in page and "Hidden one" not in page and "Mug" in page
     assert 'data-testid="offline"' in page
     assert Client().get("/c/nobody/").status_code == 404
+
+
+def test_an_unlock_replayed_from_the_page_after_the_post_was_hidden_answers_as_the_first_request_did(
+    make_user, fund, make_creator, make_post
+):
+    post = make_post(make_creator(), price=40, premium_body="The secret ingredient is time.")
+    viewer = make_user()
+    fund(viewer, 100)
+    client = _logged_in(viewer)
+    key = _key(client.get(f"/posts/{post.pk}/").content.decode())
+    first = client.post(f"/posts/{post.pk}/unlock/", {"idempotency_key": key}, follow=True)
+    assert "Unlocked for 40 coins." in _text(first)
+    Post.objects.filter(pk=post.pk).update(hidden=True)
+
+    again = client.post(f"/posts/{post.pk}/unlock/", {"idempotency_key": key})
+
+    assert first.redirect_chain == [(f"/posts/{post.pk}/", 302)]
+    assert (again.status_code, again["Location"]) == (302, f"/posts/{post.pk}/")
+    assert [str(m) for m in get_messages(again.wsgi_request)] == ["Unlocked for 40 coins."]
+    fresh = client.post(f"/posts/{post.pk}/unlock/", {"idempotency_key": "abcdefgh-new"})
+    assert fresh.status_code == 404
+    assert coin_balance(user_id=viewer.pk) == 60
+    assert Unlock.objects.count() == 1

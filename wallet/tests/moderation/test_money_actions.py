@@ -23,6 +23,7 @@ from wallet.purchases import checkout
 from wallet.selectors import coin_balance
 from wallet.services import run_ledger_check
 from wallet.tests.moderation.conftest import action_names, logged_in, page_text, run_action
+from wallet.tests.purchases.conftest import CARD_OK, StripeJs
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +33,13 @@ ADDRESS = ShippingAddress(
 
 
 @pytest.fixture
-def paid_purchase(stripe_settings, make_user) -> CoinPurchase:
-    """700 coins paid with pm_card_visa at the session's localstripe and credited at checkout."""
+def paid_purchase(stripe_settings, localstripe_url, make_user) -> CoinPurchase:
+    """700 coins paid with a test card at the session's localstripe and credited at checkout."""
     package = CoinPackage.objects.create(name="700 coins", coins=700, price_cents=999)
     user = make_user()
     purchase = checkout.start_purchase(user=user, page_token=uuid.uuid4(), package_id=package.pk)
-    state = checkout.confirm_purchase(purchase_id=purchase.pk, user=user, payment_method_id="pm_card_visa")
+    card = StripeJs(localstripe_url, stripe_settings.STRIPE_PUBLISHABLE_KEY).card_for(purchase, CARD_OK)
+    state = checkout.confirm_purchase(purchase_id=purchase.pk, user=user, payment_method_id=card)
     assert state.status == "paid", state.message
     purchase.refresh_from_db()
     return purchase

@@ -4,10 +4,13 @@ in the browser (against the session's real localstripe), signed webhook deliveri
 from __future__ import annotations
 
 import json
+import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -70,6 +73,11 @@ class StripeJs:
         setup = stripe_gateway.create_setup_intent(purchase_id=0, idempotency_key=f"test-{uuid.uuid4()}")
         return self.confirm_card_setup(setup.client_secret, number)
 
+    def card_for(self, purchase: CoinPurchase, number: str) -> str:
+        """The card entered on the purchase's own SetupIntent (the pay page's card form)."""
+        setup = checkout.prepare_checkout(purchase_id=purchase.pk, user=purchase.user)
+        return self.confirm_card_setup(setup.setup_client_secret, number)
+
     def authenticate(self, payment_intent_client_secret: str, *, success: bool) -> dict[str, Any]:
         """The 3-D Secure box of confirmCardPayment: Complete (success) or Fail."""
         pi = payment_intent_client_secret.split("_secret_")[0]
@@ -83,6 +91,58 @@ class StripeJs:
 @pytest.fixture
 def stripe_js(stripe_settings: Any, localstripe_url: str) -> StripeJs:
     return StripeJs(localstripe_url, stripe_settings.STRIPE_PUBLISHABLE_KEY)
+
+
+@pytest.fixture
+def stripe_disputes(stripe_settings: Any, localstripe_url: str) -> Iterator[dict[str, dict[str, Any]]]:
+    """The disputes Stripe knows (localstripe has none): the gateway's requests go through a
+    proxy that answers GET /v1/disputes/<id> from this dict, as the test sets it, and forwards
+    everything else to the real localstripe."""
+    known: dict[str, dict[str, Any]] = {}
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._answer(None)
+
+        def do_POST(self) -> None:
+            self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+        def _answer(self, body: bytes | None) -> None:
+            path = self.path.split("?")[0]
+            if path.startswith("/v1/disputes/"):
+                dispute = known.get(path.rsplit("/", 1)[1])
+                status = 200 if dispute else 404
+                missing = {"error": {"type": "invalid_request_error", "message": "No such dispute"}}
+                payload = json.dumps(dispute or missing).encode()
+            else:
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+                }
+                request = urllib.request.Request(
+                    localstripe_url + self.path, data=body, headers=headers, method=self.command
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        status, payload = response.status, response.read()
+                except urllib.error.HTTPError as exc:
+                    status, payload = exc.code, exc.read()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stripe_settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield known
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def sign(
@@ -130,12 +190,12 @@ def start(user: User, coins: int = 700) -> CoinPurchase:
 
 @pytest.fixture
 def buy(stripe_js: StripeJs, packages: list[CoinPackage]) -> Callable[..., CoinPurchase]:
-    """A purchase paid with pm_card_visa and credited at checkout."""
+    """A purchase paid with a card entered on its SetupIntent and credited at checkout."""
 
     def make(user: User, coins: int = 700) -> CoinPurchase:
         purchase = start(user, coins)
         state = checkout.confirm_purchase(
-            purchase_id=purchase.pk, user=user, payment_method_id="pm_card_visa"
+            purchase_id=purchase.pk, user=user, payment_method_id=stripe_js.card_for(purchase, CARD_OK)
         )
         assert state.status == "paid", state.message
         purchase.refresh_from_db()
@@ -152,11 +212,11 @@ def paid_at_stripe_only(
     not credited yet (the webhook, the page's re-fetch or reconciliation must do it)."""
 
     def make(users: list[User], count: int, coins: int = 70) -> list[CoinPurchase]:
-        pm = stripe_js.card(CARD_3DS)
         purchases = []
         for n in range(count):
             user = users[n % len(users)]
             purchase = start(user, coins)
+            pm = stripe_js.card_for(purchase, CARD_3DS)
             state = checkout.confirm_purchase(purchase_id=purchase.pk, user=user, payment_method_id=pm)
             assert state.status == "requires_action", state.message
             stripe_js.authenticate(state.action_client_secret, success=True)

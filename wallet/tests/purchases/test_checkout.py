@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+import stripe
 from django.db import connections
 from django.test import Client
 
@@ -201,12 +202,13 @@ def test_a_bad_payment_method_is_a_400(make_user, packages, stripe_settings):
     user = make_user()
     client = _login(user)
     purchase = start(user, 70)
-    for bad in ["", "tok_visa", "pm_" + "x" * 300, "pm_does_not_exist"]:
+    unreadable = [(bad, errors.PAYMENT_METHOD_INVALID) for bad in ["", "tok_visa", "pm_" + "x" * 300]]
+    for bad, message in [*unreadable, ("pm_does_not_exist", errors.PAYMENT_METHOD_NOT_THIS_PURCHASE)]:
         response = client.post(
             f"/coins/pay/{purchase.pk}/confirm/", {"payment_method": bad}, content_type="application/json"
         )
         assert response.status_code == 400, (bad, response.content)
-        assert response.json()["message"] == errors.PAYMENT_METHOD_INVALID
+        assert response.json()["message"] == message
     purchase.refresh_from_db()
     assert purchase.status == CoinPurchase.Status.PENDING
 
@@ -241,7 +243,7 @@ def test_reloading_the_pay_page_reuses_its_setup_intent(make_user, packages, str
 def test_confirms_racing_on_one_purchase_charge_the_card_once(make_user, packages, stripe_js: StripeJs):
     user = make_user()
     purchase = start(user, 7000)
-    payment_method = stripe_js.card(CARD_OK)
+    payment_method = stripe_js.card_for(purchase, CARD_OK)
     barrier = threading.Barrier(6)
     statuses: list[str] = []
 
@@ -271,3 +273,40 @@ def test_confirms_racing_on_one_purchase_charge_the_card_once(make_user, package
         if e.data_object["metadata"].get("purchase_id") == str(purchase.pk)
     ]
     assert len(events) == 1
+
+
+def _stripe_payment_intents_for(purchase: CoinPurchase, stripe_settings: Any) -> list[str]:
+    client = stripe.StripeClient(
+        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
+    )
+    intents = [intent.to_dict() for intent in client.v1.payment_intents.list().auto_paging_iter()]
+    return [i["id"] for i in intents if (i.get("metadata") or {}).get("purchase_id") == str(purchase.pk)]
+
+
+def test_a_purchase_is_paid_only_with_the_card_entered_on_its_own_setup_intent(
+    make_user, packages, stripe_js: StripeJs, stripe_settings
+):
+    alice, mallory = make_user(), make_user()
+    alices = start(alice, 70)
+    alices_card = stripe_js.confirm_card_setup(_pay_page(_login(alice), alices), CARD_OK)
+    client = _login(mallory)
+    theirs = start(mallory, 7000)
+    own_setup = _pay_page(client, theirs)
+    elsewhere = stripe_js.card(CARD_OK)  # a card saved on a SetupIntent of no purchase of hers
+
+    for stolen in (alices_card, elsewhere, "pm_card_visa"):
+        response = client.post(
+            f"/coins/pay/{theirs.pk}/confirm/", {"payment_method": stolen}, content_type="application/json"
+        )
+        assert response.status_code == 400, (stolen, response.content)
+        assert response.json()["message"] == errors.PAYMENT_METHOD_NOT_THIS_PURCHASE
+    theirs.refresh_from_db()
+    assert (theirs.status, theirs.stripe_payment_intent_id) == ("pending", "")
+    assert selectors.coin_balance(user_id=mallory.pk) == 0
+    assert _stripe_payment_intents_for(theirs, stripe_settings) == []
+
+    # Her own card, entered on this purchase's SetupIntent, pays as before.
+    own_card = stripe_js.confirm_card_setup(own_setup, CARD_OK)
+    assert _confirm(client, theirs, own_card)["status"] == "paid"
+    assert selectors.coin_balance(user_id=mallory.pk) == 7000
+    assert run_ledger_check().ok

@@ -140,11 +140,12 @@ def test_reconciliation_closes_abandoned_and_failed_purchases(
     never_paid = start(user, 70)  # the buyer left before entering a card
 
     waiting_for_bank = start(user, 350)  # left in the 3-D Secure box
-    pm = stripe_js.card(CARD_3DS)
+    pm = stripe_js.card_for(waiting_for_bank, CARD_3DS)
     state = checkout.confirm_purchase(purchase_id=waiting_for_bank.pk, user=user, payment_method_id=pm)
     assert state.status == "requires_action"
 
     failed_bank = start(user, 700)  # failed 3-D Secure, the page never asked again
+    pm = stripe_js.card_for(failed_bank, CARD_3DS)
     state = checkout.confirm_purchase(purchase_id=failed_bank.pk, user=user, payment_method_id=pm)
     stripe_js.authenticate(state.action_client_secret, success=False)
 

@@ -74,7 +74,9 @@ def _owed(user: Any) -> int:
 
 @pytest.mark.parametrize("case", ["refund", "dispute lost", "dispute won"])
 @pytest.mark.parametrize("spent", [0, 350, 700], ids=["unspent", "half spent", "fully spent"])
-def test_refunds_and_chargebacks_take_coins_back_once(client: Client, make_user, buy, case, spent):
+def test_refunds_and_chargebacks_take_coins_back_once(
+    client: Client, make_user, buy, stripe_disputes, case, spent
+):
     user, creator = make_user(), make_user()
     purchase = buy(user, 700)
     if spent:
@@ -88,6 +90,7 @@ def test_refunds_and_chargebacks_take_coins_back_once(client: Client, make_user,
     else:
         _deliver_3_times(client, event("charge.dispute.created", _dispute(purchase, "needs_response")))
         closed = "won" if case == "dispute won" else "lost"
+        stripe_disputes["dp_test_1"] = _dispute(purchase, closed)
         _deliver_3_times(client, event("charge.dispute.closed", _dispute(purchase, closed)))
         # A late `created` after the close changes nothing.
         _deliver_3_times(client, event("charge.dispute.created", _dispute(purchase, "needs_response")))
@@ -147,7 +150,7 @@ def test_a_staff_freeze_for_another_reason_stays_after_the_debt_is_covered(clien
 
 
 def test_a_chargeback_won_returns_what_was_taken_including_the_debt_already_paid(
-    client: Client, make_user, buy
+    client: Client, make_user, buy, stripe_disputes
 ):
     user, creator = make_user(), make_user()
     disputed = buy(user, 700)
@@ -156,15 +159,17 @@ def test_a_chargeback_won_returns_what_was_taken_including_the_debt_already_paid
     assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 500)
     buy(user, 350)  # pays 350 of the 500 owed
     assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 150)
+    stripe_disputes["dp_test_1"] = _dispute(disputed, "won")
     _deliver_3_times(client, event("charge.dispute.closed", _dispute(disputed, "won")))
     # Back to where the viewer was without the chargeback: 700 - 500 spent + 350 bought.
     assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (550, 0, False)
     assert run_ledger_check().ok
 
 
-def test_chargeback_events_out_of_order(client: Client, make_user, buy):
+def test_chargeback_events_out_of_order(client: Client, make_user, buy, stripe_disputes):
     user = make_user()
     won_first = buy(user, 70)
+    stripe_disputes["dp_won_first"] = _dispute(won_first, "won", "dp_won_first")
     _deliver_3_times(client, event("charge.dispute.closed", _dispute(won_first, "won", "dp_won_first")))
     _deliver_3_times(
         client, event("charge.dispute.created", _dispute(won_first, "needs_response", "dp_won_first"))
@@ -293,4 +298,163 @@ def test_a_chargeback_before_the_credit_is_applied_when_the_purchase_is_credited
     assert page.post(f"/coins/pay/{purchase.pk}/status/").json()["status"] == "disputed"
     assert selectors.coin_balance(user_id=user.pk) == 0
     assert Transaction.objects.filter(kind="dispute").count() == 1
+    assert run_ledger_check().ok
+
+
+def _deliver_each_3_times(client: Client, type: str, obj: dict[str, Any]) -> None:
+    # Stripe may also send the same change again under a new event id.
+    for _ in range(2):
+        _deliver_3_times(client, event(type, obj))
+
+
+def _dispute_row() -> PurchaseDispute:
+    return PurchaseDispute.objects.get()
+
+
+def test_an_inquiry_that_escalates_to_a_chargeback_takes_the_coins_once_when_stripe_withdraws_them(
+    client: Client, make_user, buy
+):
+    user, creator = make_user(), make_user()
+    purchase = buy(user, 700)
+    _spend(user, creator, 350)
+    _deliver_each_3_times(client, "charge.dispute.created", _dispute(purchase, "warning_needs_response"))
+    for status in ("warning_under_review", "needs_response", "under_review"):
+        _deliver_each_3_times(client, "charge.dispute.updated", _dispute(purchase, status))
+        # Recorded, and no coins move while the dispute is only changing status.
+        assert (_dispute_row().stripe_status, _dispute_row().status) == (status, "open")
+        assert selectors.coin_balance(user_id=user.pk) == 350
+        assert not Transaction.objects.filter(kind="dispute").exists()
+
+    _deliver_each_3_times(client, "charge.dispute.funds_withdrawn", _dispute(purchase, "under_review"))
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (0, 350, True)
+    purchase.refresh_from_db()
+    assert purchase.status == CoinPurchase.Status.DISPUTED
+
+    _deliver_each_3_times(client, "charge.dispute.closed", _dispute(purchase, "lost"))
+    purchase.refresh_from_db()
+    assert purchase.status == CoinPurchase.Status.DISPUTE_LOST
+    assert Transaction.objects.filter(kind="dispute", reference=f"purchase:{purchase.pk}").count() == 1
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 350)
+    assert run_ledger_check().ok
+
+
+def test_a_chargeback_whose_funds_are_reinstated_gives_the_coins_back_once(
+    client: Client, make_user, buy, stripe_disputes
+):
+    user, creator = make_user(), make_user()
+    purchase = buy(user, 700)
+    _spend(user, creator, 200)
+    _deliver_each_3_times(client, "charge.dispute.created", _dispute(purchase, "warning_needs_response"))
+    _deliver_each_3_times(client, "charge.dispute.funds_withdrawn", _dispute(purchase, "needs_response"))
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 200)
+
+    stripe_disputes["dp_test_1"] = _dispute(purchase, "won")
+    _deliver_each_3_times(client, "charge.dispute.funds_reinstated", _dispute(purchase, "won"))
+    _deliver_each_3_times(client, "charge.dispute.closed", _dispute(purchase, "won"))
+    _deliver_each_3_times(client, "charge.dispute.updated", _dispute(purchase, "won"))
+
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (500, 0, False)
+    assert Transaction.objects.filter(kind="dispute").count() == 1
+    assert Transaction.objects.filter(kind="dispute_reversal").count() == 1
+    assert _dispute_row().status == "won"
+    purchase.refresh_from_db()
+    assert purchase.status == CoinPurchase.Status.PAID
+    assert run_ledger_check().ok
+
+
+def test_a_dispute_update_that_says_lost_takes_the_coins_as_a_close_would(client: Client, make_user, buy):
+    user = make_user()
+    purchase = buy(user, 700)
+    _deliver_each_3_times(client, "charge.dispute.updated", _dispute(purchase, "lost"))
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    _deliver_each_3_times(client, "charge.dispute.closed", _dispute(purchase, "lost"))
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    assert Transaction.objects.filter(kind="dispute").count() == 1
+    assert _dispute_row().status == "lost"
+    assert run_ledger_check().ok
+
+
+def _stripe(stripe_settings: Any) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
+    )
+
+
+def _refund_object(refund: Any) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "object": "refund",
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "charge": refund.charge,
+        "payment_intent": refund.payment_intent,
+        "status": refund.status,
+    }
+
+
+def test_a_refund_that_stripe_reports_failed_gives_the_coins_back_once(
+    client: Client, make_user, buy, stripe_settings
+):
+    user, creator = make_user(), make_user()
+    purchase = buy(user, 700)
+    _spend(user, creator, 200)
+    staff = make_user(is_staff=True)
+    refund_purchase(purchase_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (0, 200, True)
+    stripe_refund_id = PurchaseRefund.objects.get().stripe_refund_id
+    # The bank rejects the refund: Stripe marks it failed (localstripe takes the status as given).
+    not_a_stripe_param: Any = {"status": "failed"}
+    failed = _stripe(stripe_settings).v1.refunds.update(stripe_refund_id, params=not_a_stripe_param)
+    assert failed.status == "failed"
+
+    _deliver_each_3_times(client, "charge.refund.updated", _refund_object(failed))
+    _deliver_each_3_times(client, "refund.failed", _refund_object(failed))
+
+    # Back where the viewer was before the refund: 700 bought, 200 spent, nothing owed.
+    assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (500, 0, False)
+    purchase.refresh_from_db()
+    assert (purchase.status, purchase.refunded_cents, purchase.refunded_coins) == ("paid", 0, 0)
+    assert Transaction.objects.filter(kind="refund", reference=f"purchase:{purchase.pk}").count() == 1
+    assert (
+        Transaction.objects.filter(kind="refund_reversal", reference=f"purchase:{purchase.pk}").count() == 1
+    )
+    assert run_ledger_check().ok
+
+
+def test_a_signed_refund_failure_for_a_refund_stripe_paid_gives_nothing_back(
+    client: Client, make_user, buy, stripe_settings
+):
+    user = make_user()
+    purchase = buy(user, 700)
+    refund_purchase(purchase_id=purchase.pk, staff_user=make_user(is_staff=True), reason="Requested")
+    paid_back = _stripe(stripe_settings).v1.refunds.retrieve(PurchaseRefund.objects.get().stripe_refund_id)
+    assert paid_back.status == "succeeded"
+
+    _deliver_each_3_times(client, "refund.failed", {**_refund_object(paid_back), "status": "failed"})
+
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    purchase.refresh_from_db()
+    assert purchase.status == CoinPurchase.Status.REFUNDED
+    assert not Transaction.objects.filter(kind="refund_reversal").exists()
+    assert run_ledger_check().ok
+
+
+@pytest.mark.parametrize("stripe_says", ["under_review", "lost", None], ids=["open", "lost", "unknown"])
+def test_a_signed_dispute_win_that_stripe_does_not_confirm_gives_nothing_back(
+    client: Client, make_user, buy, stripe_disputes, stripe_says
+):
+    user = make_user()
+    purchase = buy(user, 700)
+    _deliver_3_times(client, event("charge.dispute.created", _dispute(purchase, "needs_response")))
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    if stripe_says is not None:
+        stripe_disputes["dp_test_1"] = _dispute(purchase, stripe_says)
+
+    _deliver_each_3_times(client, "charge.dispute.closed", _dispute(purchase, "won"))
+    _deliver_each_3_times(client, "charge.dispute.funds_reinstated", _dispute(purchase, "won"))
+    _deliver_each_3_times(client, "charge.dispute.updated", _dispute(purchase, "won"))
+
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    assert not Transaction.objects.filter(kind="dispute_reversal").exists()
+    assert _dispute_row().status == ("lost" if stripe_says == "lost" else "open")
     assert run_ledger_check().ok

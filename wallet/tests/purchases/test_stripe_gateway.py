@@ -21,7 +21,7 @@ from wallet import errors, stripe_gateway
 from wallet.models import User
 from wallet.purchases import checkout
 from wallet.purchases.refunds import refund_purchase
-from wallet.tests.purchases.conftest import start
+from wallet.tests.purchases.conftest import CARD_OK, start
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -136,10 +136,11 @@ def recorded_keys(stripe_settings: Any, localstripe_url: str) -> Iterator[list[t
         server.server_close()
 
 
-def test_writes_carry_our_idempotency_keys(recorded_keys, make_user, packages):
+def test_writes_carry_our_idempotency_keys(recorded_keys, make_user, packages, stripe_js):
     user: User = make_user()
     purchase = start(user, 70)
-    state = checkout.confirm_purchase(purchase_id=purchase.pk, user=user, payment_method_id="pm_card_visa")
+    card = stripe_js.card_for(purchase, CARD_OK)
+    state = checkout.confirm_purchase(purchase_id=purchase.pk, user=user, payment_method_id=card)
     assert state.status == "paid"
     refund_purchase(purchase_id=purchase.pk, staff_user=make_user(is_staff=True), reason="test")
     assert ("/v1/payment_intents", f"purchase-{purchase.pk}") in recorded_keys

@@ -13,11 +13,13 @@ import pytest
 from django.db import connections
 from django.test import Client
 
+from tools.localstripe_server import free_port
 from wallet import errors, selectors
 from wallet.models import CoinPurchase, ReconciliationIssue, Transaction, WebhookEvent
-from wallet.purchases import webhooks
+from wallet.purchases import checkout, webhooks
+from wallet.purchases.crediting import purchase_metadata
 from wallet.services import run_ledger_check
-from wallet.tests.purchases.conftest import deliver, event, sign, succeeded_events
+from wallet.tests.purchases.conftest import CARD_3DS, deliver, event, sign, start, succeeded_events
 
 
 def _balances(users: list[Any]) -> dict[int, int]:
@@ -114,9 +116,11 @@ def test_a_failure_event_after_success_does_not_uncredit(client: Client, make_us
     assert selectors.coin_balance(user_id=user.pk) == 70
 
 
-def test_tampered_events_credit_nothing(client: Client, make_user, paid_at_stripe_only):
-    """Signed with our secret but not matching the purchase: wrong amount, wrong currency,
-    someone else's purchase in the metadata, or a PaymentIntent that is not the purchase's."""
+def test_tampered_event_bodies_change_nothing_stripe_decides_what_is_credited(
+    client: Client, make_user, paid_at_stripe_only
+):
+    """Signed with our secret but altered: a wrong amount, currency, someone else's purchase in
+    the metadata, or a PaymentIntent Stripe does not know. Only what Stripe says is applied."""
     since = int(time.time()) - 2
     alice, bob = make_user(), make_user()
     mine, theirs = paid_at_stripe_only([alice, bob], 2)
@@ -135,13 +139,17 @@ def test_tampered_events_credit_nothing(client: Client, make_user, paid_at_strip
     ]
     for obj_variant in forged:
         assert deliver(client, *sign(event("payment_intent.succeeded", obj_variant))).status_code == 200
-    assert _balances([alice, bob]) == {alice.pk: 0, bob.pk: 0}
-    assert not Transaction.objects.filter(kind="purchase").exists()
-    kinds = set(ReconciliationIssue.objects.values_list("kind", flat=True))
-    assert kinds == {"amount_mismatch", "currency_mismatch", "metadata_mismatch"}
-    # The genuine event still credits the right purchase, once.
+    # Stripe says alice's PaymentIntent succeeded for her purchase: that, and only that, is credited.
+    assert _balances([alice, bob]) == {alice.pk: 70, bob.pk: 0}
+    assert Transaction.objects.filter(kind="purchase").count() == 1
+    theirs.refresh_from_db()
+    assert theirs.status == CoinPurchase.Status.PROCESSING
+    assert set(ReconciliationIssue.objects.values_list("kind", "stripe_object_id")) == {
+        ("unknown_payment_intent", "pi_not_ours_at_all")
+    }
     assert deliver(client, *sign(real)).status_code == 200
     assert _balances([alice, bob]) == {alice.pk: 70, bob.pk: 0}
+    assert run_ledger_check().ok
 
 
 def test_a_failed_handler_is_recorded_and_retried(
@@ -246,3 +254,115 @@ def test_localstripe_delivers_a_signed_event_to_the_running_app_which_credits_it
             webhook_id="browser-tests",
             events=["coinsite.never"],
         )
+
+
+def _awaiting_bank(make_user, stripe_js) -> tuple[Any, CoinPurchase, str]:
+    """A purchase whose PaymentIntent waits for 3-D Secure at Stripe: nothing is paid yet."""
+    user = make_user()
+    purchase = start(user, 70)
+    payment_method = stripe_js.confirm_card_setup(
+        checkout.prepare_checkout(purchase_id=purchase.pk, user=user).setup_client_secret, CARD_3DS
+    )
+    state = checkout.confirm_purchase(purchase_id=purchase.pk, user=user, payment_method_id=payment_method)
+    assert state.status == "requires_action", state.message
+    purchase.refresh_from_db()
+    return user, purchase, state.action_client_secret
+
+
+def _claimed_success(purchase: CoinPurchase) -> dict[str, Any]:
+    """A success event as an attacker who can sign with our secret would write it."""
+    return event(
+        "payment_intent.succeeded",
+        {
+            "id": purchase.stripe_payment_intent_id,
+            "object": "payment_intent",
+            "status": "succeeded",
+            "amount": purchase.amount_cents,
+            "currency": purchase.currency,
+            "metadata": purchase_metadata(purchase),
+            "latest_charge": None,
+        },
+    )
+
+
+def test_a_correctly_signed_success_for_a_payment_intent_stripe_has_not_paid_credits_nothing(
+    client: Client, make_user, stripe_js, packages
+):
+    user, purchase, action_secret = _awaiting_bank(make_user, stripe_js)
+    forged = _claimed_success(purchase)
+    body, header = sign(forged)
+    for _ in range(3):
+        assert deliver(client, body, header).status_code == 200
+    purchase.refresh_from_db()
+    assert purchase.status == CoinPurchase.Status.PROCESSING
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    assert not Transaction.objects.filter(kind="purchase").exists()
+    assert WebhookEvent.objects.get().outcome == "open"
+
+    # Once the bank confirms, the same claim under a new event id is what Stripe says: credited once.
+    stripe_js.authenticate(action_secret, success=True)
+    for _ in range(3):
+        assert deliver(client, *sign({**forged, "id": "evt_after_the_bank"})).status_code == 200
+    purchase.refresh_from_db()
+    assert (purchase.status, selectors.coin_balance(user_id=user.pk)) == ("paid", 70)
+    assert Transaction.objects.filter(kind="purchase").count() == 1
+    assert run_ledger_check().ok
+
+
+def test_a_signed_success_naming_a_payment_intent_stripe_does_not_know_credits_nothing(
+    client: Client, make_user, stripe_js, packages
+):
+    user, purchase, _ = _awaiting_bank(make_user, stripe_js)
+    forged = _claimed_success(purchase)
+    forged["data"]["object"]["id"] = "pi_made_up_by_the_sender"
+    body, header = sign(forged)
+    for _ in range(3):
+        assert deliver(client, body, header).status_code == 200
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    assert not Transaction.objects.filter(kind="purchase").exists()
+    assert (
+        ReconciliationIssue.objects.filter(
+            kind="unknown_payment_intent", stripe_object_id="pi_made_up_by_the_sender"
+        ).count()
+        == 1
+    )
+    assert run_ledger_check().ok
+
+
+def test_a_purchase_event_from_a_connected_account_is_not_our_purchase(
+    client: Client, make_user, paid_at_stripe_only
+):
+    user, purchase, payload = _one_paid(make_user, paid_at_stripe_only)
+    body, header = sign({**payload, "id": "evt_from_a_connected_account", "account": "acct_1Creator"})
+    for _ in range(3):
+        assert deliver(client, body, header).status_code == 200
+    purchase.refresh_from_db()
+    assert purchase.status == CoinPurchase.Status.PROCESSING
+    assert selectors.coin_balance(user_id=user.pk) == 0
+    stored = WebhookEvent.objects.get()
+    assert (stored.status, stored.outcome) == ("ignored", webhooks.CONNECTED_ACCOUNT_OUTCOME)
+    # Platform events (no `account`) still credit as before.
+    assert deliver(client, *sign(payload)).status_code == 200
+    assert selectors.coin_balance(user_id=user.pk) == 70
+    assert run_ledger_check().ok
+
+
+def test_repeated_and_late_success_events_are_settled_without_asking_stripe(
+    client: Client, make_user, paid_at_stripe_only, stripe_settings
+):
+    user, purchase, payload = _one_paid(make_user, paid_at_stripe_only)
+    (other,) = paid_at_stripe_only([user], 1)
+    body, header = sign(payload)
+    assert deliver(client, body, header).json()["status"] == "processed"
+    # Stripe unreachable from here on: duplicates and late copies must not need it.
+    stripe_settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
+    for _ in range(3):
+        assert deliver(client, body, header).status_code == 200
+    late = {**payload, "id": "evt_the_same_success_again"}
+    assert deliver(client, *sign(late)).json()["status"] == "processed"
+    assert set(WebhookEvent.objects.values_list("outcome", flat=True)) == {"credited", "already_credited"}
+    assert selectors.coin_balance(user_id=user.pk) == 70
+    # A PaymentIntent not credited yet does need Stripe: that event waits in the inbox for a retry.
+    waiting = _claimed_success(other)
+    assert deliver(client, *sign(waiting)).json()["status"] == "failed"
+    assert selectors.coin_balance(user_id=user.pk) == 70
