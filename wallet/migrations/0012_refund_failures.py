@@ -8,14 +8,14 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wallet', '0008_posting_statements'),
+        ('wallet', '0011_public_names_in_audit_and_reports'),
     ]
 
     operations = [
         migrations.AlterField(
             model_name='transaction',
             name='kind',
-            field=models.CharField(choices=[('purchase', 'Coin purchase'), ('gift', 'Gift'), ('unlock', 'Premium unlock'), ('merch', 'Merch order'), ('merch_release', 'Merch earnings released'), ('merch_cancel', 'Merch order cancelled'), ('refund', 'Refund clawback'), ('dispute', 'Dispute clawback'), ('dispute_reversal', 'Dispute won'), ('refund_reversal', 'Refund failed'), ('receivable_cover', 'Receivable covered'), ('payout', 'Payout started'), ('payout_settle', 'Payout settled'), ('payout_return', 'Payout returned'), ('adjustment', 'Staff adjustment'), ('transfer', 'Transfer')], max_length=32),
+            field=models.CharField(choices=[('purchase', 'Coin purchase'), ('gift', 'Gift'), ('unlock', 'Premium unlock'), ('merch', 'Merch order'), ('merch_release', 'Merch earnings released'), ('merch_cancel', 'Merch order cancelled'), ('refund', 'Refund clawback'), ('dispute', 'Dispute clawback'), ('dispute_reversal', 'Dispute won'), ('refund_reversal', 'Refund failed'), ('receivable_cover', 'Receivable covered'), ('earnings_reversal', 'Chargeback reversal'), ('payout', 'Payout started'), ('payout_settle', 'Payout settled'), ('payout_return', 'Payout returned'), ('adjustment', 'Staff adjustment'), ('transfer', 'Transfer')], max_length=32),
         ),
         migrations.CreateModel(
             name='RefundFailure',
