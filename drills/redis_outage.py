@@ -28,6 +28,7 @@ import requests
 from django.db import connection
 from django.utils import timezone
 
+from bench.harness import HTTPS_HEADERS
 from drills.harness import (
     BASE_DIR,
     Answers,
@@ -41,6 +42,7 @@ from drills.harness import (
     start,
     stop,
     until_definitive,
+    web_client,
 )
 from drills.payments import Delivery, paid_at_stripe, stripe_stand_in, succeeded
 from drills.world import people
@@ -184,7 +186,7 @@ def _run(small: bool) -> Report:
     html_url = f"{base}/live/{session.pk}/gift/"
 
     def api_gifter(i: int) -> None:
-        http = requests.Session()
+        http = web_client()
         auth = {"Authorization": f"Token {tokens[i]}"}
         n = 0
         while not halt.is_set():
@@ -219,7 +221,7 @@ def _run(small: bool) -> Report:
         return answer.status_code, cookies
 
     def html_gifter(i: int) -> None:
-        http = requests.Session()
+        http = web_client()
         viewer = viewers[sizes.api_gifters + i]
         status, cookies = log_in(http, viewer.email)
         if status != 302 or "sessionid" not in cookies:
@@ -249,7 +251,7 @@ def _run(small: bool) -> Report:
     pace = total_seconds * sizes.webhook_senders / max(1, len(purchases)) * 0.8
 
     def webhook_sender(i: int) -> None:
-        http = requests.Session()
+        http = web_client()
         while True:
             with pending_lock:
                 if not pending:
@@ -277,7 +279,7 @@ def _run(small: bool) -> Report:
                 time.sleep(pace)
 
     def health_prober() -> None:
-        http = requests.Session()
+        http = web_client()
         while not halt.is_set():
             t0 = time.monotonic()
             try:
@@ -295,7 +297,7 @@ def _run(small: bool) -> Report:
         buyer = buyers[0]
         while not halt.is_set():
             t0 = time.monotonic()
-            status, _ = log_in(requests.Session(), buyer.email)
+            status, _ = log_in(web_client(), buyer.email)
             detail = "" if status == 302 else "(log-in did not redirect)"
             answers.note("log-in", str(status), time.monotonic() - t0, detail)
             logins.append((answers.phase, status))
@@ -320,7 +322,7 @@ def _run(small: bool) -> Report:
                     browser = pw.chromium.launch(
                         executable_path=executable, headless=True, args=CHROMIUM_ARGS
                     )
-                    page = browser.new_page()
+                    page = browser.new_page(extra_http_headers=HTTPS_HEADERS)
                     page.goto(f"{base}/live/{session.pk}/")
                     page.wait_for_selector("[data-live-session][data-connection=live]", timeout=15_000)
                     for t in threads:
@@ -517,7 +519,7 @@ def _marker_gift(
     headers = {"Authorization": f"Token {token}", "Idempotency-Key": key}
     t0 = time.monotonic()
     answer = until_definitive(
-        lambda: requests.post(
+        lambda: web_client().post(
             url, json={"gift": gift_id, "count": 1}, headers=headers, timeout=CLIENT_TIMEOUT
         ),
         answers,

@@ -25,7 +25,7 @@ import requests
 from django.db import connection
 from django.db.models import Count
 
-from drills.harness import BASE_DIR, Answers, Report, asgi_server, check_ledger, process_env, stop
+from drills.harness import BASE_DIR, Answers, Report, asgi_server, check_ledger, process_env, stop, web_client
 from drills.payments import (
     Delivery,
     delivery,
@@ -131,7 +131,7 @@ def _run(small: bool) -> Report:
             work.put(None)
 
         def sender() -> None:
-            http = requests.Session()
+            http = web_client()
             while (d := work.get()) is not None:
                 for _attempt in range(5):  # Stripe retries a 5xx or a dropped connection
                     t0 = time.monotonic()
