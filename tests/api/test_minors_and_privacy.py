@@ -170,7 +170,7 @@ def test_stored_emails_in_old_audit_and_report_rows_are_replaced_by_public_names
         target_repr=world.viewer.email,
         reason="spam",
     )
-    migration = importlib.import_module("wallet.migrations.0009_public_names_in_audit_and_reports")
+    migration = importlib.import_module("wallet.migrations.0011_public_names_in_audit_and_reports")
     with connection.schema_editor() as editor:
         migration.replace_stored_emails(apps, editor)
     assert AuditEntry.objects.get(pk=old_audit.pk).target_repr == (
