@@ -55,7 +55,7 @@ def _post_all(base: str, units: list[list[Delivery]], report: Report) -> None:
     lock = threading.Lock()
 
     def sender() -> None:
-        http = web_client()
+        http = web_client(base)
         while (unit := work.get()) is not None:
             for d in unit:
                 response = http.post(f"{base}/stripe/webhook/", data=d.body, headers=d.headers(), timeout=60)

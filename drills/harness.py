@@ -44,15 +44,18 @@ class Report:
         return "\n".join(lines)
 
 
-def web_client() -> Any:
-    """An HTTP client of the drill's web server. The server runs with production settings, where
-    TLS ends at the load balancer: requests say they came through it, as there."""
+def web_client(base: str) -> Any:
+    """An HTTP client of the drill's web server at `base`. The server runs with production
+    settings, where TLS ends at the load balancer: requests say they came through it, from a
+    page of the site (the https origin CSRF checks), as a browser's would."""
+    from urllib.parse import urlsplit
+
     import requests
 
     from bench.harness import HTTPS_HEADERS
 
     http = requests.Session()
-    http.headers.update(HTTPS_HEADERS)
+    http.headers.update({**HTTPS_HEADERS, "Origin": f"https://{urlsplit(base).netloc}"})
     return http
 
 

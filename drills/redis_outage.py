@@ -186,7 +186,7 @@ def _run(small: bool) -> Report:
     html_url = f"{base}/live/{session.pk}/gift/"
 
     def api_gifter(i: int) -> None:
-        http = web_client()
+        http = web_client(base)
         auth = {"Authorization": f"Token {tokens[i]}"}
         n = 0
         while not halt.is_set():
@@ -221,7 +221,7 @@ def _run(small: bool) -> Report:
         return answer.status_code, cookies
 
     def html_gifter(i: int) -> None:
-        http = web_client()
+        http = web_client(base)
         viewer = viewers[sizes.api_gifters + i]
         status, cookies = log_in(http, viewer.email)
         if status != 302 or "sessionid" not in cookies:
@@ -251,7 +251,7 @@ def _run(small: bool) -> Report:
     pace = total_seconds * sizes.webhook_senders / max(1, len(purchases)) * 0.8
 
     def webhook_sender(i: int) -> None:
-        http = web_client()
+        http = web_client(base)
         while True:
             with pending_lock:
                 if not pending:
@@ -279,7 +279,7 @@ def _run(small: bool) -> Report:
                 time.sleep(pace)
 
     def health_prober() -> None:
-        http = web_client()
+        http = web_client(base)
         while not halt.is_set():
             t0 = time.monotonic()
             try:
@@ -297,7 +297,7 @@ def _run(small: bool) -> Report:
         buyer = buyers[0]
         while not halt.is_set():
             t0 = time.monotonic()
-            status, _ = log_in(web_client(), buyer.email)
+            status, _ = log_in(web_client(base), buyer.email)
             detail = "" if status == 302 else "(log-in did not redirect)"
             answers.note("log-in", str(status), time.monotonic() - t0, detail)
             logins.append((answers.phase, status))
@@ -519,7 +519,7 @@ def _marker_gift(
     headers = {"Authorization": f"Token {token}", "Idempotency-Key": key}
     t0 = time.monotonic()
     answer = until_definitive(
-        lambda: web_client().post(
+        lambda: web_client(url).post(
             url, json={"gift": gift_id, "count": 1}, headers=headers, timeout=CLIENT_TIMEOUT
         ),
         answers,

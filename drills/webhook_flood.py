@@ -131,7 +131,7 @@ def _run(small: bool) -> Report:
             work.put(None)
 
         def sender() -> None:
-            http = web_client()
+            http = web_client(base)
             while (d := work.get()) is not None:
                 for _attempt in range(5):  # Stripe retries a 5xx or a dropped connection
                     t0 = time.monotonic()
