@@ -9,6 +9,9 @@ spend's creator credit is in the same transaction (merch: in the release of the 
 - A refund or a lost dispute: of each funded credit, what is still unpaid is taken back from
   the creator (one ledger transaction per creator, key `earnings-reversal-<event>-<account>`,
   reference the purchase); what was paid out already is recorded as the platform's loss.
+- A refund Stripe reports failed: the refunds' reversals the remaining refunded coins no longer
+  justify are undone (the creator gets back what was taken, key
+  `earnings-restore-<event>-<account>`; the loss no longer counts).
 Both run inside the caller's transaction, under the purchase lock.
 """
 
@@ -20,6 +23,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from django.db.models import Sum
+from django.utils import timezone
 
 from wallet import earnings, selectors, services
 from wallet.models import (
@@ -184,6 +188,12 @@ def _coins_taken_back(purchase: CoinPurchase) -> int:
     return purchase.refunded_coins + int(disputed["coins"] or 0)
 
 
+def _spent_coins_taken_back(purchase: CoinPurchase, credits: list[FundedCredit]) -> int:
+    spent = sum(credit.coins for credit in credits)
+    # Of the coins taken back, those beyond what the viewer had not spent were spent.
+    return min(spent, max(0, _coins_taken_back(purchase) - (purchase.coins - spent)))
+
+
 def reverse_funded_earnings(
     *, purchase: CoinPurchase, event_key: str, dispute: PurchaseDispute | None = None
 ) -> Reversal:
@@ -191,11 +201,9 @@ def reverse_funded_earnings(
     the coins taken back so far funded (unspent coins are taken back first). Idempotent: what
     earlier events took for the purchase is not taken again."""
     credits = funded_credits(purchase)
-    spent = sum(credit.coins for credit in credits)
-    # Of the coins taken back, those beyond what the viewer had not spent were spent.
-    target = min(spent, max(0, _coins_taken_back(purchase) - (purchase.coins - spent)))
+    target = _spent_coins_taken_back(purchase, credits)
     done_by_credit = dict(
-        EarningsReversal.objects.filter(purchase=purchase)
+        EarningsReversal.objects.filter(purchase=purchase, undone_at__isnull=True)
         .values("credit_transaction_id")
         .annotate(coins=Sum("coins"))
         .values_list("credit_transaction_id", "coins")
@@ -276,3 +284,62 @@ def reverse_funded_earnings(
         extra={"purchase": purchase.pk, "event": event_key, "reversed": total_reversed, "lost": total_lost},
     )
     return Reversal(diamonds_reversed=total_reversed, diamonds_lost=total_lost)
+
+
+def restore_reversed_earnings(*, purchase: CoinPurchase, event_key: str) -> int:
+    """A refund failed (`purchase.refunded_coins` already lowered): undo, newest first, the refund
+    reversals that the coins still taken back no longer justify; a whole reversal comes back and
+    what that leaves short is taken again under `event_key`. Returns the diamonds given back.
+    Idempotent: undone reversals are marked and the ledger keys are per event."""
+    target = _spent_coins_taken_back(purchase, funded_credits(purchase))
+    active = EarningsReversal.objects.select_for_update().filter(purchase=purchase, undone_at__isnull=True)
+    excess = sum(active.values_list("coins", flat=True)) - target
+    undo: list[EarningsReversal] = []
+    # Only refunds failed: a lost chargeback's reversals stay.
+    for row in active.filter(dispute__isnull=True).order_by("-created_at", "-id"):
+        if excess <= 0:
+            break
+        undo.append(row)
+        excess -= row.coins
+    if not undo:
+        return 0
+    account_ids = sorted({row.account_id for row in undo})
+    list(
+        Account.objects.select_for_update(no_key=True)
+        .filter(pk__in=account_ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
+    issuance = services.system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND)
+    now = timezone.now()
+    restored = 0
+    for account_id in account_ids:
+        rows = [row for row in undo if row.account_id == account_id]
+        diamonds = sum(row.diamonds_reversed for row in rows)
+        posted_id = None
+        if diamonds:
+            # The same diamonds the reversal un-issued, issued back: nothing is created.
+            posted_id = services.post_transaction(
+                kind=Transaction.Kind.EARNINGS_RESTORE,
+                legs=[Leg(issuance, -diamonds), Leg(account_id, diamonds)],
+                idempotency_key=f"earnings-restore-{event_key}-{account_id}",
+                reference=f"purchase:{purchase.pk}",
+                memo=f"Refund of purchase #{purchase.pk} failed: chargeback reversal undone",
+                allow_frozen=True,
+            ).id
+        restored += diamonds
+        EarningsReversal.objects.filter(pk__in=[row.pk for row in rows]).update(
+            undone_at=now, undone_by_event=event_key, undo_transaction_id=posted_id
+        )
+    # A whole reversal undone may give back more than the failure justifies: take that part again.
+    again = reverse_funded_earnings(purchase=purchase, event_key=event_key)
+    logger.info(
+        "earnings reversal undone",
+        extra={
+            "purchase": purchase.pk,
+            "event": event_key,
+            "restored": restored,
+            "taken_again": again.diamonds_reversed,
+        },
+    )
+    return restored - again.diamonds_reversed
