@@ -1,7 +1,8 @@
 """What a refund or chargeback does to the creators the purchase's coins already paid.
 
 A viewer's coins are spent first in, first out: each debit of the wallet takes the oldest
-coins left (a clawback takes its own purchase's coins first). So the spends (gifts, unlocks,
+coins left (a clawback takes its own purchase's coins first, and coins a failed refund or a won
+chargeback gives back are the coins it took). So the spends (gifts, unlocks,
 merch) a purchase funded, and the part of each, are read from the wallet's entries; each
 spend's creator credit is in the same transaction (merch: in the release of the same order).
 
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 SPEND_KINDS = (Transaction.Kind.GIFT, Transaction.Kind.UNLOCK, Transaction.Kind.MERCH)
 CLAWBACK_KINDS = (Transaction.Kind.REFUND, Transaction.Kind.DISPUTE)
+RETURN_KINDS = (Transaction.Kind.REFUND_REVERSAL, Transaction.Kind.DISPUTE_REVERSAL)
 
 
 @dataclass(frozen=True)
@@ -80,32 +82,69 @@ def _funded_spends(purchase: CoinPurchase) -> list[_FundedSpend]:
         .values_list("amount", "transaction_id", "transaction__kind", "transaction__reference")
     )
     lots: deque[list[int | None]] = deque()  # [purchase id or None, coins left]
+    # What clawbacks of each purchase took, and what covering receivables used, by source: coins
+    # a failed refund or a won chargeback gives back are those same coins, not fresh ones.
+    clawed: dict[int | None, list[list[int | None]]] = {}
+    covered: list[list[int | None]] = []
     funded: list[_FundedSpend] = []
     for amount, txn, kind, reference in rows.iterator(chunk_size=2000):
         if amount > 0:
+            if kind in RETURN_KINDS:
+                lots.extend(_returned_lots(amount, clawed.setdefault(_purchase_of(reference), []), covered))
+                continue
             source = _purchase_of(reference) if kind == Transaction.Kind.PURCHASE else None
             lots.append([source, amount])
             continue
         need = -amount
+        taken: list[list[int | None]] | None = None
         if kind in CLAWBACK_KINDS:
             own = _purchase_of(reference)
+            taken = clawed.setdefault(own, [])
             for lot in lots:
                 if lot[0] == own and need:
                     take = min(int(lot[1] or 0), need)
                     lot[1] = int(lot[1] or 0) - take
                     need -= take
+                    if take:
+                        taken.append([own, take])
+        elif kind == Transaction.Kind.RECEIVABLE_COVER:
+            taken = covered
         offset = 0
         while need and lots:
             lot = lots[0]
             take = min(int(lot[1] or 0), need)
             if take and lot[0] == purchase.pk and kind in SPEND_KINDS:
                 funded.append(_FundedSpend(txn, kind, reference, -amount, offset, offset + take))
+            if take and taken is not None:
+                taken.append([lot[0], take])
             lot[1] = int(lot[1] or 0) - take
             need -= take
             offset += take
             if not lot[1]:
                 lots.popleft()
     return funded
+
+
+def _returned_lots(
+    amount: int, clawed: list[list[int | None]], covered: list[list[int | None]]
+) -> list[list[int | None]]:
+    """The lots a wallet credit giving coins back restores: what the purchase's clawbacks took
+    (newest first), then what covering its receivables used; anything beyond has no purchase."""
+    lots: list[list[int | None]] = []
+    left = amount
+    for pool in (clawed, covered):
+        while left and pool:
+            source, coins = pool[-1]
+            part = min(int(coins or 0), left)
+            lots.append([source, part])
+            left -= part
+            if part == coins:
+                pool.pop()
+            else:
+                pool[-1][1] = int(coins or 0) - part
+    if left:
+        lots.append([None, left])
+    return lots
 
 
 def funded_credits(purchase: CoinPurchase) -> list[FundedCredit]:

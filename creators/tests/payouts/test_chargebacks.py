@@ -398,6 +398,97 @@ def test_a_refund_that_stripe_reports_failed_gives_the_creators_back_what_its_re
     assert run_ledger_check().ok
 
 
+def _fail_the_refund(client: Client, stripe_settings: Any) -> None:
+    # The bank rejects the refund: Stripe marks it failed (localstripe takes the status as given).
+    not_a_stripe_param: Any = {"status": "failed"}
+    failed = stripe.StripeClient(
+        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
+    ).v1.refunds.update(PurchaseRefund.objects.get().stripe_refund_id, params=not_a_stripe_param)
+    assert failed.status == "failed"
+    _deliver_3_times(client, event("refund.failed", _refund_object(failed)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_one_of_two_refunds_fails_the_creator_gives_back_only_what_the_other_refund_funded(
+    client: Client,
+    hold_settings,
+    stripe_settings,
+    make_user,
+    paid_purchase,
+    payee,
+    make_post,
+    lion,
+):
+    viewer = make_user()
+    creator = payee(0)
+    purchase = paid_purchase(viewer, 700)
+    assert purchase.amount_cents == 999
+    _gift(viewer, creator, lion, make_post(creator), count=5)  # 500 coins spent, 200 left
+    stripe_client = stripe.StripeClient(
+        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
+    )
+    # A refund of 249 cents made at Stripe's dashboard (175 coins: the viewer still holds them) ...
+    first = stripe_client.v1.refunds.create(
+        params={"payment_intent": purchase.stripe_payment_intent_id, "amount": 249}
+    )
+    _deliver_3_times(client, event("charge.refunded", _charge_refunded(purchase) | {"amount_refunded": 249}))
+    assert (_diamonds(creator), selectors.coin_balance(user_id=viewer.pk)) == (500, 25)
+    # ... then staff refund the other 750: the 500 spent coins' diamonds are taken back.
+    refund_purchase(purchase_id=purchase.pk, staff_user=make_user(is_staff=True), reason="Requested")
+    assert _diamonds(creator) == 0
+
+    not_a_stripe_param: Any = {"status": "failed"}
+    failed = stripe_client.v1.refunds.update(first.id, params=not_a_stripe_param)
+    for _ in range(2):
+        _deliver_3_times(client, event("refund.failed", _refund_object(failed)))
+
+    # 750 of 999 cents stay refunded: 526 coins, 326 of them spent, so 326 diamonds stay taken.
+    purchase.refresh_from_db()
+    assert (purchase.refunded_cents, purchase.refunded_coins) == (750, 526)
+    assert _diamonds(creator) == 174
+    assert sum(r.outstanding for r in CoinReceivable.objects.filter(user=viewer)) == 326
+    losses = earnings.chargeback_losses()
+    assert (losses.diamonds_reversed, losses.diamonds_lost) == (326, 0)
+    assert _system(Account.Kind.DIAMOND_ISSUANCE) == -174
+    # The diamonds left to the creator are payable once they clear the hold, and no more.
+    hold_settings.MINIMUM_PAYOUT_CENTS = 50
+    services.run_payout_batch(period="after-partial-failure", as_of=timezone.now() + HOLD)
+    assert (_paid_to(creator), _diamonds(creator)) == (174, 0)
+    assert run_ledger_check().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_coins_a_failed_refund_gave_back_still_count_as_the_purchase_s_when_it_is_charged_back(
+    client: Client,
+    hold_settings,
+    stripe_settings,
+    make_user,
+    paid_purchase,
+    payee,
+    make_post,
+    lion,
+):
+    thief = make_user()
+    first, accomplice = payee(0), payee(0)
+    stolen = paid_purchase(thief, 700)
+    _gift(thief, first, lion, make_post(first), count=2)
+    refund_purchase(purchase_id=stolen.pk, staff_user=make_user(is_staff=True), reason="Requested")
+    _fail_the_refund(client, stripe_settings)
+    assert (selectors.coin_balance(user_id=thief.pk), _diamonds(first)) == (500, 200)
+    # The 500 coins given back are the stolen purchase's coins: gifting them launders nothing.
+    _gift(thief, accomplice, lion, make_post(accomplice), count=5)
+
+    _deliver_3_times(client, event("charge.dispute.closed", _dispute(stolen, "lost", "dp_after_failure")))
+
+    assert (_diamonds(first), _diamonds(accomplice)) == (0, 0)
+    run = services.run_payout_batch(period="after-chargeback", as_of=timezone.now() + HOLD)
+    assert not run.batch.payouts.filter(status=Payout.Status.PAID).exists()
+    losses = earnings.chargeback_losses()
+    assert (losses.diamonds_reversed, losses.diamonds_lost) == (700, 0)
+    assert _system(Account.Kind.DIAMOND_ISSUANCE) == 0
+    assert run_ledger_check().ok
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "first_event,status",
