@@ -336,6 +336,7 @@ def test_a_refund_that_stripe_reports_failed_gives_the_creators_back_what_its_re
     client: Client,
     hold_settings,
     stripe_settings,
+    staff,
     make_user,
     paid_purchase,
     payee,
@@ -377,6 +378,13 @@ def test_a_refund_that_stripe_reports_failed_gives_the_creators_back_what_its_re
     # Nothing was lost: the report no longer counts the reversal or its loss.
     losses = earnings.chargeback_losses()
     assert (losses.reversals, losses.diamonds_reversed, losses.diamonds_lost) == (0, 0, 0)
+    client.force_login(staff)
+    dashboard = client.get("/admin/dashboard/").content.decode()
+    assert 'data-testid="chargeback-lost">0<' in dashboard
+    undone = client.get("/admin/wallet/earningsreversal/", {"undone_at__isempty": "0"})
+    assert undone.status_code == 200
+    assert f"refund-{purchase.pk}-" in undone.content.decode()
+    client.logout()
     # The viewer is back where they were: 200 coins left, nothing owed, wallet usable.
     assert selectors.coin_balance(user_id=viewer.pk) == 200
     assert sum(r.outstanding for r in CoinReceivable.objects.filter(user=viewer)) == 0
