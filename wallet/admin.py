@@ -311,7 +311,10 @@ class EarningsReversalAdmin(ReadOnlyLedgerAdmin):
         "diamonds_lost",
         "transaction",
         "created_at",
+        "undone_at",
     ]
+    # A reversal undone by a failed refund took and lost nothing: the report counts only the rest.
+    list_filter = [("undone_at", admin.EmptyFieldListFilter)]
     search_fields = ["=purchase__id", "event_key", "account__owner__email"]
     list_select_related = ["purchase", "account__owner", "transaction"]
 

@@ -4,7 +4,9 @@ A creator's credits (every positive entry on their diamond account but a returne
 consumed oldest first, in the order (transaction created_at, transaction id): payouts and other
 debits take the oldest, so the unpaid diamonds are always the newest credits worth the balance.
 A refund or lost chargeback takes back the unpaid part of the credits its coins funded
-(`EarningsReversal.diamonds_reversed`), which removes that part from the order.
+(`EarningsReversal.diamonds_reversed`), which removes that part from the order; a refund that
+failed undoes its reversals (`undone_at`) and gives the diamonds back in a transaction that is
+not a new credit (`earnings_restore`), so the credit is whole again in its old place.
 
 Held, never paid by a batch:
 - credits younger than EARNINGS_HOLD_DAYS at `as_of` (the newest credits, so the held amount is
@@ -35,12 +37,12 @@ _HELD_SQL = """
 recent AS (
     SELECT e.account_id, sum(e.amount)::bigint AS diamonds
       FROM wallet_transaction t JOIN wallet_entry e ON e.transaction_id = t.id
-     WHERE t.created_at > %(cutoff)s AND t.kind <> 'payout_return' AND e.amount > 0 AND e.unit = 'DIAMOND'
+     WHERE t.created_at > %(cutoff)s AND t.kind NOT IN ('payout_return', 'earnings_restore') AND e.amount > 0 AND e.unit = 'DIAMOND'
        {on_e}
      GROUP BY e.account_id
     UNION ALL
     SELECT r.account_id, -sum(r.diamonds_reversed)::bigint
-      FROM wallet_earningsreversal r WHERE r.credit_created_at > %(cutoff)s {on_r}
+      FROM wallet_earningsreversal r WHERE r.undone_at IS NULL AND r.credit_created_at > %(cutoff)s {on_r}
      GROUP BY r.account_id
 ), disputed AS (
     SELECT DISTINCT h.account_id, h.credit_transaction_id AS txn, h.credit_created_at AS at
@@ -50,15 +52,15 @@ recent AS (
 ), from_disputed AS (
     SELECT x.account_id,
            (SELECT COALESCE(sum(e.amount), 0) FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
-             WHERE e.account_id = x.account_id AND e.amount > 0 AND t.kind <> 'payout_return'
+             WHERE e.account_id = x.account_id AND e.amount > 0 AND t.kind NOT IN ('payout_return', 'earnings_restore')
                AND (t.created_at, t.id) >= (x.at, x.txn))
          - (SELECT COALESCE(sum(r.diamonds_reversed), 0) FROM wallet_earningsreversal r
-             WHERE r.account_id = x.account_id AND (r.credit_created_at, r.credit_transaction_id) >= (x.at, x.txn))
+             WHERE r.undone_at IS NULL AND r.account_id = x.account_id AND (r.credit_created_at, r.credit_transaction_id) >= (x.at, x.txn))
            AS through,
            (SELECT COALESCE(sum(e.amount), 0) FROM wallet_entry e
              WHERE e.account_id = x.account_id AND e.transaction_id = x.txn AND e.amount > 0)
          - (SELECT COALESCE(sum(r.diamonds_reversed), 0) FROM wallet_earningsreversal r
-             WHERE r.account_id = x.account_id AND r.credit_transaction_id = x.txn)
+             WHERE r.undone_at IS NULL AND r.account_id = x.account_id AND r.credit_transaction_id = x.txn)
            AS own
       FROM disputed x
 ), held AS (
@@ -159,11 +161,11 @@ def payable_earnings(*, account_id: int, as_of: datetime.datetime | None = None)
                 SELECT ((t.created_at + make_interval(days => %(hold)s)) AT TIME ZONE %(zone)s)::date AS day, e.amount AS diamonds
                   FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
                  WHERE e.account_id = %(account)s AND t.created_at > %(cutoff)s
-                   AND t.kind <> 'payout_return' AND e.amount > 0
+                   AND t.kind NOT IN ('payout_return', 'earnings_restore') AND e.amount > 0
                 UNION ALL
                 SELECT ((r.credit_created_at + make_interval(days => %(hold)s)) AT TIME ZONE %(zone)s)::date, -r.diamonds_reversed
                   FROM wallet_earningsreversal r
-                 WHERE r.account_id = %(account)s AND r.credit_created_at > %(cutoff)s
+                 WHERE r.undone_at IS NULL AND r.account_id = %(account)s AND r.credit_created_at > %(cutoff)s
             ) credits GROUP BY day HAVING sum(diamonds) <> 0 ORDER BY day DESC
             """,
             {"hold": settings.EARNINGS_HOLD_DAYS, "zone": zone, "account": account_id, "cutoff": cutoff},
@@ -190,14 +192,14 @@ def payable_earnings(*, account_id: int, as_of: datetime.datetime | None = None)
 
 _UNPAID_SQL = """
 SELECT (SELECT COALESCE(sum(e.amount), 0) FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
-         WHERE e.account_id = %(account)s AND e.amount > 0 AND t.kind <> 'payout_return'
+         WHERE e.account_id = %(account)s AND e.amount > 0 AND t.kind NOT IN ('payout_return', 'earnings_restore')
            AND (t.created_at, t.id) > (%(at)s, %(txn)s))
      - (SELECT COALESCE(sum(r.diamonds_reversed), 0) FROM wallet_earningsreversal r
-         WHERE r.account_id = %(account)s AND (r.credit_created_at, r.credit_transaction_id) > (%(at)s, %(txn)s)),
+         WHERE r.undone_at IS NULL AND r.account_id = %(account)s AND (r.credit_created_at, r.credit_transaction_id) > (%(at)s, %(txn)s)),
        (SELECT COALESCE(sum(e.amount), 0) FROM wallet_entry e
          WHERE e.account_id = %(account)s AND e.transaction_id = %(txn)s AND e.amount > 0)
      - (SELECT COALESCE(sum(r.diamonds_reversed), 0) FROM wallet_earningsreversal r
-         WHERE r.account_id = %(account)s AND r.credit_transaction_id = %(txn)s)
+         WHERE r.undone_at IS NULL AND r.account_id = %(account)s AND r.credit_transaction_id = %(txn)s)
 """
 
 
@@ -223,7 +225,8 @@ class ChargebackLosses:
 def chargeback_losses(*, since: datetime.datetime | None = None) -> ChargebackLosses:
     """Staff report: diamonds refunds and lost chargebacks took back from creators, and the
     diamonds already paid out of those coins (the platform's loss)."""
-    rows = EarningsReversal.objects.all()
+    # A reversal a failed refund undid took nothing and lost nothing.
+    rows = EarningsReversal.objects.filter(undone_at__isnull=True)
     if since is not None:
         rows = rows.filter(created_at__gte=since)
     totals = rows.aggregate(

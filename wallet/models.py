@@ -213,6 +213,7 @@ class Transaction(models.Model):
         REFUND_REVERSAL = "refund_reversal", "Refund failed"
         RECEIVABLE_COVER = "receivable_cover", "Receivable covered"
         EARNINGS_REVERSAL = "earnings_reversal", "Chargeback reversal"
+        EARNINGS_RESTORE = "earnings_restore", "Chargeback reversal undone"
         PAYOUT = "payout", "Payout started"
         PAYOUT_SETTLE = "payout_settle", "Payout settled"
         PAYOUT_RETURN = "payout_return", "Payout returned"
@@ -525,7 +526,9 @@ class EarningsHold(models.Model):
 class EarningsReversal(models.Model):
     """What a refund or lost chargeback took back from one creator credit its coins funded:
     `diamonds_reversed` came back from the creator's unpaid balance (ledger `transaction`),
-    `diamonds_lost` had already been paid out and is the platform's loss."""
+    `diamonds_lost` had already been paid out and is the platform's loss. A refund that Stripe
+    later reports failed undoes its reversals (`undone_at`): the creator gets `diamonds_reversed`
+    back (`undo_transaction`) and neither part counts any more."""
 
     purchase = models.ForeignKey(CoinPurchase, on_delete=models.PROTECT, related_name="earnings_reversals")
     dispute = models.ForeignKey(
@@ -543,6 +546,12 @@ class EarningsReversal(models.Model):
         Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    # `refund-failed-<stripe refund id>`: the failure that undid this reversal.
+    undone_by_event = models.CharField(max_length=200, blank=True)
+    undo_transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

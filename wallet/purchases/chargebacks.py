@@ -1,7 +1,8 @@
 """What a refund or chargeback does to the creators the purchase's coins already paid.
 
 A viewer's coins are spent first in, first out: each debit of the wallet takes the oldest
-coins left (a clawback takes its own purchase's coins first). So the spends (gifts, unlocks,
+coins left (a clawback takes its own purchase's coins first, and coins a failed refund or a won
+chargeback gives back are the coins it took). So the spends (gifts, unlocks,
 merch) a purchase funded, and the part of each, are read from the wallet's entries; each
 spend's creator credit is in the same transaction (merch: in the release of the same order).
 
@@ -9,6 +10,9 @@ spend's creator credit is in the same transaction (merch: in the release of the 
 - A refund or a lost dispute: of each funded credit, what is still unpaid is taken back from
   the creator (one ledger transaction per creator, key `earnings-reversal-<event>-<account>`,
   reference the purchase); what was paid out already is recorded as the platform's loss.
+- A refund Stripe reports failed: the refunds' reversals the remaining refunded coins no longer
+  justify are undone (the creator gets back what was taken, key
+  `earnings-restore-<event>-<account>`; the loss no longer counts).
 Both run inside the caller's transaction, under the purchase lock.
 """
 
@@ -20,6 +24,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from django.db.models import Sum
+from django.utils import timezone
 
 from wallet import earnings, selectors, services
 from wallet.models import (
@@ -38,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 SPEND_KINDS = (Transaction.Kind.GIFT, Transaction.Kind.UNLOCK, Transaction.Kind.MERCH)
 CLAWBACK_KINDS = (Transaction.Kind.REFUND, Transaction.Kind.DISPUTE)
+RETURN_KINDS = (Transaction.Kind.REFUND_REVERSAL, Transaction.Kind.DISPUTE_REVERSAL)
 
 
 @dataclass(frozen=True)
@@ -76,32 +82,69 @@ def _funded_spends(purchase: CoinPurchase) -> list[_FundedSpend]:
         .values_list("amount", "transaction_id", "transaction__kind", "transaction__reference")
     )
     lots: deque[list[int | None]] = deque()  # [purchase id or None, coins left]
+    # What clawbacks of each purchase took, and what covering receivables used, by source: coins
+    # a failed refund or a won chargeback gives back are those same coins, not fresh ones.
+    clawed: dict[int | None, list[list[int | None]]] = {}
+    covered: list[list[int | None]] = []
     funded: list[_FundedSpend] = []
     for amount, txn, kind, reference in rows.iterator(chunk_size=2000):
         if amount > 0:
+            if kind in RETURN_KINDS:
+                lots.extend(_returned_lots(amount, clawed.setdefault(_purchase_of(reference), []), covered))
+                continue
             source = _purchase_of(reference) if kind == Transaction.Kind.PURCHASE else None
             lots.append([source, amount])
             continue
         need = -amount
+        taken: list[list[int | None]] | None = None
         if kind in CLAWBACK_KINDS:
             own = _purchase_of(reference)
+            taken = clawed.setdefault(own, [])
             for lot in lots:
                 if lot[0] == own and need:
                     take = min(int(lot[1] or 0), need)
                     lot[1] = int(lot[1] or 0) - take
                     need -= take
+                    if take:
+                        taken.append([own, take])
+        elif kind == Transaction.Kind.RECEIVABLE_COVER:
+            taken = covered
         offset = 0
         while need and lots:
             lot = lots[0]
             take = min(int(lot[1] or 0), need)
             if take and lot[0] == purchase.pk and kind in SPEND_KINDS:
                 funded.append(_FundedSpend(txn, kind, reference, -amount, offset, offset + take))
+            if take and taken is not None:
+                taken.append([lot[0], take])
             lot[1] = int(lot[1] or 0) - take
             need -= take
             offset += take
             if not lot[1]:
                 lots.popleft()
     return funded
+
+
+def _returned_lots(
+    amount: int, clawed: list[list[int | None]], covered: list[list[int | None]]
+) -> list[list[int | None]]:
+    """The lots a wallet credit giving coins back restores: what the purchase's clawbacks took
+    (newest first), then what covering its receivables used; anything beyond has no purchase."""
+    lots: list[list[int | None]] = []
+    left = amount
+    for pool in (clawed, covered):
+        while left and pool:
+            source, coins = pool[-1]
+            part = min(int(coins or 0), left)
+            lots.append([source, part])
+            left -= part
+            if part == coins:
+                pool.pop()
+            else:
+                pool[-1][1] = int(coins or 0) - part
+    if left:
+        lots.append([None, left])
+    return lots
 
 
 def funded_credits(purchase: CoinPurchase) -> list[FundedCredit]:
@@ -184,6 +227,12 @@ def _coins_taken_back(purchase: CoinPurchase) -> int:
     return purchase.refunded_coins + int(disputed["coins"] or 0)
 
 
+def _spent_coins_taken_back(purchase: CoinPurchase, credits: list[FundedCredit]) -> int:
+    spent = sum(credit.coins for credit in credits)
+    # Of the coins taken back, those beyond what the viewer had not spent were spent.
+    return min(spent, max(0, _coins_taken_back(purchase) - (purchase.coins - spent)))
+
+
 def reverse_funded_earnings(
     *, purchase: CoinPurchase, event_key: str, dispute: PurchaseDispute | None = None
 ) -> Reversal:
@@ -191,11 +240,9 @@ def reverse_funded_earnings(
     the coins taken back so far funded (unspent coins are taken back first). Idempotent: what
     earlier events took for the purchase is not taken again."""
     credits = funded_credits(purchase)
-    spent = sum(credit.coins for credit in credits)
-    # Of the coins taken back, those beyond what the viewer had not spent were spent.
-    target = min(spent, max(0, _coins_taken_back(purchase) - (purchase.coins - spent)))
+    target = _spent_coins_taken_back(purchase, credits)
     done_by_credit = dict(
-        EarningsReversal.objects.filter(purchase=purchase)
+        EarningsReversal.objects.filter(purchase=purchase, undone_at__isnull=True)
         .values("credit_transaction_id")
         .annotate(coins=Sum("coins"))
         .values_list("credit_transaction_id", "coins")
@@ -276,3 +323,62 @@ def reverse_funded_earnings(
         extra={"purchase": purchase.pk, "event": event_key, "reversed": total_reversed, "lost": total_lost},
     )
     return Reversal(diamonds_reversed=total_reversed, diamonds_lost=total_lost)
+
+
+def restore_reversed_earnings(*, purchase: CoinPurchase, event_key: str) -> int:
+    """A refund failed (`purchase.refunded_coins` already lowered): undo, newest first, the refund
+    reversals that the coins still taken back no longer justify; a whole reversal comes back and
+    what that leaves short is taken again under `event_key`. Returns the diamonds given back.
+    Idempotent: undone reversals are marked and the ledger keys are per event."""
+    target = _spent_coins_taken_back(purchase, funded_credits(purchase))
+    active = EarningsReversal.objects.select_for_update().filter(purchase=purchase, undone_at__isnull=True)
+    excess = sum(active.values_list("coins", flat=True)) - target
+    undo: list[EarningsReversal] = []
+    # Only refunds failed: a lost chargeback's reversals stay.
+    for row in active.filter(dispute__isnull=True).order_by("-created_at", "-id"):
+        if excess <= 0:
+            break
+        undo.append(row)
+        excess -= row.coins
+    if not undo:
+        return 0
+    account_ids = sorted({row.account_id for row in undo})
+    list(
+        Account.objects.select_for_update(no_key=True)
+        .filter(pk__in=account_ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
+    issuance = services.system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND)
+    now = timezone.now()
+    restored = 0
+    for account_id in account_ids:
+        rows = [row for row in undo if row.account_id == account_id]
+        diamonds = sum(row.diamonds_reversed for row in rows)
+        posted_id = None
+        if diamonds:
+            # The same diamonds the reversal un-issued, issued back: nothing is created.
+            posted_id = services.post_transaction(
+                kind=Transaction.Kind.EARNINGS_RESTORE,
+                legs=[Leg(issuance, -diamonds), Leg(account_id, diamonds)],
+                idempotency_key=f"earnings-restore-{event_key}-{account_id}",
+                reference=f"purchase:{purchase.pk}",
+                memo=f"Refund of purchase #{purchase.pk} failed: chargeback reversal undone",
+                allow_frozen=True,
+            ).id
+        restored += diamonds
+        EarningsReversal.objects.filter(pk__in=[row.pk for row in rows]).update(
+            undone_at=now, undone_by_event=event_key, undo_transaction_id=posted_id
+        )
+    # A whole reversal undone may give back more than the failure justifies: take that part again.
+    again = reverse_funded_earnings(purchase=purchase, event_key=event_key)
+    logger.info(
+        "earnings reversal undone",
+        extra={
+            "purchase": purchase.pk,
+            "event": event_key,
+            "restored": restored,
+            "taken_again": again.diamonds_reversed,
+        },
+    )
+    return restored - again.diamonds_reversed

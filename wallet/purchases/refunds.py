@@ -9,7 +9,8 @@ Events that arrive before the purchase is credited are recorded and applied at t
 A dispute that changes status (`charge.dispute.updated`) is recorded and moves coins only when
 it says won or lost; `funds_withdrawn` takes the coins as a lost dispute would (once, whatever
 else arrives), `funds_reinstated` returns them as a won one. A refund Stripe reports failed
-(re-read from Stripe, never taken from the event) gives its coins back once (`RefundFailure`).
+(re-read from Stripe, never taken from the event) gives its coins back once (`RefundFailure`)
+and gives the creators back what its earnings reversals took.
 """
 
 from __future__ import annotations
@@ -178,6 +179,8 @@ def apply_refund_failed(*, refund_id: str, source: str) -> str:
         cents = min(refund.amount, purchase.refunded_cents)
         purchase.refunded_cents -= cents
         coins = _return_refunded_coins(purchase, idempotency_key=f"refund-failed-{refund.id}")
+        # The creators the refund's reversals took diamonds from are owed them again.
+        chargebacks.restore_reversed_earnings(purchase=purchase, event_key=f"refund-failed-{refund.id}")
         RefundFailure.objects.create(
             purchase=purchase, stripe_refund_id=refund.id, amount_cents=cents, coins=coins
         )
@@ -272,12 +275,7 @@ def _dispute_for_update(*, dispute: DisputeInfo, source: str) -> tuple[CoinPurch
         return "mismatch"
     row = PurchaseDispute.objects.select_for_update().filter(stripe_dispute_id=dispute.id).first()
     if row is None:
-        row = PurchaseDispute.objects.create(
-            purchase=purchase,
-            stripe_dispute_id=dispute.id,
-            amount_cents=dispute.amount,
-            stripe_status=dispute.status,
-        )
+        row = _open_dispute(purchase=purchase, dispute=dispute)
     elif row.purchase_id != purchase.pk:
         record_issue(
             kind=ReconciliationIssue.Kind.METADATA_MISMATCH,
@@ -289,7 +287,24 @@ def _dispute_for_update(*, dispute: DisputeInfo, source: str) -> tuple[CoinPurch
             found=purchase.pk,
         )
         return "mismatch"
+    elif row.status == PurchaseDispute.Status.OPEN and purchase.is_credited:
+        # Coins spent since the last event (an inquiry takes none) are held from now on too.
+        chargebacks.hold_funded_earnings(purchase=purchase, dispute=row)
     return purchase, row
+
+
+def _open_dispute(*, purchase: CoinPurchase, dispute: DisputeInfo) -> PurchaseDispute:
+    """Record a dispute seen for the first time, whichever event it arrives in, and hold the
+    creator earnings its coins funded so no payout batch pays them while it is open."""
+    row = PurchaseDispute.objects.create(
+        purchase=purchase,
+        stripe_dispute_id=dispute.id,
+        amount_cents=dispute.amount,
+        stripe_status=dispute.status,
+    )
+    if purchase.is_credited:
+        chargebacks.hold_funded_earnings(purchase=purchase, dispute=row)
+    return row
 
 
 def apply_dispute_event(*, dispute: DisputeInfo, closed: bool, source: str) -> str:
@@ -306,8 +321,6 @@ def apply_dispute_event(*, dispute: DisputeInfo, closed: bool, source: str) -> s
             row.stripe_status = dispute.status
             if _claw_dispute(purchase, row):
                 outcome = "dispute_clawed_back"
-            if purchase.is_credited:
-                chargebacks.hold_funded_earnings(purchase=purchase, dispute=row)
         elif dispute.status in WON_STATUSES:
             row.status = PurchaseDispute.Status.WON
             row.stripe_status = dispute.status

@@ -12,6 +12,7 @@ import itertools
 from typing import Any
 
 import pytest
+import stripe
 from django.test import Client
 from django.utils import timezone
 
@@ -23,7 +24,18 @@ from creators.tests.payouts.conftest import give_diamonds
 from gifts.models import Gift
 from gifts.services import send_gift
 from wallet import earnings, selectors
-from wallet.models import Account, CoinPurchase, EarningsReversal, Transaction, Unit
+from wallet.models import (
+    Account,
+    CoinPurchase,
+    CoinReceivable,
+    EarningsHold,
+    EarningsReversal,
+    PurchaseDispute,
+    PurchaseRefund,
+    Transaction,
+    Unit,
+)
+from wallet.purchases.refunds import refund_purchase
 from wallet.services import run_ledger_check, system_account_id
 from wallet.tests.purchases import conftest as purchase_fixtures
 from wallet.tests.purchases.conftest import deliver, event, sign
@@ -32,6 +44,7 @@ from wallet.tests.purchases.conftest import deliver, event, sign
 paid_purchase = purchase_fixtures.buy
 packages = purchase_fixtures.packages
 stripe_js = purchase_fixtures.stripe_js
+stripe_disputes = purchase_fixtures.stripe_disputes
 
 _keys = itertools.count()
 HOLD = datetime.timedelta(days=14)
@@ -173,6 +186,7 @@ def test_the_payouts_page_shows_held_earnings_with_the_day_they_become_payable(
 def test_a_batch_skips_earnings_inside_the_hold_and_earnings_funded_by_an_open_dispute(
     client: Client,
     hold_settings,
+    stripe_disputes,
     make_user,
     paid_purchase,
     payee,
@@ -196,7 +210,8 @@ def test_a_batch_skips_earnings_inside_the_hold_and_earnings_funded_by_an_open_d
 
     assert list(batch.payouts.values_list("creator_id", "diamonds")) == [(clean.pk, 500)]
     assert honest.status == CoinPurchase.Status.PAID
-    # Once the dispute is won, the held diamonds are payable again.
+    # Once the dispute is won (Stripe confirms it), the held diamonds are payable again.
+    stripe_disputes["dp_open"] = _dispute(stolen, "won", "dp_open")
     _deliver_3_times(client, event("charge.dispute.closed", _dispute(stolen, "won", "dp_open")))
     account = Account.objects.get(owner=disputed.user)
     assert earnings.payable_diamonds(account_ids=[account.pk], as_of=as_of) == {account.pk: 500}
@@ -296,3 +311,229 @@ def test_the_statement_and_the_staff_dashboard_show_a_chargeback_reversal(
     dashboard = client.get("/admin/dashboard/").content.decode()
     assert 'data-testid="chargeback-reversed">200<' in dashboard
     assert 'data-testid="chargeback-lost">0<' in dashboard
+
+
+def _paid_to(creator: Creator) -> int:
+    return sum(
+        Payout.objects.filter(creator=creator, status=Payout.Status.PAID).values_list("diamonds", flat=True)
+    )
+
+
+def _refund_object(refund: Any) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "object": "refund",
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "charge": refund.charge,
+        "payment_intent": refund.payment_intent,
+        "status": refund.status,
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refund_that_stripe_reports_failed_gives_the_creators_back_what_its_reversal_took(
+    client: Client,
+    hold_settings,
+    stripe_settings,
+    staff,
+    make_user,
+    paid_purchase,
+    payee,
+    make_post,
+    lion,
+):
+    viewer = make_user()
+    creator = payee(0)
+    post = make_post(creator)
+    purchase = paid_purchase(viewer, 700)
+    _gift(viewer, creator, lion, post, count=3)  # 300 diamonds, old enough by the first batch
+    cleared = timezone.now()
+    _gift(viewer, creator, lion, post, count=2)  # 200 diamonds, still inside the hold
+    services.run_payout_batch(period="before-refund", as_of=cleared + HOLD)
+    assert (_paid_to(creator), _diamonds(creator)) == (300, 200)
+
+    refund_purchase(purchase_id=purchase.pk, staff_user=make_user(is_staff=True), reason="Requested")
+    # The refund found 500 coins spent: the 200 unpaid diamonds are taken, the 300 paid are a loss.
+    assert _diamonds(creator) == 0
+    losses = earnings.chargeback_losses()
+    assert (losses.diamonds_reversed, losses.diamonds_lost) == (200, 300)
+
+    # The bank rejects the refund: Stripe marks it failed (localstripe takes the status as given).
+    not_a_stripe_param: Any = {"status": "failed"}
+    failed = stripe.StripeClient(
+        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
+    ).v1.refunds.update(PurchaseRefund.objects.get().stripe_refund_id, params=not_a_stripe_param)
+    assert failed.status == "failed"
+    for kind in ("charge.refund.updated", "refund.failed", "charge.refund.updated"):
+        _deliver_3_times(client, event(kind, _refund_object(failed)))
+
+    # The refund never happened: the creator has the 200 diamonds back, once, referencing the purchase.
+    assert _diamonds(creator) == 200
+    restores = Transaction.objects.filter(kind="earnings_restore")
+    assert list(restores.values_list("reference", flat=True)) == [f"purchase:{purchase.pk}"]
+    assert list(
+        restores.get().entries.filter(account__owner=creator.user).values_list("amount", flat=True)
+    ) == [200]
+    # Nothing was lost: the report no longer counts the reversal or its loss.
+    losses = earnings.chargeback_losses()
+    assert (losses.reversals, losses.diamonds_reversed, losses.diamonds_lost) == (0, 0, 0)
+    client.force_login(staff)
+    dashboard = client.get("/admin/dashboard/").content.decode()
+    assert 'data-testid="chargeback-lost">0<' in dashboard
+    undone = client.get("/admin/wallet/earningsreversal/", {"undone_at__isempty": "0"})
+    assert undone.status_code == 200
+    assert f"refund-{purchase.pk}-" in undone.content.decode()
+    client.logout()
+    # The viewer is back where they were: 200 coins left, nothing owed, wallet usable.
+    assert selectors.coin_balance(user_id=viewer.pk) == 200
+    assert sum(r.outstanding for r in CoinReceivable.objects.filter(user=viewer)) == 0
+    assert not Account.objects.get(owner=viewer, kind=Account.Kind.USER_COINS).frozen
+    # Nothing created: the 500 diamonds the gifts issued are paid out or on the creator's balance.
+    assert _system(Account.Kind.DIAMOND_ISSUANCE) == -500
+    assert _system(Account.Kind.PAID_OUT) == 300
+    assert _system(Account.Kind.COIN_ISSUANCE, Unit.COIN) == -700 - sum(
+        Account.objects.filter(kind=Account.Kind.USER_COINS)
+        .exclude(owner=viewer)
+        .values_list("balance", flat=True)
+    )
+
+    # The restored diamonds keep their place in the hold: a batch pays them only once it has cleared.
+    services.run_payout_batch(period="inside-hold", as_of=timezone.now())
+    assert (_paid_to(creator), _diamonds(creator)) == (300, 200)
+    services.run_payout_batch(period="after-hold", as_of=timezone.now() + HOLD)
+    assert (_paid_to(creator), _diamonds(creator)) == (500, 0)
+    assert run_ledger_check().ok
+
+
+def _fail_the_refund(client: Client, stripe_settings: Any) -> None:
+    # The bank rejects the refund: Stripe marks it failed (localstripe takes the status as given).
+    not_a_stripe_param: Any = {"status": "failed"}
+    failed = stripe.StripeClient(
+        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
+    ).v1.refunds.update(PurchaseRefund.objects.get().stripe_refund_id, params=not_a_stripe_param)
+    assert failed.status == "failed"
+    _deliver_3_times(client, event("refund.failed", _refund_object(failed)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_one_of_two_refunds_fails_the_creator_gives_back_only_what_the_other_refund_funded(
+    client: Client,
+    hold_settings,
+    stripe_settings,
+    make_user,
+    paid_purchase,
+    payee,
+    make_post,
+    lion,
+):
+    viewer = make_user()
+    creator = payee(0)
+    purchase = paid_purchase(viewer, 700)
+    assert purchase.amount_cents == 999
+    _gift(viewer, creator, lion, make_post(creator), count=5)  # 500 coins spent, 200 left
+    stripe_client = stripe.StripeClient(
+        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
+    )
+    # A refund of 249 cents made at Stripe's dashboard (175 coins: the viewer still holds them) ...
+    first = stripe_client.v1.refunds.create(
+        params={"payment_intent": purchase.stripe_payment_intent_id, "amount": 249}
+    )
+    _deliver_3_times(client, event("charge.refunded", _charge_refunded(purchase) | {"amount_refunded": 249}))
+    assert (_diamonds(creator), selectors.coin_balance(user_id=viewer.pk)) == (500, 25)
+    # ... then staff refund the other 750: the 500 spent coins' diamonds are taken back.
+    refund_purchase(purchase_id=purchase.pk, staff_user=make_user(is_staff=True), reason="Requested")
+    assert _diamonds(creator) == 0
+
+    not_a_stripe_param: Any = {"status": "failed"}
+    failed = stripe_client.v1.refunds.update(first.id, params=not_a_stripe_param)
+    for _ in range(2):
+        _deliver_3_times(client, event("refund.failed", _refund_object(failed)))
+
+    # 750 of 999 cents stay refunded: 526 coins, 326 of them spent, so 326 diamonds stay taken.
+    purchase.refresh_from_db()
+    assert (purchase.refunded_cents, purchase.refunded_coins) == (750, 526)
+    assert _diamonds(creator) == 174
+    assert sum(r.outstanding for r in CoinReceivable.objects.filter(user=viewer)) == 326
+    losses = earnings.chargeback_losses()
+    assert (losses.diamonds_reversed, losses.diamonds_lost) == (326, 0)
+    assert _system(Account.Kind.DIAMOND_ISSUANCE) == -174
+    # The diamonds left to the creator are payable once they clear the hold, and no more.
+    hold_settings.MINIMUM_PAYOUT_CENTS = 50
+    services.run_payout_batch(period="after-partial-failure", as_of=timezone.now() + HOLD)
+    assert (_paid_to(creator), _diamonds(creator)) == (174, 0)
+    assert run_ledger_check().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_coins_a_failed_refund_gave_back_still_count_as_the_purchase_s_when_it_is_charged_back(
+    client: Client,
+    hold_settings,
+    stripe_settings,
+    make_user,
+    paid_purchase,
+    payee,
+    make_post,
+    lion,
+):
+    thief = make_user()
+    first, accomplice = payee(0), payee(0)
+    stolen = paid_purchase(thief, 700)
+    _gift(thief, first, lion, make_post(first), count=2)
+    refund_purchase(purchase_id=stolen.pk, staff_user=make_user(is_staff=True), reason="Requested")
+    _fail_the_refund(client, stripe_settings)
+    assert (selectors.coin_balance(user_id=thief.pk), _diamonds(first)) == (500, 200)
+    # The 500 coins given back are the stolen purchase's coins: gifting them launders nothing.
+    _gift(thief, accomplice, lion, make_post(accomplice), count=5)
+
+    _deliver_3_times(client, event("charge.dispute.closed", _dispute(stolen, "lost", "dp_after_failure")))
+
+    assert (_diamonds(first), _diamonds(accomplice)) == (0, 0)
+    run = services.run_payout_batch(period="after-chargeback", as_of=timezone.now() + HOLD)
+    assert not run.batch.payouts.filter(status=Payout.Status.PAID).exists()
+    losses = earnings.chargeback_losses()
+    assert (losses.diamonds_reversed, losses.diamonds_lost) == (700, 0)
+    assert _system(Account.Kind.DIAMOND_ISSUANCE) == 0
+    assert run_ledger_check().ok
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "first_event,status",
+    [
+        ("charge.dispute.updated", "needs_response"),
+        ("charge.dispute.updated", "warning_under_review"),
+        ("charge.dispute.funds_withdrawn", "needs_response"),
+        ("charge.dispute.created", "needs_response"),
+    ],
+)
+def test_a_dispute_first_seen_in_any_event_holds_what_its_coins_funded_from_every_batch(
+    client: Client,
+    hold_settings,
+    make_user,
+    paid_purchase,
+    payee,
+    make_post,
+    lion,
+    first_event,
+    status,
+):
+    thief, fan = make_user(), make_user()
+    accomplice, clean = payee(0), payee(0)
+    stolen = paid_purchase(thief, 700)
+    paid_purchase(fan, 700)
+    _gift(thief, accomplice, lion, make_post(accomplice), count=5)
+    _gift(fan, clean, lion, make_post(clean), count=5)
+
+    _deliver_3_times(client, event(first_event, _dispute(stolen, status, "dp_first")))
+
+    run = services.run_payout_batch(period="first-seen", as_of=timezone.now() + HOLD)
+    # Only the creator no open dispute touches is paid; the disputed diamonds stay on the balance.
+    assert list(run.batch.payouts.values_list("creator_id", "status", "diamonds")) == [
+        (clean.pk, Payout.Status.PAID, 500)
+    ]
+    assert (_paid_to(accomplice), _diamonds(accomplice)) == (0, 500)
+    dispute = PurchaseDispute.objects.get(stripe_dispute_id="dp_first")
+    assert dispute.status == PurchaseDispute.Status.OPEN
+    assert sum(EarningsHold.objects.filter(dispute=dispute).values_list("diamonds", flat=True)) == 500
+    assert run_ledger_check().ok
