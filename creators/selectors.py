@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
@@ -29,6 +28,7 @@ from creators.models import (
 )
 from creators.payouts.selectors import PayoutTotals, payout_totals
 from creators.services.earnings import EARNING_KINDS, EPOCH, SUPPORTER_CTES
+from wallet.earnings import diamonds_to_cents
 from wallet.models import Account, Entry, Unit, User
 from wallet.selectors import balance_of
 
@@ -266,10 +266,6 @@ class EarningsDashboard:
     chart: dict[str, Any] = field(default_factory=dict)
     payouts_cents: int = 0
     payouts_in_flight_diamonds: int = 0
-
-
-def diamonds_to_cents(diamonds: int) -> int:
-    return diamonds * settings.DIAMOND_VALUE_MILLICENTS // 1000
 
 
 def _source(kind: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -12,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from wallet.earnings import diamonds_to_cents
 from wallet.models import (
     Account,
     AccountDelta,
@@ -46,6 +48,7 @@ from wallet.moderation.admin_actions import (
 )
 from wallet.moderation.forms import AdjustmentForm
 from wallet.purchases.forms import RefundReasonForm
+from wallet.purchases.pricing import format_money
 
 
 @admin.register(User)
@@ -304,19 +307,29 @@ class EarningsReversalAdmin(ReadOnlyLedgerAdmin):
 
     list_display = [
         "purchase",
-        "event_key",
-        "account",
+        "creator",
         "coins",
         "diamonds_reversed",
         "diamonds_lost",
+        "cents_lost",
+        "event_key",
         "transaction",
         "created_at",
         "undone_at",
     ]
     # A reversal undone by a failed refund took and lost nothing: the report counts only the rest.
-    list_filter = [("undone_at", admin.EmptyFieldListFilter)]
+    list_filter = [("created_at", admin.DateFieldListFilter), ("undone_at", admin.EmptyFieldListFilter)]
+    date_hierarchy = "created_at"
     search_fields = ["=purchase__id", "event_key", "account__owner__email"]
     list_select_related = ["purchase", "account__owner", "transaction"]
+
+    @admin.display(description="Creator", ordering="account__owner")
+    def creator(self, reversal: EarningsReversal) -> str:
+        return str(reversal.account.owner)
+
+    @admin.display(description="Cents lost")
+    def cents_lost(self, reversal: EarningsReversal) -> str:
+        return format_money(diamonds_to_cents(reversal.diamonds_lost), settings.COIN_CURRENCY)
 
 
 @admin.register(EarningsHold)

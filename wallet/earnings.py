@@ -94,6 +94,12 @@ def held_ctes(*, accounts: str = "") -> str:
     return _HELD_SQL.format(on_a=f"AND a.id {accounts}" if accounts else "", **where)
 
 
+def diamonds_to_cents(diamonds: int, rate: int | None = None) -> int:
+    """The cash value of diamonds in whole cents at `rate` millicents a diamond (default
+    DIAMOND_VALUE_MILLICENTS), rounded down: payouts, the studio and the loss report use this."""
+    return diamonds * (settings.DIAMOND_VALUE_MILLICENTS if rate is None else rate) // 1000
+
+
 def hold_cutoff(as_of: datetime.datetime | None = None) -> datetime.datetime:
     return (as_of or timezone.now()) - datetime.timedelta(days=settings.EARNINGS_HOLD_DAYS)
 
@@ -220,11 +226,13 @@ class ChargebackLosses:
     purchases: int
     diamonds_reversed: int
     diamonds_lost: int
+    # The diamonds lost at the diamond cash rate: what the platform paid out of those coins.
+    cents_lost: int
 
 
 def chargeback_losses(*, since: datetime.datetime | None = None) -> ChargebackLosses:
     """Staff report: diamonds refunds and lost chargebacks took back from creators, and the
-    diamonds already paid out of those coins (the platform's loss)."""
+    diamonds already paid out of those coins (the platform's loss), also in cents."""
     # A reversal a failed refund undid took nothing and lost nothing.
     rows = EarningsReversal.objects.filter(undone_at__isnull=True)
     if since is not None:
@@ -235,9 +243,11 @@ def chargeback_losses(*, since: datetime.datetime | None = None) -> ChargebackLo
         reversed=Sum("diamonds_reversed"),
         lost=Sum("diamonds_lost"),
     )
+    lost = int(totals["lost"] or 0)
     return ChargebackLosses(
         reversals=int(totals["n"] or 0),
         purchases=int(totals["purchases"] or 0),
         diamonds_reversed=int(totals["reversed"] or 0),
-        diamonds_lost=int(totals["lost"] or 0),
+        diamonds_lost=lost,
+        cents_lost=diamonds_to_cents(lost),
     )

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from creators import selectors, services
 from creators.models import Creator, MerchItem, Order, Payout, PayoutAccount, Post, Unlock
 from creators.payouts import selectors as payout_selectors
-from creators.services.merch import MAX_ORDER_QUANTITY
+from creators.services.merch import MAX_ORDER_QUANTITY, SHIP_PERMISSION
 from creators.services.posts import MAX_PRICE_COINS
 from wallet import errors
 from wallet.api.fields import TextField, WholeNumberField
@@ -31,6 +31,7 @@ from wallet.api.permissions import IsAdult
 from wallet.api.schema import error_responses
 from wallet.auth import signed_in_user
 from wallet.models import User
+from wallet.moderation.audit import REASON_MAX_LENGTH
 from wallet.selectors import diamond_balance
 
 ORDER_PLACED = "Order placed: {coins} coins."
@@ -349,22 +350,40 @@ class OrderDetailView(APIView):
         return Response(OrderOutput(order).data)
 
 
+class OrderActionInput(serializers.Serializer):
+    reason = TextField(
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why staff act on someone else's order (required then, kept in the audit log); "
+        "the order's own buyer or seller need none.",
+    )
+
+
+def _staff_reason(request: Request) -> str:
+    body = OrderActionInput(data=request.data)
+    body.is_valid(raise_exception=True)
+    return str(body.validated_data["reason"])
+
+
 class CancelOrderView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY_PARAMETER], responses=OrderActionOutput)
+    @extend_schema(
+        request=OrderActionInput, parameters=[IDEMPOTENCY_KEY_PARAMETER], responses=OrderActionOutput
+    )
     def post(self, request: Request, pk: int) -> Response:
-        """Cancel your placed order: the coins and the stock come back, once per order. A replay of
-        the key answers as the first request did; a shipped order is a 409."""
+        """Cancel your placed order: the coins and the stock come back, once per order. Staff with
+        the cancel permission cancel anyone's, giving a reason (audited). A replay of the key
+        answers as the first request did; a shipped order is a 409."""
         caller = _caller(request)
-
-        def answer() -> Response:
-            # Only the buyer, over the API (the service also lets staff cancel: they use admin).
-            if not selectors.orders_of(user=caller).filter(pk=pk).exists():
-                raise errors.NotFound("That order doesn't exist.")
-            return _order_action(services.cancel_order(order_id=pk, by=caller))
-
-        return remembered(request, user=caller, answer=answer)
+        reason = _staff_reason(request)
+        return remembered(
+            request,
+            user=caller,
+            answer=lambda: _order_action(services.cancel_order(order_id=pk, by=caller, reason=reason)),
+        )
 
 
 class CreatorOrdersView(generics.ListAPIView[Order]):
@@ -392,16 +411,22 @@ class CreatorOrdersView(generics.ListAPIView[Order]):
 class ShipOrderView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY_PARAMETER], responses=OrderActionOutput)
+    @extend_schema(
+        request=OrderActionInput, parameters=[IDEMPOTENCY_KEY_PARAMETER], responses=OrderActionOutput
+    )
     def post(self, request: Request, pk: int) -> Response:
-        """Mark an order of your merch shipped: releases its escrowed diamonds, once per order. A
-        replay of the key answers as the first request did; a cancelled order is a 409."""
-        _studio_creator(request)
+        """Mark an order of your merch shipped: releases its escrowed diamonds, once per order.
+        Staff with the ship permission ship any creator's, giving a reason (audited). A replay of
+        the key answers as the first request did; a cancelled order is a 409."""
         caller = _caller(request)
+        # The studio is for creators; staff with the power reach the service, which checks it.
+        if not caller.has_perm(SHIP_PERMISSION):
+            _studio_creator(request)
+        reason = _staff_reason(request)
         return remembered(
             request,
             user=caller,
-            answer=lambda: _order_action(services.mark_order_shipped(order_id=pk, by=caller)),
+            answer=lambda: _order_action(services.mark_order_shipped(order_id=pk, by=caller, reason=reason)),
         )
 
 

@@ -12,11 +12,11 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from creators.models import Creator, PayoutAccount
+from wallet.earnings import diamonds_to_cents
 from wallet.models import Account, Unit, User
 from wallet.services import system_account_id
 
@@ -139,4 +139,4 @@ def make_eligible_creators(
 
 
 def expected_cents(diamonds: int) -> int:
-    return diamonds * settings.DIAMOND_VALUE_MILLICENTS // 1000
+    return diamonds_to_cents(diamonds)

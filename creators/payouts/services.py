@@ -46,7 +46,7 @@ from creators.payout_providers import (
 from creators.payouts import errors as payout_errors
 from creators.services.onboarding import require_creator_age
 from wallet import errors
-from wallet.earnings import held_ctes, held_for_disputes, hold_cutoff
+from wallet.earnings import diamonds_to_cents, held_ctes, held_for_disputes, hold_cutoff
 from wallet.errors import CoinSiteError
 from wallet.models import Account, Transaction, Unit, User
 from wallet.moderation import audit
@@ -144,7 +144,7 @@ def current_period(now: datetime.datetime | None = None) -> str:
 
 
 def cents_for(diamonds: int, rate: int | None = None) -> int:
-    return diamonds * (settings.DIAMOND_VALUE_MILLICENTS if rate is None else rate) // 1000
+    return diamonds_to_cents(diamonds, rate)
 
 
 def diamonds_covering(cents: int, rate: int | None = None) -> int:

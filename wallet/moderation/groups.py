@@ -61,6 +61,9 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "wallet.view_purchaserefund",
         "wallet.view_purchasedispute",
         "wallet.view_coinreceivable",
+        # The chargeback loss report's detail (read-only in admin).
+        "wallet.view_earningsreversal",
+        "wallet.view_earningshold",
         "wallet.view_webhookevent",
         "wallet.change_webhookevent",
         "wallet.view_reconciliationrun",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
@@ -18,6 +19,7 @@ from wallet.earnings import chargeback_losses
 from wallet.moderation import reports
 from wallet.moderation.forms import ReportForm
 from wallet.moderation.selectors import staff_dashboard
+from wallet.purchases.pricing import format_money
 
 REPORT_SENT = "Thanks: your report was sent to our moderators."
 LOG_IN_TO_REPORT = "Log in to report something."
@@ -93,10 +95,12 @@ def _form_page(request: HttpRequest, form: ReportForm, next_url: str, *, status:
 
 def staff_dashboard_view(request: HttpRequest) -> HttpResponse:
     """/admin/dashboard/ (wrapped in `admin.site.admin_view`: staff only)."""
+    chargebacks = chargeback_losses()
     context = {
         **admin.site.each_context(request),
         "title": "Staff dashboard",
         "numbers": staff_dashboard(),
-        "chargebacks": chargeback_losses(),
+        "chargebacks": chargebacks,
+        "chargeback_loss_cash": format_money(chargebacks.cents_lost, settings.COIN_CURRENCY),
     }
     return TemplateResponse(request, "admin/dashboard.html", context)

@@ -71,6 +71,12 @@ def test_no_default_group_holds_the_whole_chain_request_approve_verify_pay_nor_b
             assert not {first, second} <= held, (group, first, second)
 
 
+def test_finance_reads_the_chargeback_loss_detail_and_changes_none_of_it(finance):
+    assert finance.has_perms(["wallet.view_earningsreversal", "wallet.view_earningshold"])
+    for model in ("earningsreversal", "earningshold"):
+        assert not any(finance.has_perm(f"wallet.{action}_{model}") for action in ("add", "change", "delete"))
+
+
 def test_a_permission_granted_to_a_group_by_hand_is_taken_back_after_migrate():
     finance = Group.objects.get(name=FINANCE)
     finance.permissions.add(Permission.objects.get(codename="approve_adjustment"))
@@ -83,7 +89,15 @@ def test_a_permission_granted_to_a_group_by_hand_is_taken_back_after_migrate():
 def test_no_group_may_add_change_or_delete_ledger_rows():
     for group in Group.objects.filter(name__in=GROUP_PERMISSIONS):
         codenames = set(group.permissions.values_list("codename", flat=True))
-        for model in ("transaction", "entry", "account", "accountdelta", "auditentry"):
+        for model in (
+            "transaction",
+            "entry",
+            "account",
+            "accountdelta",
+            "auditentry",
+            "earningsreversal",
+            "earningshold",
+        ):
             assert not {f"add_{model}", f"change_{model}", f"delete_{model}"} & codenames, (group, model)
         assert not any(codename.startswith("delete_") for codename in codenames), group
 

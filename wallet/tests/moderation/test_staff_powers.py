@@ -221,3 +221,112 @@ def test_the_moderation_services_refuse_staff_without_the_actions_permission_who
     assert creator.status == Creator.Status.APPROVED and not post.hidden
     assert coin_balance(user_id=viewer.pk) == 10
     assert not AuditEntry.objects.exists()
+
+
+def test_finance_cancels_a_viewers_order_over_the_api_with_a_reason_and_an_audit_entry(finance, order):
+    api = _api(finance)
+
+    no_reason = api.post(
+        f"/api/v1/orders/{order.pk}/cancel/", {}, format="json", HTTP_IDEMPOTENCY_KEY="c-0001"
+    )
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACED
+    assert (no_reason.status_code, no_reason.json()["message"]) == (400, errors.REASON_REQUIRED)
+
+    done = api.post(
+        f"/api/v1/orders/{order.pk}/cancel/",
+        {"reason": "Buyer asked support"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="c-0002",
+    )
+
+    assert (done.status_code, done.json()["order"]["status"]) == (200, "cancelled")
+    order.refresh_from_db()
+    assert coin_balance(user_id=order.buyer_id) == 100
+    entry = AuditEntry.objects.get(action="order.cancel")
+    assert (entry.actor, entry.reason, entry.transaction_id) == (
+        finance,
+        "Buyer asked support",
+        order.cancel_transaction_id,
+    )
+    assert run_ledger_check().ok
+
+
+def test_finance_ships_another_creators_order_over_the_api_with_a_reason_and_an_audit_entry(finance, order):
+    api = _api(finance)
+    seller = order.item.creator.user_id
+
+    no_reason = api.post(f"/api/v1/studio/orders/{order.pk}/ship/", HTTP_IDEMPOTENCY_KEY="s-0001")
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACED and diamond_balance(user_id=seller) == 0
+    assert (no_reason.status_code, no_reason.json()["message"]) == (400, errors.REASON_REQUIRED)
+
+    done = api.post(
+        f"/api/v1/studio/orders/{order.pk}/ship/",
+        {"reason": "Tracking ZX1"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="s-0002",
+    )
+
+    assert (done.status_code, done.json()["order"]["status"]) == (200, "shipped")
+    order.refresh_from_db()
+    assert diamond_balance(user_id=seller) == order.diamonds
+    entry = AuditEntry.objects.get(action="order.ship")
+    assert (entry.actor, entry.reason, entry.transaction_id) == (
+        finance,
+        "Tracking ZX1",
+        order.release_transaction_id,
+    )
+    assert run_ledger_check().ok
+
+
+def test_staff_without_the_permission_are_told_over_the_api_that_the_order_does_not_exist_reason_or_not(
+    bare_staff, moderator, order
+):
+    for staff in (bare_staff, moderator):
+        api = _api(staff)
+        cancel = api.post(
+            f"/api/v1/orders/{order.pk}/cancel/",
+            {"reason": "Looks fake"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"c-{staff.pk}-x",
+        )
+        ship = api.post(
+            f"/api/v1/studio/orders/{order.pk}/ship/",
+            {"reason": "Sent"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"s-{staff.pk}-x",
+        )
+        assert (cancel.status_code, ship.status_code) == (404, 403), staff
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACED
+    assert not AuditEntry.objects.exists()
+
+
+def test_the_buyer_and_the_seller_still_act_on_their_orders_over_the_api_without_a_reason(
+    order, make_user, fund
+):
+    cancelled = _api(order.buyer).post(
+        f"/api/v1/orders/{order.pk}/cancel/", HTTP_IDEMPOTENCY_KEY="own-c-0001"
+    )
+    assert (cancelled.status_code, cancelled.json()["order"]["status"]) == (200, "cancelled")
+    buyer = make_user()
+    fund(buyer, 100)
+    other = creator_services.place_order(
+        buyer=buyer, item_id=order.item_id, quantity=1, shipping=ADDRESS, idempotency_key="order-staff-0002"
+    ).order
+    shipped = _api(order.item.creator.user).post(
+        f"/api/v1/studio/orders/{other.pk}/ship/", HTTP_IDEMPOTENCY_KEY="own-s-0001"
+    )
+    assert (shipped.status_code, shipped.json()["order"]["status"]) == (200, "shipped")
+    assert not AuditEntry.objects.exists()
+    assert run_ledger_check().ok
+
+
+def test_the_api_schema_documents_the_optional_staff_reason_of_cancel_and_ship(client):
+    schema = client.get("/api/schema/", headers={"Accept": "application/json"}).json()
+    for path in ("/api/v1/orders/{id}/cancel/", "/api/v1/studio/orders/{id}/ship/"):
+        body = schema["paths"][path]["post"]["requestBody"]
+        ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        component = schema["components"]["schemas"][ref]
+        assert "reason" in component["properties"] and "reason" not in component.get("required", []), path
