@@ -111,9 +111,10 @@ def paid_at_stripe(buyers: list[User], count: int, *, tag: str) -> list[CoinPurc
     return pay_at_stripe(CoinPurchase.objects.bulk_create(purchases))
 
 
-def pay_at_stripe(purchases: list[CoinPurchase]) -> list[CoinPurchase]:
-    """Pay stored purchases at Stripe (inside `stripe_stand_in`): a succeeded PaymentIntent with
-    each purchase's amount and metadata, its id stored on the purchase; none credited yet."""
+def pay_at_stripe(purchases: list[CoinPurchase], *, threads: int = PAYING_THREADS) -> list[CoinPurchase]:
+    """Pay stored purchases at Stripe (a localstripe this process points at): a succeeded
+    PaymentIntent with each purchase's amount and metadata, its id stored on the purchase;
+    none credited yet."""
     from wallet.purchases.crediting import purchase_metadata
 
     def pay(purchase: CoinPurchase) -> str:
@@ -128,7 +129,7 @@ def pay_at_stripe(purchases: list[CoinPurchase]) -> list[CoinPurchase]:
             raise RuntimeError(f"the stand-in did not pay purchase {purchase.pk}: {intent.status}")
         return intent.id
 
-    with ThreadPoolExecutor(PAYING_THREADS) as pool:
+    with ThreadPoolExecutor(threads) as pool:
         for purchase, intent_id in zip(purchases, pool.map(pay, purchases), strict=True):
             purchase.stripe_payment_intent_id = intent_id
     CoinPurchase.objects.bulk_update(purchases, ["stripe_payment_intent_id"], batch_size=1000)
