@@ -153,6 +153,36 @@ def payment_intent(purchase: CoinPurchase, status: str) -> dict[str, Any]:
     return intent
 
 
+def dispute(purchase: CoinPurchase, status: str, dispute_id: str | None = None) -> dict[str, Any]:
+    """The dispute object of a `charge.dispute.*` event (and of Stripe's dispute read) over the
+    whole purchase; localstripe emits no dispute events, so drills and tests build them."""
+    return {
+        "id": dispute_id or f"dp_{purchase.stripe_payment_intent_id[3:]}",
+        "object": "dispute",
+        "amount": purchase.amount_cents,
+        "currency": purchase.currency,
+        "charge": purchase.stripe_charge_id,
+        "payment_intent": purchase.stripe_payment_intent_id,
+        "reason": "fraudulent",
+        "status": status,
+    }
+
+
+def refunded_charge(purchase: CoinPurchase, *, refunded: int | None = None) -> dict[str, Any]:
+    """The charge object of a `charge.refunded` event: `refunded` cents back, all of it by default."""
+    amount_refunded = purchase.amount_cents if refunded is None else refunded
+    return {
+        "id": purchase.stripe_charge_id,
+        "object": "charge",
+        "amount": purchase.amount_cents,
+        "amount_refunded": amount_refunded,
+        "currency": purchase.currency,
+        "payment_intent": purchase.stripe_payment_intent_id,
+        "refunded": amount_refunded >= purchase.amount_cents,
+        "status": "succeeded",
+    }
+
+
 def event(type: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
     return {
         "id": f"evt_drill_{uuid.uuid4().hex[:24]}",

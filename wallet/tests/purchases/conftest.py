@@ -176,6 +176,14 @@ def deliver(client: Client, body: bytes, header: str | None) -> Any:
     return client.post("/stripe/webhook/", data=body, content_type="application/json", headers=headers)
 
 
+def deliver_3_times(client: Client, payload: dict[str, Any]) -> None:
+    """One signed event delivered three times, as Stripe may; each delivery is stored (200)."""
+    body, header = sign(payload)
+    for _ in range(3):
+        response = deliver(client, body, header)
+        assert response.status_code == 200, response.content
+
+
 def event(type: str, obj: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
     """A hand-built event (localstripe emits no refund or dispute events)."""
     return {
