@@ -183,6 +183,19 @@ def refunded_charge(purchase: CoinPurchase, *, refunded: int | None = None) -> d
     }
 
 
+def refund_object(refund: Any) -> dict[str, Any]:
+    """The refund object of a `refund.*` or `charge.refund.updated` event, from a Stripe refund."""
+    return {
+        "id": refund.id,
+        "object": "refund",
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "charge": refund.charge,
+        "payment_intent": refund.payment_intent,
+        "status": refund.status,
+    }
+
+
 def event(type: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
     return {
         "id": f"evt_drill_{uuid.uuid4().hex[:24]}",

@@ -12,7 +12,6 @@ import itertools
 from typing import Any
 
 import pytest
-import stripe
 from django.test import Client
 from django.utils import timezone
 
@@ -21,7 +20,7 @@ from creators.payouts import errors as payout_errors
 from creators.payouts import services
 from creators.services import unlock_post
 from creators.tests.payouts.conftest import give_diamonds
-from drills.payments import dispute, refunded_charge
+from drills.payments import dispute, refund_object, refunded_charge
 from gifts.models import Gift
 from gifts.services import send_gift
 from wallet import earnings, selectors
@@ -39,7 +38,7 @@ from wallet.models import (
 from wallet.purchases.refunds import refund_purchase
 from wallet.services import run_ledger_check, system_account_id
 from wallet.tests.purchases import conftest as purchase_fixtures
-from wallet.tests.purchases.conftest import deliver_3_times, event
+from wallet.tests.purchases.conftest import deliver_3_times, event, stripe_client
 
 # Coin purchases paid with a card at the session's localstripe (the purchase tests' fixtures).
 paid_purchase = purchase_fixtures.buy
@@ -287,18 +286,6 @@ def _paid_to(creator: Creator) -> int:
     )
 
 
-def _refund_object(refund: Any) -> dict[str, Any]:
-    return {
-        "id": refund.id,
-        "object": "refund",
-        "amount": refund.amount,
-        "currency": refund.currency,
-        "charge": refund.charge,
-        "payment_intent": refund.payment_intent,
-        "status": refund.status,
-    }
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_refund_that_stripe_reports_failed_gives_the_creators_back_what_its_reversal_took(
     client: Client,
@@ -329,12 +316,12 @@ def test_a_refund_that_stripe_reports_failed_gives_the_creators_back_what_its_re
 
     # The bank rejects the refund: Stripe marks it failed (localstripe takes the status as given).
     not_a_stripe_param: Any = {"status": "failed"}
-    failed = stripe.StripeClient(
-        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
-    ).v1.refunds.update(PurchaseRefund.objects.get().stripe_refund_id, params=not_a_stripe_param)
+    failed = stripe_client(stripe_settings).v1.refunds.update(
+        PurchaseRefund.objects.get().stripe_refund_id, params=not_a_stripe_param
+    )
     assert failed.status == "failed"
     for kind in ("charge.refund.updated", "refund.failed", "charge.refund.updated"):
-        deliver_3_times(client, event(kind, _refund_object(failed)))
+        deliver_3_times(client, event(kind, refund_object(failed)))
 
     # The refund never happened: the creator has the 200 diamonds back, once, referencing the purchase.
     assert _diamonds(creator) == 200
@@ -377,11 +364,11 @@ def test_a_refund_that_stripe_reports_failed_gives_the_creators_back_what_its_re
 def _fail_the_refund(client: Client, stripe_settings: Any) -> None:
     # The bank rejects the refund: Stripe marks it failed (localstripe takes the status as given).
     not_a_stripe_param: Any = {"status": "failed"}
-    failed = stripe.StripeClient(
-        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
-    ).v1.refunds.update(PurchaseRefund.objects.get().stripe_refund_id, params=not_a_stripe_param)
+    failed = stripe_client(stripe_settings).v1.refunds.update(
+        PurchaseRefund.objects.get().stripe_refund_id, params=not_a_stripe_param
+    )
     assert failed.status == "failed"
-    deliver_3_times(client, event("refund.failed", _refund_object(failed)))
+    deliver_3_times(client, event("refund.failed", refund_object(failed)))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -400,11 +387,9 @@ def test_when_one_of_two_refunds_fails_the_creator_gives_back_only_what_the_othe
     purchase = paid_purchase(viewer, 700)
     assert purchase.amount_cents == 999
     _gift(viewer, creator, lion, make_post(creator), count=5)  # 500 coins spent, 200 left
-    stripe_client = stripe.StripeClient(
-        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
-    )
+    at_stripe = stripe_client(stripe_settings)
     # A refund of 249 cents made at Stripe's dashboard (175 coins: the viewer still holds them) ...
-    first = stripe_client.v1.refunds.create(
+    first = at_stripe.v1.refunds.create(
         params={"payment_intent": purchase.stripe_payment_intent_id, "amount": 249}
     )
     deliver_3_times(client, event("charge.refunded", refunded_charge(purchase) | {"amount_refunded": 249}))
@@ -414,9 +399,9 @@ def test_when_one_of_two_refunds_fails_the_creator_gives_back_only_what_the_othe
     assert _diamonds(creator) == 0
 
     not_a_stripe_param: Any = {"status": "failed"}
-    failed = stripe_client.v1.refunds.update(first.id, params=not_a_stripe_param)
+    failed = at_stripe.v1.refunds.update(first.id, params=not_a_stripe_param)
     for _ in range(2):
-        deliver_3_times(client, event("refund.failed", _refund_object(failed)))
+        deliver_3_times(client, event("refund.failed", refund_object(failed)))
 
     # 750 of 999 cents stay refunded: 526 coins, 326 of them spent, so 326 diamonds stay taken.
     purchase.refresh_from_db()

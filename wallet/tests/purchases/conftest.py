@@ -162,6 +162,13 @@ def stripe_disputes(stripe_settings: Any, localstripe_url: str) -> Iterator[dict
         yield known
 
 
+def stripe_client(stripe_settings: Any) -> stripe.StripeClient:
+    """Stripe's own SDK at the session's localstripe, for what happens at Stripe outside our code."""
+    return stripe.StripeClient(
+        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
+    )
+
+
 def sign(
     payload: dict[str, Any] | bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None
 ) -> tuple[bytes, str]:

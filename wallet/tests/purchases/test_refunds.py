@@ -8,15 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import stripe
 from django.test import Client
 
-from drills.payments import dispute, refunded_charge
+from drills.payments import dispute, refund_object, refunded_charge
 from wallet import errors, selectors, services
 from wallet.models import Account, CoinPurchase, CoinReceivable, PurchaseDispute, PurchaseRefund, Transaction
 from wallet.purchases.refunds import refund_purchase
 from wallet.services import run_ledger_check
-from wallet.tests.purchases.conftest import deliver_3_times, event
+from wallet.tests.purchases.conftest import deliver_3_times, event, stripe_client
 
 _spends = itertools.count()
 # The one dispute the stand-in for Stripe knows in these tests.
@@ -201,9 +200,7 @@ def test_tampered_refund_and_dispute_events_take_nothing(client: Client, make_us
 
 
 def _stripe_refunds(stripe_settings: Any, charge_id: str) -> list[int]:
-    client = stripe.StripeClient(
-        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
-    )
+    client = stripe_client(stripe_settings)
     return [refund.amount for refund in client.v1.refunds.list(params={"charge": charge_id}).data]
 
 
@@ -363,24 +360,6 @@ def test_a_dispute_update_that_says_lost_takes_the_coins_as_a_close_would(client
     assert run_ledger_check().ok
 
 
-def _stripe(stripe_settings: Any) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
-    )
-
-
-def _refund_object(refund: Any) -> dict[str, Any]:
-    return {
-        "id": refund.id,
-        "object": "refund",
-        "amount": refund.amount,
-        "currency": refund.currency,
-        "charge": refund.charge,
-        "payment_intent": refund.payment_intent,
-        "status": refund.status,
-    }
-
-
 def test_a_refund_that_stripe_reports_failed_gives_the_coins_back_once(
     client: Client, make_user, buy, stripe_settings
 ):
@@ -393,11 +372,11 @@ def test_a_refund_that_stripe_reports_failed_gives_the_coins_back_once(
     stripe_refund_id = PurchaseRefund.objects.get().stripe_refund_id
     # The bank rejects the refund: Stripe marks it failed (localstripe takes the status as given).
     not_a_stripe_param: Any = {"status": "failed"}
-    failed = _stripe(stripe_settings).v1.refunds.update(stripe_refund_id, params=not_a_stripe_param)
+    failed = stripe_client(stripe_settings).v1.refunds.update(stripe_refund_id, params=not_a_stripe_param)
     assert failed.status == "failed"
 
-    _deliver_each_3_times(client, "charge.refund.updated", _refund_object(failed))
-    _deliver_each_3_times(client, "refund.failed", _refund_object(failed))
+    _deliver_each_3_times(client, "charge.refund.updated", refund_object(failed))
+    _deliver_each_3_times(client, "refund.failed", refund_object(failed))
 
     # Back where the viewer was before the refund: 700 bought, 200 spent, nothing owed.
     assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (500, 0, False)
@@ -416,10 +395,12 @@ def test_a_signed_refund_failure_for_a_refund_stripe_paid_gives_nothing_back(
     user = make_user()
     purchase = buy(user, 700)
     refund_purchase(purchase_id=purchase.pk, staff_user=make_user(is_staff=True), reason="Requested")
-    paid_back = _stripe(stripe_settings).v1.refunds.retrieve(PurchaseRefund.objects.get().stripe_refund_id)
+    paid_back = stripe_client(stripe_settings).v1.refunds.retrieve(
+        PurchaseRefund.objects.get().stripe_refund_id
+    )
     assert paid_back.status == "succeeded"
 
-    _deliver_each_3_times(client, "refund.failed", {**_refund_object(paid_back), "status": "failed"})
+    _deliver_each_3_times(client, "refund.failed", {**refund_object(paid_back), "status": "failed"})
 
     assert selectors.coin_balance(user_id=user.pk) == 0
     purchase.refresh_from_db()
