@@ -23,12 +23,10 @@ COINS, CENTS = 70, 99
 def localstripe() -> Iterator[str]:
     """A fresh in-memory localstripe (lists indexed, see bench.stripe_stand_in) on a free
     loopback port, with this process's Stripe calls pointed at it."""
-    import subprocess
-
     from django.conf import settings
 
     from bench import stripe_stand_in
-    from tools.localstripe_server import free_port
+    from tools.localstripe_server import free_port, stop_localstripe
 
     port = free_port()
     proc = stripe_stand_in.start(port, settings.STRIPE_WEBHOOK_SECRET)
@@ -39,12 +37,7 @@ def localstripe() -> Iterator[str]:
         yield url
     finally:
         settings.STRIPE_API_BASE, settings.STRIPE_SECRET_KEY = saved
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_localstripe(proc)
 
 
 def paid_purchases_without_webhook(n: int, buyers: int = 100) -> list[Any]:

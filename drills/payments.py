@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -65,7 +64,7 @@ PAYING_THREADS = 8
 def stripe_stand_in() -> Iterator[str]:
     """A localstripe of the drill's own on a free loopback port (no webhook registered: the drill
     sends the events), with this process's Stripe calls and the servers it starts pointed at it."""
-    from tools.localstripe_server import free_port, start_localstripe
+    from tools.localstripe_server import free_port, start_localstripe, stop_localstripe
 
     url = f"http://127.0.0.1:{free_port()}"
     proc = start_localstripe(int(url.rsplit(":", 1)[1]), None, settings.STRIPE_WEBHOOK_SECRET)
@@ -82,12 +81,7 @@ def stripe_stand_in() -> Iterator[str]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_localstripe(proc)
 
 
 def paid_at_stripe(buyers: list[User], count: int, *, tag: str) -> list[CoinPurchase]:
