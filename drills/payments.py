@@ -131,13 +131,16 @@ def pay_at_stripe(purchases: list[CoinPurchase], *, threads: int = PAYING_THREAD
 
 
 def payment_intent(purchase: CoinPurchase, status: str) -> dict[str, Any]:
+    """The PaymentIntent object Stripe sends for the purchase in this status (what crediting reads)."""
+    from wallet.purchases.crediting import purchase_metadata
+
     intent: dict[str, Any] = {
         "id": purchase.stripe_payment_intent_id,
         "object": "payment_intent",
         "amount": purchase.amount_cents,
         "currency": purchase.currency,
         "status": status,
-        "metadata": {"purchase_id": str(purchase.pk), "user_id": str(purchase.user_id)},
+        "metadata": purchase_metadata(purchase),
         "latest_charge": None,
     }
     if status == "succeeded":
