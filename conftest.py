@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,7 +73,7 @@ def fund(db: None) -> Callable[..., Any]:
 @pytest.fixture(scope="session")
 def localstripe_url() -> Iterator[str]:
     """A real localstripe on a free loopback port for the whole test session."""
-    from tools.localstripe_server import free_port, start_localstripe
+    from tools.localstripe_server import free_port, start_localstripe, stop_localstripe
 
     port = free_port()
     secret = os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_test_local")
@@ -82,11 +81,7 @@ def localstripe_url() -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_localstripe(proc)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def page_times(user: Any, requests: int) -> list[float]:
 
 
 def run(quick: bool) -> list[Row]:
-    from creators.benchdata import make_creator_with_entries
+    from bench.creators_data import make_creator_with_entries
 
     big_n = 100_000 if quick else 1_000_000
     requests = 5 if quick else 9

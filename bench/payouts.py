@@ -21,9 +21,9 @@ def run(quick: bool) -> list[Row]:
     from django.conf import settings
     from django.utils import timezone
 
+    from bench.payouts_data import make_eligible_creators
     from creators.models import Payout
     from creators.payouts import services
-    from creators.payouts.benchdata import make_eligible_creators
     from wallet.models import Account, Transaction, Unit
     from wallet.services import Leg, diamond_account_id, post_transaction, run_ledger_check, system_account_id
 

@@ -10,7 +10,6 @@ import datetime
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,12 +23,10 @@ COINS, CENTS = 70, 99
 def localstripe() -> Iterator[str]:
     """A fresh in-memory localstripe (lists indexed, see bench.stripe_stand_in) on a free
     loopback port, with this process's Stripe calls pointed at it."""
-    import subprocess
-
     from django.conf import settings
 
     from bench import stripe_stand_in
-    from tools.localstripe_server import free_port
+    from tools.localstripe_server import free_port, stop_localstripe
 
     port = free_port()
     proc = stripe_stand_in.start(port, settings.STRIPE_WEBHOOK_SECRET)
@@ -40,20 +37,14 @@ def localstripe() -> Iterator[str]:
         yield url
     finally:
         settings.STRIPE_API_BASE, settings.STRIPE_SECRET_KEY = saved
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_localstripe(proc)
 
 
 def paid_purchases_without_webhook(n: int, buyers: int = 100) -> list[Any]:
     """`n` purchases whose PaymentIntent succeeded at localstripe while we recorded only
     "processing" (the browser finished 3-D Secure and went away; the webhook was dropped)."""
-    from wallet import stripe_gateway
+    from drills.payments import pay_at_stripe
     from wallet.models import CoinPurchase, User
-    from wallet.purchases.crediting import purchase_metadata
 
     tag = uuid.uuid4().hex[:8]
     users = User.objects.bulk_create(
@@ -79,23 +70,10 @@ def paid_purchases_without_webhook(n: int, buyers: int = 100) -> list[Any]:
         ]
     )
 
-    def pay(purchase: Any) -> str:
-        intent = stripe_gateway.create_and_confirm_payment_intent(
-            amount=purchase.amount_cents,
-            currency=purchase.currency,
-            payment_method="pm_card_visa",
-            metadata=purchase_metadata(purchase),
-            idempotency_key=f"purchase-{purchase.pk}",
-        )
-        assert intent.status == "succeeded", intent
-        return intent.id
-
-    with ThreadPoolExecutor(CREATE_THREADS) as pool:
-        intent_ids = list(pool.map(pay, purchases))
-    for purchase, intent_id in zip(purchases, intent_ids, strict=True):
-        purchase.stripe_payment_intent_id = intent_id
+    pay_at_stripe(purchases, threads=CREATE_THREADS)
+    for purchase in purchases:
         purchase.status = CoinPurchase.Status.PROCESSING
-    CoinPurchase.objects.bulk_update(purchases, ["stripe_payment_intent_id", "status"], batch_size=1000)
+    CoinPurchase.objects.bulk_update(purchases, ["status"], batch_size=1000)
     return purchases
 
 

@@ -21,17 +21,9 @@ CLIENTS = 16
 
 def succeeded_event(purchase: Any) -> bytes:
     """The event Stripe sends when the purchase's PaymentIntent succeeds (the fields crediting reads)."""
-    from wallet.purchases.crediting import purchase_metadata
+    from drills.payments import payment_intent
 
-    intent = {
-        "id": purchase.stripe_payment_intent_id,
-        "object": "payment_intent",
-        "status": "succeeded",
-        "amount": purchase.amount_cents,
-        "currency": purchase.currency,
-        "metadata": purchase_metadata(purchase),
-        "latest_charge": purchase.stripe_payment_intent_id.replace("pi_", "ch_", 1),
-    }
+    intent = payment_intent(purchase, "succeeded")
     event = {
         "id": purchase.stripe_payment_intent_id.replace("pi_", "evt_", 1),
         "object": "event",

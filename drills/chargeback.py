@@ -25,23 +25,10 @@ from django.db import connection
 from django.utils import timezone
 
 from drills.harness import BASE_DIR, Report, asgi_server, check_ledger, process_env, stop, web_client
-from drills.payments import Delivery, event, packages, pay_at_stripe, stripe_stand_in, succeeded
+from drills.payments import Delivery, dispute, event, packages, pay_at_stripe, stripe_stand_in, succeeded
 
 CONCURRENCY = 8
 DELIVERIES = 3
-
-
-def _dispute(purchase: Any, status: str) -> dict[str, Any]:
-    return {
-        "id": f"dp_{purchase.stripe_payment_intent_id[3:]}",
-        "object": "dispute",
-        "amount": purchase.amount_cents,
-        "currency": purchase.currency,
-        "charge": purchase.stripe_charge_id,
-        "payment_intent": purchase.stripe_payment_intent_id,
-        "reason": "fraudulent",
-        "status": status,
-    }
 
 
 def _post_all(base: str, units: list[list[Delivery]], report: Report) -> None:
@@ -217,7 +204,7 @@ def _run(small: bool) -> Report:
         _post_all(
             base,
             [
-                _same_event("charge.dispute.created", _dispute(p, "needs_response"), "dispute created")
+                _same_event("charge.dispute.created", dispute(p, "needs_response"), "dispute created")
                 for p in purchases
             ],
             report,
@@ -230,7 +217,7 @@ def _run(small: bool) -> Report:
             report.found.append("while the disputes were open, nothing the stolen coins funded was payable")
         _post_all(
             base,
-            [_same_event("charge.dispute.closed", _dispute(p, "lost"), "dispute lost") for p in purchases],
+            [_same_event("charge.dispute.closed", dispute(p, "lost"), "dispute lost") for p in purchases],
             report,
         )
     finally:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -65,7 +64,7 @@ PAYING_THREADS = 8
 def stripe_stand_in() -> Iterator[str]:
     """A localstripe of the drill's own on a free loopback port (no webhook registered: the drill
     sends the events), with this process's Stripe calls and the servers it starts pointed at it."""
-    from tools.localstripe_server import free_port, start_localstripe
+    from tools.localstripe_server import free_port, start_localstripe, stop_localstripe
 
     url = f"http://127.0.0.1:{free_port()}"
     proc = start_localstripe(int(url.rsplit(":", 1)[1]), None, settings.STRIPE_WEBHOOK_SECRET)
@@ -82,12 +81,7 @@ def stripe_stand_in() -> Iterator[str]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_localstripe(proc)
 
 
 def paid_at_stripe(buyers: list[User], count: int, *, tag: str) -> list[CoinPurchase]:
@@ -111,9 +105,10 @@ def paid_at_stripe(buyers: list[User], count: int, *, tag: str) -> list[CoinPurc
     return pay_at_stripe(CoinPurchase.objects.bulk_create(purchases))
 
 
-def pay_at_stripe(purchases: list[CoinPurchase]) -> list[CoinPurchase]:
-    """Pay stored purchases at Stripe (inside `stripe_stand_in`): a succeeded PaymentIntent with
-    each purchase's amount and metadata, its id stored on the purchase; none credited yet."""
+def pay_at_stripe(purchases: list[CoinPurchase], *, threads: int = PAYING_THREADS) -> list[CoinPurchase]:
+    """Pay stored purchases at Stripe (a localstripe this process points at): a succeeded
+    PaymentIntent with each purchase's amount and metadata, its id stored on the purchase;
+    none credited yet."""
     from wallet.purchases.crediting import purchase_metadata
 
     def pay(purchase: CoinPurchase) -> str:
@@ -128,7 +123,7 @@ def pay_at_stripe(purchases: list[CoinPurchase]) -> list[CoinPurchase]:
             raise RuntimeError(f"the stand-in did not pay purchase {purchase.pk}: {intent.status}")
         return intent.id
 
-    with ThreadPoolExecutor(PAYING_THREADS) as pool:
+    with ThreadPoolExecutor(threads) as pool:
         for purchase, intent_id in zip(purchases, pool.map(pay, purchases), strict=True):
             purchase.stripe_payment_intent_id = intent_id
     CoinPurchase.objects.bulk_update(purchases, ["stripe_payment_intent_id"], batch_size=1000)
@@ -136,13 +131,16 @@ def pay_at_stripe(purchases: list[CoinPurchase]) -> list[CoinPurchase]:
 
 
 def payment_intent(purchase: CoinPurchase, status: str) -> dict[str, Any]:
+    """The PaymentIntent object Stripe sends for the purchase in this status (what crediting reads)."""
+    from wallet.purchases.crediting import purchase_metadata
+
     intent: dict[str, Any] = {
         "id": purchase.stripe_payment_intent_id,
         "object": "payment_intent",
         "amount": purchase.amount_cents,
         "currency": purchase.currency,
         "status": status,
-        "metadata": {"purchase_id": str(purchase.pk), "user_id": str(purchase.user_id)},
+        "metadata": purchase_metadata(purchase),
         "latest_charge": None,
     }
     if status == "succeeded":
@@ -150,6 +148,49 @@ def payment_intent(purchase: CoinPurchase, status: str) -> dict[str, Any]:
     elif status == "requires_payment_method":
         intent["last_payment_error"] = {"code": "card_declined", "message": "Your card was declined."}
     return intent
+
+
+def dispute(purchase: CoinPurchase, status: str, dispute_id: str | None = None) -> dict[str, Any]:
+    """The dispute object of a `charge.dispute.*` event (and of Stripe's dispute read) over the
+    whole purchase; localstripe emits no dispute events, so drills and tests build them."""
+    return {
+        "id": dispute_id or f"dp_{purchase.stripe_payment_intent_id[3:]}",
+        "object": "dispute",
+        "amount": purchase.amount_cents,
+        "currency": purchase.currency,
+        "charge": purchase.stripe_charge_id,
+        "payment_intent": purchase.stripe_payment_intent_id,
+        "reason": "fraudulent",
+        "status": status,
+    }
+
+
+def refunded_charge(purchase: CoinPurchase, *, refunded: int | None = None) -> dict[str, Any]:
+    """The charge object of a `charge.refunded` event: `refunded` cents back, all of it by default."""
+    amount_refunded = purchase.amount_cents if refunded is None else refunded
+    return {
+        "id": purchase.stripe_charge_id,
+        "object": "charge",
+        "amount": purchase.amount_cents,
+        "amount_refunded": amount_refunded,
+        "currency": purchase.currency,
+        "payment_intent": purchase.stripe_payment_intent_id,
+        "refunded": amount_refunded >= purchase.amount_cents,
+        "status": "succeeded",
+    }
+
+
+def refund_object(refund: Any) -> dict[str, Any]:
+    """The refund object of a `refund.*` or `charge.refund.updated` event, from a Stripe refund."""
+    return {
+        "id": refund.id,
+        "object": "refund",
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "charge": refund.charge,
+        "payment_intent": refund.payment_intent,
+        "status": refund.status,
+    }
 
 
 def event(type: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:

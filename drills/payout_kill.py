@@ -54,8 +54,8 @@ def make_world(creators: int, *, seed: int) -> PayoutWorld:
     and their batch (approved if it waits for approval)."""
     from django.conf import settings
 
+    from bench.payouts_data import make_eligible_creators
     from creators.payouts import services
-    from creators.payouts.benchdata import make_eligible_creators
     from wallet.selectors import diamond_balance
 
     rng = random.Random(seed)

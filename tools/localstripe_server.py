@@ -15,7 +15,7 @@ From Python (e.g. a pytest session fixture):
 
     proc = start_localstripe(port, "http://127.0.0.1:8000/stripe/webhook/", "whsec_test_local")
     ...
-    proc.terminate(); proc.wait()
+    stop_localstripe(proc)
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def start_localstripe(
     """Launch this script as a subprocess, wait until it answers, register the webhook, return the Popen.
 
     `webhook_url=None` starts it without a webhook. The caller owns the process
-    (terminate() and wait() it). Output goes to `log_file` if given, else is discarded.
+    (stop it with `stop_localstripe`). Output goes to `log_file` if given, else is discarded.
     """
     cmd = [sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--host", host, "--no-webhook"]
     if log_file is not None:
@@ -124,14 +124,19 @@ def start_localstripe(
         if webhook_url:
             register_webhook(base_url, webhook_url, secret)
     except BaseException:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_localstripe(proc)
         raise
     return proc
+
+
+def stop_localstripe(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a localstripe started here: SIGTERM, then SIGKILL if it has not gone in 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def serve(host: str, port: int, webhook_url: str | None, secret: str) -> None:

@@ -18,7 +18,7 @@ rows created at or after the horizon) read in the same snapshot as the rollups.
 
 What this relies on: every ledger row is written with `created_at` = its transaction's
 start (true for `wallet_post_transaction`; bulk loads that backdate rows, such as
-`creators.benchdata`, call `rebuild_creator_earnings` afterwards), and the application's
+`bench.creators_data`, call `rebuild_creator_earnings` afterwards), and the application's
 database role can see its own sessions in `pg_stat_activity` (one role for the app). A
 session left idle in a transaction holds the horizon back: the rollups then lag and the
 live tail grows, but every figure stays exact.

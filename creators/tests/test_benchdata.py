@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db.models import Sum
 
-from creators.benchdata import make_creator_with_entries
+from bench.creators_data import make_creator_with_entries
 from creators.models import CreatorEarningsDay
 from creators.selectors import creator_earnings_dashboard
 from wallet.models import Entry

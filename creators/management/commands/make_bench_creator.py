@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from creators.benchdata import BENCH_PASSWORD, make_creator_with_entries
+from bench.creators_data import BENCH_PASSWORD, make_creator_with_entries
 
 
 class Command(BaseCommand):

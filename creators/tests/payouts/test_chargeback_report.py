@@ -16,14 +16,15 @@ from django.utils import timezone
 
 from creators.models import Payout
 from creators.payouts import services
-from creators.tests.payouts.test_chargebacks import _deliver_3_times, _dispute, _gift
+from creators.tests.payouts.test_chargebacks import _gift
+from drills.payments import dispute
 from gifts.models import Gift
 from wallet import earnings
 from wallet.models import CoinPurchase, EarningsReversal, User
 from wallet.moderation.groups import FINANCE
 from wallet.services import run_ledger_check
 from wallet.tests.purchases import conftest as purchase_fixtures
-from wallet.tests.purchases.conftest import event
+from wallet.tests.purchases.conftest import deliver_3_times, event
 
 paid_purchase = purchase_fixtures.buy
 packages = purchase_fixtures.packages
@@ -67,8 +68,8 @@ def _laundered(client: Client, make_user: Any, paid_purchase: Any, payee: Any, m
     _gift(thief, accomplice, lion, post, count=2)
     payout = services.run_payout_batch(period="report", as_of=cleared + HOLD).batch.payouts.get()
     assert (payout.status, payout.diamonds, payout.amount_cents) == (Payout.Status.PAID, 300, 150)
-    _deliver_3_times(
-        client, event("charge.dispute.closed", _dispute(stolen, "lost", "dp_report"), event_id="evt_report")
+    deliver_3_times(
+        client, event("charge.dispute.closed", dispute(stolen, "lost", "dp_report"), event_id="evt_report")
     )
     stolen.refresh_from_db()
     assert stolen.status == CoinPurchase.Status.DISPUTE_LOST

@@ -12,7 +12,6 @@ import itertools
 from typing import Any
 
 import pytest
-import stripe
 from django.test import Client
 from django.utils import timezone
 
@@ -21,6 +20,7 @@ from creators.payouts import errors as payout_errors
 from creators.payouts import services
 from creators.services import unlock_post
 from creators.tests.payouts.conftest import give_diamonds
+from drills.payments import dispute, refund_object, refunded_charge
 from gifts.models import Gift
 from gifts.services import send_gift
 from wallet import earnings, selectors
@@ -38,7 +38,7 @@ from wallet.models import (
 from wallet.purchases.refunds import refund_purchase
 from wallet.services import run_ledger_check, system_account_id
 from wallet.tests.purchases import conftest as purchase_fixtures
-from wallet.tests.purchases.conftest import deliver, event, sign
+from wallet.tests.purchases.conftest import deliver_3_times, event, stripe_client
 
 # Coin purchases paid with a card at the session's localstripe (the purchase tests' fixtures).
 paid_purchase = purchase_fixtures.buy
@@ -64,39 +64,6 @@ def lion(db: None) -> Gift:
 
 def _gift(viewer: Any, creator: Creator, gift: Gift, post: Any, count: int = 1) -> None:
     send_gift(sender=viewer, gift=gift, count=count, post=post, idempotency_key=f"story-{next(_keys)}")
-
-
-def _dispute(purchase: CoinPurchase, status: str, dispute_id: str) -> dict[str, Any]:
-    return {
-        "id": dispute_id,
-        "object": "dispute",
-        "amount": purchase.amount_cents,
-        "currency": purchase.currency,
-        "charge": purchase.stripe_charge_id,
-        "payment_intent": purchase.stripe_payment_intent_id,
-        "reason": "fraudulent",
-        "status": status,
-    }
-
-
-def _charge_refunded(purchase: CoinPurchase) -> dict[str, Any]:
-    return {
-        "id": purchase.stripe_charge_id,
-        "object": "charge",
-        "amount": purchase.amount_cents,
-        "amount_refunded": purchase.amount_cents,
-        "currency": purchase.currency,
-        "payment_intent": purchase.stripe_payment_intent_id,
-        "refunded": True,
-        "status": "succeeded",
-    }
-
-
-def _deliver_3_times(client: Client, payload: dict[str, Any]) -> None:
-    body, header = sign(payload)
-    for _ in range(3):
-        response = deliver(client, body, header)
-        assert response.status_code == 200, response.content
 
 
 def _diamonds(creator: Creator) -> int:
@@ -134,8 +101,8 @@ def test_a_stolen_card_gifted_to_an_accomplice_and_charged_back_costs_the_platfo
     assert _diamonds(accomplice) == 200
 
     # The card's owner disputes the charge and wins: Stripe sends `closed` (lost) three times.
-    _deliver_3_times(
-        client, event("charge.dispute.closed", _dispute(stolen, "lost", "dp_story"), event_id="evt_story")
+    deliver_3_times(
+        client, event("charge.dispute.closed", dispute(stolen, "lost", "dp_story"), event_id="evt_story")
     )
 
     stolen.refresh_from_db()
@@ -201,7 +168,7 @@ def test_a_batch_skips_earnings_inside_the_hold_and_earnings_funded_by_an_open_d
     honest = paid_purchase(fan, 700)
     _gift(thief, disputed, lion, make_post(disputed), count=5)
     _gift(fan, clean, lion, make_post(clean), count=5)
-    _deliver_3_times(client, event("charge.dispute.created", _dispute(stolen, "needs_response", "dp_open")))
+    deliver_3_times(client, event("charge.dispute.created", dispute(stolen, "needs_response", "dp_open")))
     cleared = timezone.now()
     give_diamonds(young, 5_000)  # earned after the others: inside the hold at the batch's time
     as_of = cleared + HOLD
@@ -211,8 +178,8 @@ def test_a_batch_skips_earnings_inside_the_hold_and_earnings_funded_by_an_open_d
     assert list(batch.payouts.values_list("creator_id", "diamonds")) == [(clean.pk, 500)]
     assert honest.status == CoinPurchase.Status.PAID
     # Once the dispute is won (Stripe confirms it), the held diamonds are payable again.
-    stripe_disputes["dp_open"] = _dispute(stolen, "won", "dp_open")
-    _deliver_3_times(client, event("charge.dispute.closed", _dispute(stolen, "won", "dp_open")))
+    stripe_disputes["dp_open"] = dispute(stolen, "won", "dp_open")
+    deliver_3_times(client, event("charge.dispute.closed", dispute(stolen, "won", "dp_open")))
     account = Account.objects.get(owner=disputed.user)
     assert earnings.payable_diamonds(account_ids=[account.pk], as_of=as_of) == {account.pk: 500}
     assert run_ledger_check().ok
@@ -229,7 +196,7 @@ def test_a_payout_planned_before_a_dispute_opened_is_skipped_and_moves_nothing(
     batch = services.create_payout_batch(period="late-dispute", as_of=after_hold).batch
     assert batch.payouts.get().diamonds == 500
 
-    _deliver_3_times(client, event("charge.dispute.created", _dispute(stolen, "needs_response", "dp_late")))
+    deliver_3_times(client, event("charge.dispute.created", dispute(stolen, "needs_response", "dp_late")))
     services.process_payout_batch(batch_id=batch.pk)
 
     payout = batch.payouts.get()
@@ -255,7 +222,7 @@ def test_a_refund_reverses_what_each_purchase_funded_first_in_first_out(
     _gift(viewer, first_creator, lion, make_post(first_creator), count=8)
     _gift(viewer, second_creator, lion, make_post(second_creator), count=3)
 
-    _deliver_3_times(client, event("charge.refunded", _charge_refunded(second)))
+    deliver_3_times(client, event("charge.refunded", refunded_charge(second)))
 
     # The second purchase funded 100 diamonds of the first gift and all 300 of the second.
     assert _diamonds(first_creator) == 700
@@ -277,7 +244,7 @@ def test_a_refund_takes_back_the_creator_share_of_a_premium_unlock_it_paid_for(
     unlock_post(user=viewer, post_id=post.pk, idempotency_key="unlock-story")
     assert _diamonds(creator) == 300  # the creator's share of the 600 coins
 
-    _deliver_3_times(client, event("charge.refunded", _charge_refunded(purchase)))
+    deliver_3_times(client, event("charge.refunded", refunded_charge(purchase)))
 
     assert _diamonds(creator) == 0
     row = EarningsReversal.objects.get(purchase=purchase)
@@ -299,7 +266,7 @@ def test_the_statement_and_the_staff_dashboard_show_a_chargeback_reversal(
     accomplice = payee(0)
     stolen = paid_purchase(thief, 700)
     _gift(thief, accomplice, lion, make_post(accomplice), count=2)
-    _deliver_3_times(client, event("charge.dispute.closed", _dispute(stolen, "lost", "dp_statement")))
+    deliver_3_times(client, event("charge.dispute.closed", dispute(stolen, "lost", "dp_statement")))
 
     client.force_login(accomplice.user)
     statement = b"".join(client.get("/studio/statement.csv").streaming_content).decode()  # type: ignore[attr-defined]
@@ -317,18 +284,6 @@ def _paid_to(creator: Creator) -> int:
     return sum(
         Payout.objects.filter(creator=creator, status=Payout.Status.PAID).values_list("diamonds", flat=True)
     )
-
-
-def _refund_object(refund: Any) -> dict[str, Any]:
-    return {
-        "id": refund.id,
-        "object": "refund",
-        "amount": refund.amount,
-        "currency": refund.currency,
-        "charge": refund.charge,
-        "payment_intent": refund.payment_intent,
-        "status": refund.status,
-    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -361,12 +316,12 @@ def test_a_refund_that_stripe_reports_failed_gives_the_creators_back_what_its_re
 
     # The bank rejects the refund: Stripe marks it failed (localstripe takes the status as given).
     not_a_stripe_param: Any = {"status": "failed"}
-    failed = stripe.StripeClient(
-        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
-    ).v1.refunds.update(PurchaseRefund.objects.get().stripe_refund_id, params=not_a_stripe_param)
+    failed = stripe_client(stripe_settings).v1.refunds.update(
+        PurchaseRefund.objects.get().stripe_refund_id, params=not_a_stripe_param
+    )
     assert failed.status == "failed"
     for kind in ("charge.refund.updated", "refund.failed", "charge.refund.updated"):
-        _deliver_3_times(client, event(kind, _refund_object(failed)))
+        deliver_3_times(client, event(kind, refund_object(failed)))
 
     # The refund never happened: the creator has the 200 diamonds back, once, referencing the purchase.
     assert _diamonds(creator) == 200
@@ -409,11 +364,11 @@ def test_a_refund_that_stripe_reports_failed_gives_the_creators_back_what_its_re
 def _fail_the_refund(client: Client, stripe_settings: Any) -> None:
     # The bank rejects the refund: Stripe marks it failed (localstripe takes the status as given).
     not_a_stripe_param: Any = {"status": "failed"}
-    failed = stripe.StripeClient(
-        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
-    ).v1.refunds.update(PurchaseRefund.objects.get().stripe_refund_id, params=not_a_stripe_param)
+    failed = stripe_client(stripe_settings).v1.refunds.update(
+        PurchaseRefund.objects.get().stripe_refund_id, params=not_a_stripe_param
+    )
     assert failed.status == "failed"
-    _deliver_3_times(client, event("refund.failed", _refund_object(failed)))
+    deliver_3_times(client, event("refund.failed", refund_object(failed)))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -432,23 +387,21 @@ def test_when_one_of_two_refunds_fails_the_creator_gives_back_only_what_the_othe
     purchase = paid_purchase(viewer, 700)
     assert purchase.amount_cents == 999
     _gift(viewer, creator, lion, make_post(creator), count=5)  # 500 coins spent, 200 left
-    stripe_client = stripe.StripeClient(
-        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
-    )
+    at_stripe = stripe_client(stripe_settings)
     # A refund of 249 cents made at Stripe's dashboard (175 coins: the viewer still holds them) ...
-    first = stripe_client.v1.refunds.create(
+    first = at_stripe.v1.refunds.create(
         params={"payment_intent": purchase.stripe_payment_intent_id, "amount": 249}
     )
-    _deliver_3_times(client, event("charge.refunded", _charge_refunded(purchase) | {"amount_refunded": 249}))
+    deliver_3_times(client, event("charge.refunded", refunded_charge(purchase) | {"amount_refunded": 249}))
     assert (_diamonds(creator), selectors.coin_balance(user_id=viewer.pk)) == (500, 25)
     # ... then staff refund the other 750: the 500 spent coins' diamonds are taken back.
     refund_purchase(purchase_id=purchase.pk, staff_user=make_user(is_staff=True), reason="Requested")
     assert _diamonds(creator) == 0
 
     not_a_stripe_param: Any = {"status": "failed"}
-    failed = stripe_client.v1.refunds.update(first.id, params=not_a_stripe_param)
+    failed = at_stripe.v1.refunds.update(first.id, params=not_a_stripe_param)
     for _ in range(2):
-        _deliver_3_times(client, event("refund.failed", _refund_object(failed)))
+        deliver_3_times(client, event("refund.failed", refund_object(failed)))
 
     # 750 of 999 cents stay refunded: 526 coins, 326 of them spent, so 326 diamonds stay taken.
     purchase.refresh_from_db()
@@ -486,7 +439,7 @@ def test_coins_a_failed_refund_gave_back_still_count_as_the_purchase_s_when_it_i
     # The 500 coins given back are the stolen purchase's coins: gifting them launders nothing.
     _gift(thief, accomplice, lion, make_post(accomplice), count=5)
 
-    _deliver_3_times(client, event("charge.dispute.closed", _dispute(stolen, "lost", "dp_after_failure")))
+    deliver_3_times(client, event("charge.dispute.closed", dispute(stolen, "lost", "dp_after_failure")))
 
     assert (_diamonds(first), _diamonds(accomplice)) == (0, 0)
     run = services.run_payout_batch(period="after-chargeback", as_of=timezone.now() + HOLD)
@@ -525,7 +478,7 @@ def test_a_dispute_first_seen_in_any_event_holds_what_its_coins_funded_from_ever
     _gift(thief, accomplice, lion, make_post(accomplice), count=5)
     _gift(fan, clean, lion, make_post(clean), count=5)
 
-    _deliver_3_times(client, event(first_event, _dispute(stolen, status, "dp_first")))
+    deliver_3_times(client, event(first_event, dispute(stolen, status, "dp_first")))
 
     run = services.run_payout_batch(period="first-seen", as_of=timezone.now() + HOLD)
     # Only the creator no open dispute touches is paid; the disputed diamonds stay on the balance.
@@ -533,7 +486,7 @@ def test_a_dispute_first_seen_in_any_event_holds_what_its_coins_funded_from_ever
         (clean.pk, Payout.Status.PAID, 500)
     ]
     assert (_paid_to(accomplice), _diamonds(accomplice)) == (0, 500)
-    dispute = PurchaseDispute.objects.get(stripe_dispute_id="dp_first")
-    assert dispute.status == PurchaseDispute.Status.OPEN
-    assert sum(EarningsHold.objects.filter(dispute=dispute).values_list("diamonds", flat=True)) == 500
+    opened = PurchaseDispute.objects.get(stripe_dispute_id="dp_first")
+    assert opened.status == PurchaseDispute.Status.OPEN
+    assert sum(EarningsHold.objects.filter(dispute=opened).values_list("diamonds", flat=True)) == 500
     assert run_ledger_check().ok

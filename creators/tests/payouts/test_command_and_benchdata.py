@@ -7,10 +7,10 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from bench.payouts_data import make_eligible_creators
 from creators import tasks
 from creators.models import LocalTransfer, Payout, PayoutBatch
 from creators.payouts import services
-from creators.payouts.benchdata import make_eligible_creators
 from wallet.selectors import diamond_balance
 from wallet.services import run_ledger_check
 

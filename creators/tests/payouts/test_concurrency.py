@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from bench.payouts_data import make_eligible_creators
 from creators import tasks
 from creators.models import LocalTransfer, Payout, PayoutBatch
-from creators.payouts.benchdata import make_eligible_creators
 from drills import payout_kill
 from drills.harness import celery, start, stop
 from wallet.selectors import diamond_balance

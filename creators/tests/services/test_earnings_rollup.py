@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from creators.benchdata import make_creator_with_entries
+from bench.creators_data import make_creator_with_entries
 from creators.models import CreatorEarningsDay, CreatorSupporter, EarningsRollupState
 from creators.selectors import creator_account_id, creator_earnings_dashboard, creator_gift_total
 from creators.services import earnings as earnings_service

@@ -32,6 +32,22 @@ def run_action(
     return client.post(url, payload, follow=follow)
 
 
+def adjust_balance(
+    client: Client, account: Any, amount: int, reason: str = "Support goodwill", follow: bool = True
+) -> Any:
+    """The accounts list's "Adjust balances" action applied to one account, as staff submit it."""
+    return run_action(
+        client,
+        "/admin/wallet/account/",
+        "adjust_balances",
+        [account],
+        apply="Adjust",
+        amount=amount,
+        reason=reason,
+        follow=follow,
+    )
+
+
 def action_names(client: Client, changelist_url: str) -> list[str]:
     """The actions a changelist offers this client's user (none at all: no action form)."""
     form = client.get(changelist_url).context["action_form"]

@@ -12,7 +12,7 @@ from wallet.models import Account, AdjustmentRequest, AuditEntry, Entry, Transac
 from wallet.moderation import adjustments
 from wallet.selectors import coin_balance, diamond_balance
 from wallet.services import run_ledger_check
-from wallet.tests.moderation.conftest import action_names, logged_in, page_text, run_action
+from wallet.tests.moderation.conftest import action_names, adjust_balance, logged_in, page_text, run_action
 
 pytestmark = pytest.mark.django_db
 
@@ -36,26 +36,13 @@ def _wallet(user) -> Account:
     return Account.objects.get(pk=services.coin_account(user_id=user.pk).pk)
 
 
-def _adjust(client, account, amount, reason="Support goodwill", follow=True):
-    return run_action(
-        client,
-        ACCOUNTS,
-        "adjust_balances",
-        [account],
-        apply="Adjust",
-        amount=amount,
-        reason=reason,
-        follow=follow,
-    )
-
-
 def test_a_small_credit_is_posted_at_once_against_the_adjustments_account_and_audited(finance, viewer):
     admin = logged_in(finance)
     wallet = _wallet(viewer)
     asks = run_action(admin, ACCOUNTS, "adjust_balances", [wallet])
     assert asks.status_code == 200 and "Amount" in page_text(asks) and "Reason" in page_text(asks)
 
-    done = _adjust(admin, wallet, 500, "Stream outage refund")
+    done = adjust_balance(admin, wallet, 500, "Stream outage refund")
 
     request = AdjustmentRequest.objects.get()
     assert request.status == AdjustmentRequest.Status.APPLIED and request.approved_by is None
@@ -88,7 +75,7 @@ def test_above_the_threshold_nothing_moves_until_a_different_staff_member_approv
     finance2 = approver
     first, second = logged_in(finance), logged_in(finance2)
 
-    waiting = _adjust(first, wallet, 5_000, "Contest prize")
+    waiting = adjust_balance(first, wallet, 5_000, "Contest prize")
     request = AdjustmentRequest.objects.get()
     assert "waits for a second staff member's approval" in page_text(waiting)
     assert request.status == AdjustmentRequest.Status.PENDING
@@ -137,11 +124,11 @@ def test_the_database_refuses_an_approval_by_the_requester(finance, viewer):
 def test_a_debit_larger_than_the_balance_moves_nothing(finance, approver, viewer, fund):
     finance2 = approver
     wallet = _wallet(viewer)
-    small = _adjust(logged_in(finance), wallet, -300)
+    small = adjust_balance(logged_in(finance), wallet, -300)
     assert errors.ADJUSTMENT_INSUFFICIENT in page_text(small)
     assert not AdjustmentRequest.objects.exists() and not AuditEntry.objects.exists()
 
-    _adjust(logged_in(finance), wallet, -2_000, "Clawback of a duplicate credit")
+    adjust_balance(logged_in(finance), wallet, -2_000, "Clawback of a duplicate credit")
     request = AdjustmentRequest.objects.get()
     approve = run_action(
         logged_in(finance2),
@@ -170,8 +157,8 @@ def test_a_debit_larger_than_the_balance_moves_nothing(finance, approver, viewer
 def test_a_creators_diamonds_are_credited_and_debited(finance, creator):
     diamonds = Account.objects.get(owner=creator.user, kind=Account.Kind.CREATOR_DIAMONDS)
     admin = logged_in(finance)
-    _adjust(admin, diamonds, 300, "Missed gift credit")
-    _adjust(admin, diamonds, -120, "Double credit")
+    adjust_balance(admin, diamonds, 300, "Missed gift credit")
+    adjust_balance(admin, diamonds, -120, "Double credit")
     assert diamond_balance(user_id=creator.user_id) == 180
     units = set(Entry.objects.filter(transaction__kind="adjustment").values_list("unit", flat=True))
     assert units == {"DIAMOND"}
@@ -181,13 +168,13 @@ def test_a_creators_diamonds_are_credited_and_debited(finance, creator):
 def test_a_frozen_wallet_can_still_be_corrected_by_staff(finance, viewer):
     wallet = _wallet(viewer)
     services.set_frozen(account=wallet, frozen=True, reason="fraud")
-    _adjust(logged_in(finance), wallet, -100, "Fraudulent credit")
+    adjust_balance(logged_in(finance), wallet, -100, "Fraudulent credit")
     assert coin_balance(user_id=viewer.pk) == 0
 
 
 @pytest.mark.parametrize("amount", ["0", "abc", "1.5", "", "-1000000001", "99999999999999999999"])
 def test_bad_amounts_get_a_form_error_and_nothing_is_recorded(finance, viewer, amount):
-    response = _adjust(logged_in(finance), _wallet(viewer), amount, follow=False)
+    response = adjust_balance(logged_in(finance), _wallet(viewer), amount, follow=False)
     assert response.status_code == 200
     assert "errorlist" in page_text(response)
     assert not AdjustmentRequest.objects.exists()
@@ -196,14 +183,14 @@ def test_bad_amounts_get_a_form_error_and_nothing_is_recorded(finance, viewer, a
 
 def test_system_accounts_cannot_be_adjusted(finance, viewer):
     issuance = Account.objects.get(kind=Account.Kind.COIN_ISSUANCE)
-    response = _adjust(logged_in(finance), issuance, 10)
+    response = adjust_balance(logged_in(finance), issuance, 10)
     assert errors.ADJUSTMENT_ACCOUNT_INVALID in page_text(response)
     assert not AdjustmentRequest.objects.exists()
 
 
 def test_a_rejected_adjustment_never_moves(finance, approver, viewer):
     finance2 = approver
-    _adjust(logged_in(finance), _wallet(viewer), 5_000)
+    adjust_balance(logged_in(finance), _wallet(viewer), 5_000)
     request = AdjustmentRequest.objects.get()
     no_reason = run_action(logged_in(finance2), REQUESTS, "reject_adjustments", [request], apply="Reject")
     assert errors.REASON_REQUIRED in page_text(no_reason)
@@ -222,7 +209,7 @@ def test_a_moderator_cannot_adjust_or_approve_even_by_crafting_the_post(moderato
     wallet = _wallet(viewer)
     assert "adjust_balances" not in action_names(admin, ACCOUNTS)
 
-    crafted = _adjust(admin, wallet, 50)
+    crafted = adjust_balance(admin, wallet, 50)
     assert "No action selected." in page_text(crafted)
     assert not AdjustmentRequest.objects.exists()
 

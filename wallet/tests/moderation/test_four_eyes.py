@@ -18,7 +18,7 @@ from wallet.moderation import adjustments
 from wallet.moderation.groups import FINANCE
 from wallet.selectors import coin_balance, diamond_balance
 from wallet.services import run_ledger_check
-from wallet.tests.moderation.conftest import logged_in, page_text, run_action
+from wallet.tests.moderation.conftest import adjust_balance, logged_in, page_text, run_action
 
 ACCOUNTS = "/admin/wallet/account/"
 REQUESTS = "/admin/wallet/adjustmentrequest/"
@@ -34,19 +34,6 @@ def _diamonds_of(user: User) -> Account:
     return Account.objects.get(owner=user, kind=Account.Kind.CREATOR_DIAMONDS)
 
 
-def _adjust(client: Any, account: Account, amount: int, reason: str = "Promised bonus") -> Any:
-    return run_action(
-        client,
-        ACCOUNTS,
-        "adjust_balances",
-        [account],
-        apply="Adjust",
-        amount=amount,
-        reason=reason,
-        follow=True,
-    )
-
-
 @pytest.mark.django_db
 def test_one_finance_member_splitting_a_million_diamonds_into_small_adjustments_gets_only_the_threshold_applied(
     finance, creator
@@ -55,7 +42,7 @@ def test_one_finance_member_splitting_a_million_diamonds_into_small_adjustments_
     admin = logged_in(finance)
 
     for _ in range(100):
-        _adjust(admin, partner, THRESHOLD)
+        adjust_balance(admin, partner, THRESHOLD)
 
     assert diamond_balance(user_id=creator.user_id) == THRESHOLD
     requests = AdjustmentRequest.objects.filter(account=partner)
@@ -80,7 +67,7 @@ def test_the_days_sum_counts_debits_and_credits_and_only_what_that_staff_member_
     )
     assert second.status == AdjustmentRequest.Status.PENDING
     assert "counting what you applied to this account today" in page_text(
-        _adjust(logged_in(finance), partner, 4_001)
+        adjust_balance(logged_in(finance), partner, 4_001)
     )
     # Another staff member's own day on this account starts from zero.
     other = adjustments.request_adjustment(
@@ -105,8 +92,10 @@ def test_a_staff_member_cannot_adjust_their_own_wallet_or_creator_balance(make_c
     fund(insider, 50)
     admin = logged_in(insider)
 
-    own_diamonds = _adjust(admin, _diamonds_of(insider), 500)
-    own_coins = _adjust(admin, Account.objects.get(pk=services.coin_account(user_id=insider.pk).pk), 500)
+    own_diamonds = adjust_balance(admin, _diamonds_of(insider), 500)
+    own_coins = adjust_balance(
+        admin, Account.objects.get(pk=services.coin_account(user_id=insider.pk).pk), 500
+    )
 
     assert diamond_balance(user_id=insider.pk) == 0 and coin_balance(user_id=insider.pk) == 50
     assert not AdjustmentRequest.objects.exists()

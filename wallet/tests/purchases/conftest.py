@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -93,12 +94,14 @@ def stripe_js(stripe_settings: Any, localstripe_url: str) -> StripeJs:
     return StripeJs(localstripe_url, stripe_settings.STRIPE_PUBLISHABLE_KEY)
 
 
-@pytest.fixture
-def stripe_disputes(stripe_settings: Any, localstripe_url: str) -> Iterator[dict[str, dict[str, Any]]]:
-    """The disputes Stripe knows (localstripe has none): the gateway's requests go through a
-    proxy that answers GET /v1/disputes/<id> from this dict, as the test sets it, and forwards
-    everything else to the real localstripe."""
-    known: dict[str, dict[str, Any]] = {}
+# What the proxy fakes for one request: (status, JSON body) to answer it, or None to forward it.
+ProxyAnswer = Callable[[str, str, Any, bytes | None], tuple[int, bytes] | None]
+
+
+@contextmanager
+def localstripe_proxy(stripe_settings: Any, localstripe_url: str, answer: ProxyAnswer) -> Iterator[None]:
+    """Points the gateway at a proxy in front of the real localstripe: each request is first
+    offered to `answer(method, path, headers, body)`; what it leaves (None) is forwarded."""
 
     class Proxy(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -108,29 +111,24 @@ def stripe_disputes(stripe_settings: Any, localstripe_url: str) -> Iterator[dict
             self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
         def _answer(self, body: bytes | None) -> None:
-            path = self.path.split("?")[0]
-            if path.startswith("/v1/disputes/"):
-                dispute = known.get(path.rsplit("/", 1)[1])
-                status = 200 if dispute else 404
-                missing = {"error": {"type": "invalid_request_error", "message": "No such dispute"}}
-                payload = json.dumps(dispute or missing).encode()
-            else:
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
-                }
-                request = urllib.request.Request(
-                    localstripe_url + self.path, data=body, headers=headers, method=self.command
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as response:
-                        status, payload = response.status, response.read()
-                except urllib.error.HTTPError as exc:
-                    status, payload = exc.code, exc.read()
+            faked = answer(self.command, self.path, self.headers, body)
+            status, payload = faked if faked is not None else self._forward(body)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        def _forward(self, body: bytes | None) -> tuple[int, bytes]:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+            request = urllib.request.Request(
+                localstripe_url + self.path, data=body, headers=headers, method=self.command
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return response.status, response.read()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read()
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -139,10 +137,36 @@ def stripe_disputes(stripe_settings: Any, localstripe_url: str) -> Iterator[dict
     threading.Thread(target=server.serve_forever, daemon=True).start()
     stripe_settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        yield known
+        yield
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def stripe_disputes(stripe_settings: Any, localstripe_url: str) -> Iterator[dict[str, dict[str, Any]]]:
+    """The disputes Stripe knows (localstripe has none): the gateway's requests go through a
+    proxy that answers GET /v1/disputes/<id> from this dict, as the test sets it, and forwards
+    everything else to the real localstripe."""
+    known: dict[str, dict[str, Any]] = {}
+
+    def answer(method: str, path: str, headers: Any, body: bytes | None) -> tuple[int, bytes] | None:
+        path = path.split("?")[0]
+        if not path.startswith("/v1/disputes/"):
+            return None
+        dispute = known.get(path.rsplit("/", 1)[1])
+        missing = {"error": {"type": "invalid_request_error", "message": "No such dispute"}}
+        return (200 if dispute else 404), json.dumps(dispute or missing).encode()
+
+    with localstripe_proxy(stripe_settings, localstripe_url, answer):
+        yield known
+
+
+def stripe_client(stripe_settings: Any) -> stripe.StripeClient:
+    """Stripe's own SDK at the session's localstripe, for what happens at Stripe outside our code."""
+    return stripe.StripeClient(
+        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
+    )
 
 
 def sign(
@@ -157,6 +181,14 @@ def sign(
 def deliver(client: Client, body: bytes, header: str | None) -> Any:
     headers = {"Stripe-Signature": header} if header is not None else {}
     return client.post("/stripe/webhook/", data=body, content_type="application/json", headers=headers)
+
+
+def deliver_3_times(client: Client, payload: dict[str, Any]) -> None:
+    """One signed event delivered three times, as Stripe may; each delivery is stored (200)."""
+    body, header = sign(payload)
+    for _ in range(3):
+        response = deliver(client, body, header)
+        assert response.status_code == 200, response.content
 
 
 def event(type: str, obj: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 import pytest
-import stripe
 from django.db import connections
 from django.test import Client
 
@@ -15,7 +14,7 @@ from wallet import errors, selectors, stripe_gateway
 from wallet.models import CoinPackage, CoinPurchase, Transaction
 from wallet.purchases import checkout
 from wallet.services import run_ledger_check
-from wallet.tests.purchases.conftest import CARD_3DS, CARD_DECLINED, CARD_OK, StripeJs, start
+from wallet.tests.purchases.conftest import CARD_3DS, CARD_DECLINED, CARD_OK, StripeJs, start, stripe_client
 
 
 def _login(user: Any) -> Client:
@@ -276,9 +275,7 @@ def test_confirms_racing_on_one_purchase_charge_the_card_once(make_user, package
 
 
 def _stripe_payment_intents_for(purchase: CoinPurchase, stripe_settings: Any) -> list[str]:
-    client = stripe.StripeClient(
-        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
-    )
+    client = stripe_client(stripe_settings)
     intents = [intent.to_dict() for intent in client.v1.payment_intents.list().auto_paging_iter()]
     return [i["id"] for i in intents if (i.get("metadata") or {}).get("purchase_id") == str(purchase.pk)]
 

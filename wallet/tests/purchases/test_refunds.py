@@ -8,16 +8,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import stripe
 from django.test import Client
 
+from drills.payments import dispute, refund_object, refunded_charge
 from wallet import errors, selectors, services
 from wallet.models import Account, CoinPurchase, CoinReceivable, PurchaseDispute, PurchaseRefund, Transaction
 from wallet.purchases.refunds import refund_purchase
 from wallet.services import run_ledger_check
-from wallet.tests.purchases.conftest import deliver, event, sign
+from wallet.tests.purchases.conftest import deliver_3_times, event, stripe_client
 
 _spends = itertools.count()
+# The one dispute the stand-in for Stripe knows in these tests.
+DISPUTE_ID = "dp_test_1"
 
 
 def _spend(user: Any, creator: Any, coins: int) -> None:
@@ -29,39 +31,6 @@ def _spend(user: Any, creator: Any, coins: int) -> None:
         kind=Transaction.Kind.GIFT,
         idempotency_key=f"test-spend-{next(_spends)}",
     )
-
-
-def _charge(purchase: CoinPurchase, *, refunded: int) -> dict[str, Any]:
-    return {
-        "id": purchase.stripe_charge_id,
-        "object": "charge",
-        "amount": purchase.amount_cents,
-        "amount_refunded": refunded,
-        "currency": purchase.currency,
-        "payment_intent": purchase.stripe_payment_intent_id,
-        "refunded": refunded >= purchase.amount_cents,
-        "status": "succeeded",
-    }
-
-
-def _dispute(purchase: CoinPurchase, status: str, dispute_id: str = "dp_test_1") -> dict[str, Any]:
-    return {
-        "id": dispute_id,
-        "object": "dispute",
-        "amount": purchase.amount_cents,
-        "currency": purchase.currency,
-        "charge": purchase.stripe_charge_id,
-        "payment_intent": purchase.stripe_payment_intent_id,
-        "reason": "fraudulent",
-        "status": status,
-    }
-
-
-def _deliver_3_times(client: Client, payload: dict[str, Any]) -> None:
-    body, header = sign(payload)
-    for _ in range(3):
-        response = deliver(client, body, header)
-        assert response.status_code == 200, response.content
 
 
 def _wallet(user: Any) -> Account:
@@ -84,16 +53,20 @@ def test_refunds_and_chargebacks_take_coins_back_once(
     left = 700 - spent
 
     if case == "refund":
-        _deliver_3_times(client, event("charge.refunded", _charge(purchase, refunded=999)))
+        deliver_3_times(client, event("charge.refunded", refunded_charge(purchase, refunded=999)))
         # Stripe may announce the same total again under a new event id: still nothing more.
-        _deliver_3_times(client, event("charge.refunded", _charge(purchase, refunded=999)))
+        deliver_3_times(client, event("charge.refunded", refunded_charge(purchase, refunded=999)))
     else:
-        _deliver_3_times(client, event("charge.dispute.created", _dispute(purchase, "needs_response")))
+        deliver_3_times(
+            client, event("charge.dispute.created", dispute(purchase, "needs_response", DISPUTE_ID))
+        )
         closed = "won" if case == "dispute won" else "lost"
-        stripe_disputes["dp_test_1"] = _dispute(purchase, closed)
-        _deliver_3_times(client, event("charge.dispute.closed", _dispute(purchase, closed)))
+        stripe_disputes[DISPUTE_ID] = dispute(purchase, closed, DISPUTE_ID)
+        deliver_3_times(client, event("charge.dispute.closed", dispute(purchase, closed, DISPUTE_ID)))
         # A late `created` after the close changes nothing.
-        _deliver_3_times(client, event("charge.dispute.created", _dispute(purchase, "needs_response")))
+        deliver_3_times(
+            client, event("charge.dispute.created", dispute(purchase, "needs_response", DISPUTE_ID))
+        )
 
     purchase.refresh_from_db()
     wallet = _wallet(user)
@@ -122,7 +95,7 @@ def test_a_wallet_that_owes_coins_cannot_spend_and_its_next_purchase_covers_the_
     user, creator = make_user(), make_user()
     first = buy(user, 700)
     _spend(user, creator, 700)
-    _deliver_3_times(client, event("charge.refunded", _charge(first, refunded=999)))
+    deliver_3_times(client, event("charge.refunded", refunded_charge(first, refunded=999)))
     assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (0, 700, True)
     with pytest.raises(errors.AccountFrozen):
         services.spend_coins(
@@ -142,7 +115,7 @@ def test_a_staff_freeze_for_another_reason_stays_after_the_debt_is_covered(clien
     first = buy(user, 70)
     _spend(user, creator, 70)
     services.set_frozen(account=_wallet(user), frozen=True, reason="Under review by support")
-    _deliver_3_times(client, event("charge.refunded", _charge(first, refunded=99)))
+    deliver_3_times(client, event("charge.refunded", refunded_charge(first, refunded=99)))
     buy(user, 350)
     assert _owed(user) == 0
     wallet = _wallet(user)
@@ -155,12 +128,12 @@ def test_a_chargeback_won_returns_what_was_taken_including_the_debt_already_paid
     user, creator = make_user(), make_user()
     disputed = buy(user, 700)
     _spend(user, creator, 500)
-    _deliver_3_times(client, event("charge.dispute.created", _dispute(disputed, "needs_response")))
+    deliver_3_times(client, event("charge.dispute.created", dispute(disputed, "needs_response", DISPUTE_ID)))
     assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 500)
     buy(user, 350)  # pays 350 of the 500 owed
     assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 150)
-    stripe_disputes["dp_test_1"] = _dispute(disputed, "won")
-    _deliver_3_times(client, event("charge.dispute.closed", _dispute(disputed, "won")))
+    stripe_disputes[DISPUTE_ID] = dispute(disputed, "won", DISPUTE_ID)
+    deliver_3_times(client, event("charge.dispute.closed", dispute(disputed, "won", DISPUTE_ID)))
     # Back to where the viewer was without the chargeback: 700 - 500 spent + 350 bought.
     assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (550, 0, False)
     assert run_ledger_check().ok
@@ -169,18 +142,18 @@ def test_a_chargeback_won_returns_what_was_taken_including_the_debt_already_paid
 def test_chargeback_events_out_of_order(client: Client, make_user, buy, stripe_disputes):
     user = make_user()
     won_first = buy(user, 70)
-    stripe_disputes["dp_won_first"] = _dispute(won_first, "won", "dp_won_first")
-    _deliver_3_times(client, event("charge.dispute.closed", _dispute(won_first, "won", "dp_won_first")))
-    _deliver_3_times(
-        client, event("charge.dispute.created", _dispute(won_first, "needs_response", "dp_won_first"))
+    stripe_disputes["dp_won_first"] = dispute(won_first, "won", "dp_won_first")
+    deliver_3_times(client, event("charge.dispute.closed", dispute(won_first, "won", "dp_won_first")))
+    deliver_3_times(
+        client, event("charge.dispute.created", dispute(won_first, "needs_response", "dp_won_first"))
     )
     assert selectors.coin_balance(user_id=user.pk) == 70
     assert not Transaction.objects.filter(kind="dispute").exists()
 
     lost_first = buy(user, 350)
-    _deliver_3_times(client, event("charge.dispute.closed", _dispute(lost_first, "lost", "dp_lost_first")))
-    _deliver_3_times(
-        client, event("charge.dispute.created", _dispute(lost_first, "needs_response", "dp_lost_first"))
+    deliver_3_times(client, event("charge.dispute.closed", dispute(lost_first, "lost", "dp_lost_first")))
+    deliver_3_times(
+        client, event("charge.dispute.created", dispute(lost_first, "needs_response", "dp_lost_first"))
     )
     assert selectors.coin_balance(user_id=user.pk) == 70
     assert Transaction.objects.filter(kind="dispute").count() == 1
@@ -190,15 +163,15 @@ def test_chargeback_events_out_of_order(client: Client, make_user, buy, stripe_d
 def test_partial_refunds_take_back_their_share_once_in_any_order(client: Client, make_user, buy):
     user = make_user()
     purchase = buy(user, 700)
-    later = event("charge.refunded", _charge(purchase, refunded=999))
-    earlier = event("charge.refunded", _charge(purchase, refunded=500))
-    _deliver_3_times(client, earlier)
+    later = event("charge.refunded", refunded_charge(purchase, refunded=999))
+    earlier = event("charge.refunded", refunded_charge(purchase, refunded=500))
+    deliver_3_times(client, earlier)
     purchase.refresh_from_db()
     # 500 of 999 cents buys 350.35 coins: 351 come back (rounded up).
     assert (purchase.refunded_coins, purchase.status) == (351, "partially_refunded")
     assert selectors.coin_balance(user_id=user.pk) == 349
-    _deliver_3_times(client, later)
-    _deliver_3_times(client, earlier)
+    deliver_3_times(client, later)
+    deliver_3_times(client, earlier)
     purchase.refresh_from_db()
     assert (purchase.refunded_cents, purchase.refunded_coins, purchase.status) == (999, 700, "refunded")
     assert selectors.coin_balance(user_id=user.pk) == 0
@@ -208,21 +181,26 @@ def test_partial_refunds_take_back_their_share_once_in_any_order(client: Client,
 def test_tampered_refund_and_dispute_events_take_nothing(client: Client, make_user, buy):
     user = make_user()
     purchase = buy(user, 700)
-    _deliver_3_times(client, event("charge.refunded", {**_charge(purchase, refunded=999), "amount": 5}))
-    _deliver_3_times(client, event("charge.refunded", {**_charge(purchase, refunded=999), "currency": "eur"}))
-    unknown = {**_charge(purchase, refunded=999), "id": "ch_unknown", "payment_intent": "pi_unknown"}
-    _deliver_3_times(client, event("charge.refunded", unknown))
-    _deliver_3_times(
-        client, event("charge.dispute.created", {**_dispute(purchase, "needs_response"), "amount": 10_000})
+    deliver_3_times(
+        client, event("charge.refunded", {**refunded_charge(purchase, refunded=999), "amount": 5})
+    )
+    deliver_3_times(
+        client, event("charge.refunded", {**refunded_charge(purchase, refunded=999), "currency": "eur"})
+    )
+    unknown = {**refunded_charge(purchase, refunded=999), "id": "ch_unknown", "payment_intent": "pi_unknown"}
+    deliver_3_times(client, event("charge.refunded", unknown))
+    deliver_3_times(
+        client,
+        event(
+            "charge.dispute.created", {**dispute(purchase, "needs_response", DISPUTE_ID), "amount": 10_000}
+        ),
     )
     assert selectors.coin_balance(user_id=user.pk) == 700
     assert not Transaction.objects.filter(kind__in=["refund", "dispute"]).exists()
 
 
 def _stripe_refunds(stripe_settings: Any, charge_id: str) -> list[int]:
-    client = stripe.StripeClient(
-        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
-    )
+    client = stripe_client(stripe_settings)
     return [refund.amount for refund in client.v1.refunds.list(params={"charge": charge_id}).data]
 
 
@@ -257,7 +235,7 @@ def test_staff_refund_from_admin_asks_a_reason_refunds_at_stripe_once_and_takes_
     assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (0, 200, True)
 
     # Stripe's own charge.refunded for that refund, delivered 3 times, takes nothing more.
-    _deliver_3_times(Client(), event("charge.refunded", _charge(purchase, refunded=999)))
+    deliver_3_times(Client(), event("charge.refunded", refunded_charge(purchase, refunded=999)))
     assert Transaction.objects.filter(kind="refund").count() == 1
     assert _owed(user) == 200
     assert run_ledger_check().ok
@@ -287,8 +265,8 @@ def test_a_chargeback_before_the_credit_is_applied_when_the_purchase_is_credited
         amount_cents=purchase.amount_cents,
         currency=purchase.currency,
     )
-    _deliver_3_times(
-        client, event("charge.dispute.created", _dispute(intent_only, "needs_response", "dp_early"))
+    deliver_3_times(
+        client, event("charge.dispute.created", dispute(intent_only, "needs_response", "dp_early"))
     )
     assert selectors.coin_balance(user_id=user.pk) == 0
     assert PurchaseDispute.objects.get().clawed_back_at is None
@@ -304,7 +282,7 @@ def test_a_chargeback_before_the_credit_is_applied_when_the_purchase_is_credited
 def _deliver_each_3_times(client: Client, type: str, obj: dict[str, Any]) -> None:
     # Stripe may also send the same change again under a new event id.
     for _ in range(2):
-        _deliver_3_times(client, event(type, obj))
+        deliver_3_times(client, event(type, obj))
 
 
 def _dispute_row() -> PurchaseDispute:
@@ -317,20 +295,24 @@ def test_an_inquiry_that_escalates_to_a_chargeback_takes_the_coins_once_when_str
     user, creator = make_user(), make_user()
     purchase = buy(user, 700)
     _spend(user, creator, 350)
-    _deliver_each_3_times(client, "charge.dispute.created", _dispute(purchase, "warning_needs_response"))
+    _deliver_each_3_times(
+        client, "charge.dispute.created", dispute(purchase, "warning_needs_response", DISPUTE_ID)
+    )
     for status in ("warning_under_review", "needs_response", "under_review"):
-        _deliver_each_3_times(client, "charge.dispute.updated", _dispute(purchase, status))
+        _deliver_each_3_times(client, "charge.dispute.updated", dispute(purchase, status, DISPUTE_ID))
         # Recorded, and no coins move while the dispute is only changing status.
         assert (_dispute_row().stripe_status, _dispute_row().status) == (status, "open")
         assert selectors.coin_balance(user_id=user.pk) == 350
         assert not Transaction.objects.filter(kind="dispute").exists()
 
-    _deliver_each_3_times(client, "charge.dispute.funds_withdrawn", _dispute(purchase, "under_review"))
+    _deliver_each_3_times(
+        client, "charge.dispute.funds_withdrawn", dispute(purchase, "under_review", DISPUTE_ID)
+    )
     assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (0, 350, True)
     purchase.refresh_from_db()
     assert purchase.status == CoinPurchase.Status.DISPUTED
 
-    _deliver_each_3_times(client, "charge.dispute.closed", _dispute(purchase, "lost"))
+    _deliver_each_3_times(client, "charge.dispute.closed", dispute(purchase, "lost", DISPUTE_ID))
     purchase.refresh_from_db()
     assert purchase.status == CoinPurchase.Status.DISPUTE_LOST
     assert Transaction.objects.filter(kind="dispute", reference=f"purchase:{purchase.pk}").count() == 1
@@ -344,14 +326,18 @@ def test_a_chargeback_whose_funds_are_reinstated_gives_the_coins_back_once(
     user, creator = make_user(), make_user()
     purchase = buy(user, 700)
     _spend(user, creator, 200)
-    _deliver_each_3_times(client, "charge.dispute.created", _dispute(purchase, "warning_needs_response"))
-    _deliver_each_3_times(client, "charge.dispute.funds_withdrawn", _dispute(purchase, "needs_response"))
+    _deliver_each_3_times(
+        client, "charge.dispute.created", dispute(purchase, "warning_needs_response", DISPUTE_ID)
+    )
+    _deliver_each_3_times(
+        client, "charge.dispute.funds_withdrawn", dispute(purchase, "needs_response", DISPUTE_ID)
+    )
     assert (selectors.coin_balance(user_id=user.pk), _owed(user)) == (0, 200)
 
-    stripe_disputes["dp_test_1"] = _dispute(purchase, "won")
-    _deliver_each_3_times(client, "charge.dispute.funds_reinstated", _dispute(purchase, "won"))
-    _deliver_each_3_times(client, "charge.dispute.closed", _dispute(purchase, "won"))
-    _deliver_each_3_times(client, "charge.dispute.updated", _dispute(purchase, "won"))
+    stripe_disputes[DISPUTE_ID] = dispute(purchase, "won", DISPUTE_ID)
+    _deliver_each_3_times(client, "charge.dispute.funds_reinstated", dispute(purchase, "won", DISPUTE_ID))
+    _deliver_each_3_times(client, "charge.dispute.closed", dispute(purchase, "won", DISPUTE_ID))
+    _deliver_each_3_times(client, "charge.dispute.updated", dispute(purchase, "won", DISPUTE_ID))
 
     assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (500, 0, False)
     assert Transaction.objects.filter(kind="dispute").count() == 1
@@ -365,31 +351,13 @@ def test_a_chargeback_whose_funds_are_reinstated_gives_the_coins_back_once(
 def test_a_dispute_update_that_says_lost_takes_the_coins_as_a_close_would(client: Client, make_user, buy):
     user = make_user()
     purchase = buy(user, 700)
-    _deliver_each_3_times(client, "charge.dispute.updated", _dispute(purchase, "lost"))
+    _deliver_each_3_times(client, "charge.dispute.updated", dispute(purchase, "lost", DISPUTE_ID))
     assert selectors.coin_balance(user_id=user.pk) == 0
-    _deliver_each_3_times(client, "charge.dispute.closed", _dispute(purchase, "lost"))
+    _deliver_each_3_times(client, "charge.dispute.closed", dispute(purchase, "lost", DISPUTE_ID))
     assert selectors.coin_balance(user_id=user.pk) == 0
     assert Transaction.objects.filter(kind="dispute").count() == 1
     assert _dispute_row().status == "lost"
     assert run_ledger_check().ok
-
-
-def _stripe(stripe_settings: Any) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        stripe_settings.STRIPE_SECRET_KEY, base_addresses={"api": stripe_settings.STRIPE_API_BASE}
-    )
-
-
-def _refund_object(refund: Any) -> dict[str, Any]:
-    return {
-        "id": refund.id,
-        "object": "refund",
-        "amount": refund.amount,
-        "currency": refund.currency,
-        "charge": refund.charge,
-        "payment_intent": refund.payment_intent,
-        "status": refund.status,
-    }
 
 
 def test_a_refund_that_stripe_reports_failed_gives_the_coins_back_once(
@@ -404,11 +372,11 @@ def test_a_refund_that_stripe_reports_failed_gives_the_coins_back_once(
     stripe_refund_id = PurchaseRefund.objects.get().stripe_refund_id
     # The bank rejects the refund: Stripe marks it failed (localstripe takes the status as given).
     not_a_stripe_param: Any = {"status": "failed"}
-    failed = _stripe(stripe_settings).v1.refunds.update(stripe_refund_id, params=not_a_stripe_param)
+    failed = stripe_client(stripe_settings).v1.refunds.update(stripe_refund_id, params=not_a_stripe_param)
     assert failed.status == "failed"
 
-    _deliver_each_3_times(client, "charge.refund.updated", _refund_object(failed))
-    _deliver_each_3_times(client, "refund.failed", _refund_object(failed))
+    _deliver_each_3_times(client, "charge.refund.updated", refund_object(failed))
+    _deliver_each_3_times(client, "refund.failed", refund_object(failed))
 
     # Back where the viewer was before the refund: 700 bought, 200 spent, nothing owed.
     assert (selectors.coin_balance(user_id=user.pk), _owed(user), _wallet(user).frozen) == (500, 0, False)
@@ -427,10 +395,12 @@ def test_a_signed_refund_failure_for_a_refund_stripe_paid_gives_nothing_back(
     user = make_user()
     purchase = buy(user, 700)
     refund_purchase(purchase_id=purchase.pk, staff_user=make_user(is_staff=True), reason="Requested")
-    paid_back = _stripe(stripe_settings).v1.refunds.retrieve(PurchaseRefund.objects.get().stripe_refund_id)
+    paid_back = stripe_client(stripe_settings).v1.refunds.retrieve(
+        PurchaseRefund.objects.get().stripe_refund_id
+    )
     assert paid_back.status == "succeeded"
 
-    _deliver_each_3_times(client, "refund.failed", {**_refund_object(paid_back), "status": "failed"})
+    _deliver_each_3_times(client, "refund.failed", {**refund_object(paid_back), "status": "failed"})
 
     assert selectors.coin_balance(user_id=user.pk) == 0
     purchase.refresh_from_db()
@@ -445,14 +415,14 @@ def test_a_signed_dispute_win_that_stripe_does_not_confirm_gives_nothing_back(
 ):
     user = make_user()
     purchase = buy(user, 700)
-    _deliver_3_times(client, event("charge.dispute.created", _dispute(purchase, "needs_response")))
+    deliver_3_times(client, event("charge.dispute.created", dispute(purchase, "needs_response", DISPUTE_ID)))
     assert selectors.coin_balance(user_id=user.pk) == 0
     if stripe_says is not None:
-        stripe_disputes["dp_test_1"] = _dispute(purchase, stripe_says)
+        stripe_disputes[DISPUTE_ID] = dispute(purchase, stripe_says, DISPUTE_ID)
 
-    _deliver_each_3_times(client, "charge.dispute.closed", _dispute(purchase, "won"))
-    _deliver_each_3_times(client, "charge.dispute.funds_reinstated", _dispute(purchase, "won"))
-    _deliver_each_3_times(client, "charge.dispute.updated", _dispute(purchase, "won"))
+    _deliver_each_3_times(client, "charge.dispute.closed", dispute(purchase, "won", DISPUTE_ID))
+    _deliver_each_3_times(client, "charge.dispute.funds_reinstated", dispute(purchase, "won", DISPUTE_ID))
+    _deliver_each_3_times(client, "charge.dispute.updated", dispute(purchase, "won", DISPUTE_ID))
 
     assert selectors.coin_balance(user_id=user.pk) == 0
     assert not Transaction.objects.filter(kind="dispute_reversal").exists()

@@ -6,11 +6,7 @@ import os
 import re
 import subprocess
 import sys
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +17,7 @@ from wallet import errors, stripe_gateway
 from wallet.models import User
 from wallet.purchases import checkout
 from wallet.purchases.refunds import refund_purchase
-from wallet.tests.purchases.conftest import CARD_OK, start
+from wallet.tests.purchases.conftest import CARD_OK, localstripe_proxy, start
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -97,43 +93,12 @@ def recorded_keys(stripe_settings: Any, localstripe_url: str) -> Iterator[list[t
     Idempotency-Key (localstripe ignores the header, so only the wire shows it)."""
     seen: list[tuple[str, str]] = []
 
-    class Proxy(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self._forward(None)
+    def note(method: str, path: str, headers: Any, body: bytes | None) -> None:
+        if method == "POST":
+            seen.append((path, headers.get("Idempotency-Key", "")))
 
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            seen.append((self.path, self.headers.get("Idempotency-Key", "")))
-            self._forward(body)
-
-        def _forward(self, body: bytes | None) -> None:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-            request = urllib.request.Request(
-                localstripe_url + self.path, data=body, headers=headers, method=self.command
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    status, payload = response.status, response.read()
-            except urllib.error.HTTPError as exc:
-                status, payload = exc.code, exc.read()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    stripe_settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with localstripe_proxy(stripe_settings, localstripe_url, note):
         yield seen
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_writes_carry_our_idempotency_keys(recorded_keys, make_user, packages, stripe_js):
