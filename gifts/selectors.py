@@ -6,11 +6,12 @@ the sums of the gifts behind it; each runs as an index-only scan of a covering i
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from typing import Literal
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 
 from coinsite.db import prepared_cursor
 from gifts.models import Gift, GiftSend, LiveSession
@@ -48,6 +49,12 @@ class SessionState:
     total_coins: int
     goal: Goal | None
     board: list[Gifter] = field(default_factory=list)
+
+
+def staff_dashboard_figures(since: datetime.datetime) -> dict[str, int]:
+    """Gifts since `since`, for the staff dashboard."""
+    today = GiftSend.objects.filter(created_at__gte=since).aggregate(n=Count("id"), coins=Sum("coins"))
+    return {"gifts": int(today["n"] or 0), "gift_coins": int(today["coins"] or 0)}
 
 
 def active_gifts() -> QuerySet[Gift]:

@@ -7,6 +7,9 @@ class WalletConfig(AppConfig):
     verbose_name = "Wallet and ledger"
 
     def ready(self) -> None:
+        from wallet.models import User
         from wallet.moderation.groups import sync_after_migrate
+        from wallet.moderation.reports import register_report_target
 
+        register_report_target("user", lambda pk, reporter: User.objects.filter(pk=pk).first())
         post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="wallet-staff-groups")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,6 +22,16 @@ class PayoutTotals:
     in_flight_diamonds: int
     in_flight_cents: int
     count_paid: int
+
+
+def staff_dashboard_figures(since: datetime.datetime) -> dict[str, int]:
+    """What waits for staff in payouts, for the staff dashboard (not bound to `since`)."""
+    return {
+        "payout_batches_waiting": PayoutBatch.objects.filter(
+            status=PayoutBatch.Status.AWAITING_APPROVAL
+        ).count(),
+        "payouts_failed": Payout.objects.filter(status=Payout.Status.FAILED).count(),
+    }
 
 
 def payout_totals(*, creator: Creator) -> PayoutTotals:

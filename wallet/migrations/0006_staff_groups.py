@@ -2,7 +2,22 @@
 
 from django.db import migrations
 
-from wallet.moderation.groups import ensure_staff_groups, remove_staff_groups
+from wallet.moderation.groups import GROUP_PERMISSIONS, ensure_staff_groups
+
+
+def create_staff_groups(apps, schema_editor):
+    ensure_staff_groups(
+        permission_model=apps.get_model("auth", "Permission"),
+        group_model=apps.get_model("auth", "Group"),
+        apps=apps,
+        using=schema_editor.connection.alias,
+    )
+
+
+def remove_staff_groups(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.using(schema_editor.connection.alias).filter(
+        name__in=list(GROUP_PERMISSIONS)
+    ).delete()
 
 
 class Migration(migrations.Migration):
@@ -14,4 +29,4 @@ class Migration(migrations.Migration):
         ("gifts", "0002_giftsend_alter_livesession_goal_gift_and_more"),
     ]
 
-    operations = [migrations.RunPython(ensure_staff_groups, remove_staff_groups)]
+    operations = [migrations.RunPython(create_staff_groups, remove_staff_groups)]

@@ -8,7 +8,7 @@ from wallet import errors
 from wallet.models import Report
 from wallet.moderation.adjustments import MAX_ADJUSTMENT
 from wallet.moderation.admin_actions import ReasonForm
-from wallet.moderation.reports import DETAILS_MAX_LENGTH, REPORTABLE
+from wallet.moderation.reports import DETAILS_MAX_LENGTH, report_target_types
 
 _AMOUNT_INVALID = errors.ADJUSTMENT_AMOUNT_INVALID.format(max=f"{MAX_ADJUSTMENT:,}")
 
@@ -35,7 +35,7 @@ class AdjustmentForm(ReasonForm):
 
 class ReportForm(forms.Form):
     target_type = forms.ChoiceField(
-        choices=[(key, key) for key in REPORTABLE],
+        choices=report_target_types,
         widget=forms.HiddenInput,
         error_messages={
             "required": errors.REPORT_TARGET_TYPE_INVALID,

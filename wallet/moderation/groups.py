@@ -14,7 +14,8 @@ from typing import Any
 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
-from django.db.models import Q
+from django.db import connections
+from django.db.models import Model, Q
 
 MODERATOR = "Moderator"
 FINANCE = "Finance"
@@ -107,24 +108,23 @@ PAYOUT_MODELS = ("creators", "payout")
 PAYOUT_VIEWERS = (FINANCE, FINANCE_APPROVER, PAYOUT_VERIFIER)
 
 
-def ensure_staff_groups(apps: Any, schema_editor: Any = None) -> None:
-    """Create the groups and grant what exists of their permissions (a RunPython operation)."""
-    _ensure(apps, using=schema_editor.connection.alias if schema_editor is not None else "default")
-
-
 def sync_after_migrate(*, apps: Any = global_apps, using: str = "default", **_: Any) -> None:
     """post_migrate: grant permissions of models added since (payouts), and recreate the groups
     after a test harness's flush emptied auth_group."""
-    try:
-        apps.get_model("wallet", "AuditEntry")
-    except LookupError:
+    if "wallet_auditentry" not in connections[using].introspection.table_names():
         return  # migrated back before the moderation migrations: no groups
-    _ensure(apps, using=using)
+    from django.contrib.auth.models import Group, Permission
+
+    ensure_staff_groups(permission_model=Permission, group_model=Group, apps=apps, using=using)
 
 
-def _ensure(apps: Any, *, using: str) -> None:
-    Permission = apps.get_model("auth", "Permission")
-    Group = apps.get_model("auth", "Group")
+def ensure_staff_groups(
+    *, permission_model: type[Model], group_model: type[Model], apps: Any, using: str
+) -> None:
+    """Create the groups and grant what exists of their permissions; the models are the current
+    ones, or a migration's historical ones with its `apps`."""
+    Permission: Any = permission_model
+    Group: Any = group_model
     wallet_permissions = Permission.objects.using(using).filter(content_type__app_label="wallet")
     if not wallet_permissions.filter(codename="refund_purchase").exists():
         # The refund permission was renamed: whoever held it keeps it.
@@ -149,9 +149,3 @@ def _ensure(apps: Any, *, using: str) -> None:
         group.permissions.add(*granted)
         # Exactly as listed: what an earlier version granted (Finance approving) is taken back.
         group.permissions.remove(*group.permissions.exclude(pk__in=granted.values("pk")))
-
-
-def remove_staff_groups(apps: Any, schema_editor: Any) -> None:
-    apps.get_model("auth", "Group").objects.using(schema_editor.connection.alias).filter(
-        name__in=list(GROUP_PERMISSIONS)
-    ).delete()

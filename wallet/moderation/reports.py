@@ -1,14 +1,14 @@
 """Viewers report a post, a merch item, a live session or a user; staff action or dismiss the reports.
 
-Targets are generic (content types), named by a short type so wallet imports neither gifts
-nor creators. One open report per reporter per target, enforced by a database constraint."""
+Targets are generic (content types), named by a short type; the app that owns each kind
+registers how a reporter finds it (`register_report_target`, at start-up), so wallet imports
+neither gifts nor creators. One open report per reporter per target, enforced by a database constraint."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -17,21 +17,18 @@ from wallet import errors
 from wallet.models import Report, User
 from wallet.moderation import audit
 
-# The short name a page posts -> (app label, model name).
-REPORTABLE: dict[str, tuple[str, str]] = {
-    "post": ("creators", "post"),
-    "merch": ("creators", "merchitem"),
-    "live": ("gifts", "livesession"),
-    "user": ("wallet", "user"),
-}
-# Short name -> (target id, reporter) -> the target if the reporter may see it. Filled at
-# start-up by the apps that own the rule (creators: hidden posts and merch); a type without
-# one is visible whenever it exists.
-VISIBLE_TO_REPORTER: dict[str, Callable[[int, User], models.Model | None]] = {}
+# The short name a page posts -> (target id, reporter) -> the target as the reporter's own page
+# would show it, or None (hidden and missing alike). Filled at start-up by the app that owns
+# each kind: wallet users, gifts live sessions, creators posts and merch.
+REPORT_TARGETS: dict[str, Callable[[int, User], models.Model | None]] = {}
 
 
-def register_visibility(target_type: str, visible: Callable[[int, User], models.Model | None]) -> None:
-    VISIBLE_TO_REPORTER[target_type] = visible
+def register_report_target(target_type: str, find: Callable[[int, User], models.Model | None]) -> None:
+    REPORT_TARGETS[target_type] = find
+
+
+def report_target_types() -> list[tuple[str, str]]:
+    return [(key, key) for key in REPORT_TARGETS]
 
 
 DETAILS_MAX_LENGTH = 1000
@@ -49,14 +46,10 @@ def _owner_id(target: models.Model) -> int | None:
 def report_target(*, target_type: str, target_id: int, reporter: User) -> models.Model:
     """The target as the reporter can see it. Hidden and missing answer the same NotFound, so a
     report never tells whether a hidden object exists."""
-    key = REPORTABLE.get(target_type)
-    if key is None:
+    find = REPORT_TARGETS.get(target_type)
+    if find is None:
         raise errors.InvalidRequest(errors.REPORT_TARGET_TYPE_INVALID, code="bad_target_type")
-    visible = VISIBLE_TO_REPORTER.get(target_type)
-    if visible is not None:
-        target = visible(target_id, reporter)
-    else:
-        target = apps.get_model(*key)._default_manager.filter(pk=target_id).first()
+    target = find(target_id, reporter)
     if target is None:
         raise errors.NotFound(errors.REPORT_TARGET_NOT_FOUND)
     return target
