@@ -144,9 +144,10 @@ def payable_diamonds(*, account_ids: Sequence[int], as_of: datetime.datetime | N
     return {account: balance - held for account, (balance, held) in rows.items()}
 
 
-def held_for_disputes(*, account_id: int) -> int:
-    """Diamonds of this account that open disputes hold, whatever the hold period says."""
-    return _balances_and_held([account_id], _DISPUTES_ONLY).get(account_id, (0, 0))[1]
+def held_for_disputes(*, account_id: int) -> tuple[int, int]:
+    """This account's exact balance, and the diamonds of it that open disputes hold, whatever
+    the hold period says (one statement)."""
+    return _balances_and_held([account_id], _DISPUTES_ONLY).get(account_id, (0, 0))
 
 
 def payable_earnings(*, account_id: int, as_of: datetime.datetime | None = None) -> PayableEarnings:

@@ -50,7 +50,6 @@ from wallet.earnings import diamonds_to_cents, held_ctes, held_for_disputes, hol
 from wallet.errors import CoinSiteError
 from wallet.models import Account, Transaction, Unit, User
 from wallet.moderation import audit
-from wallet.selectors import balance_of
 from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
 
 logger = logging.getLogger(__name__)
@@ -446,8 +445,8 @@ def _held_by_disputes(payout: Payout) -> bool:
     """A dispute opened after the batch was planned holds diamonds this payout would take (the
     hold period was checked when planning and only lets more through as time passes)."""
     account_id = diamond_account_id(user_id=payout.creator.user_id)
-    held = held_for_disputes(account_id=account_id)
-    return held > 0 and payout.diamonds > balance_of(account_id=account_id) - held
+    balance, held = held_for_disputes(account_id=account_id)
+    return held > 0 and payout.diamonds > balance - held
 
 
 @dataclass(frozen=True)
