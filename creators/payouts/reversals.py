@@ -153,8 +153,8 @@ def apply_bank_payout_failed(*, bank_payout: BankPayoutInfo, account: str) -> st
 
 
 def _transfer_reversed(obj: Mapping[str, Any]) -> str:
-    transfer_id = obj.get("id")
-    if not isinstance(transfer_id, str) or not transfer_id.startswith("tr_") or len(transfer_id) > 255:
+    transfer_id = webhooks.object_id(obj, "tr_")
+    if transfer_id is None:
         return "no transfer id"
     return apply_transfer_reversed(transfer_id=transfer_id)
 

@@ -32,13 +32,24 @@ CONNECTED_ACCOUNT_OUTCOME = "from a connected account: not a platform event"
 NOT_A_PAYMENT_INTENT_OUTCOME = "no payment intent id"
 
 Handler = Callable[[Mapping[str, Any]], str]
+
+
+def object_id(obj: Mapping[str, Any], prefix: str) -> str | None:
+    """The event object's Stripe id when it is one of that kind (`pi_`, `re_`, `tr_`...), else
+    None: handlers re-read the object from Stripe by this id, never trust the rest."""
+    found = obj.get("id")
+    if not isinstance(found, str) or not found.startswith(prefix) or len(found) > 255:
+        return None
+    return found
+
+
 # Handlers of events from connected accounts (Stripe sets the event's `account`) get that account too.
 ConnectHandler = Callable[[Mapping[str, Any], str], str]
 
 
 def _payment_intent_changed(obj: Mapping[str, Any]) -> str:
-    intent_id = obj.get("id")
-    if not isinstance(intent_id, str) or not intent_id.startswith("pi_") or len(intent_id) > 255:
+    intent_id = object_id(obj, "pi_")
+    if intent_id is None:
         return NOT_A_PAYMENT_INTENT_OUTCOME
     return str(crediting.apply_payment_intent_from_stripe(payment_intent_id=intent_id, source=SOURCE))
 
@@ -74,8 +85,8 @@ def _dispute_funds_reinstated(obj: Mapping[str, Any]) -> str:
 
 
 def _refund_changed(obj: Mapping[str, Any]) -> str:
-    refund_id = obj.get("id")
-    if not isinstance(refund_id, str) or not refund_id.startswith("re_") or len(refund_id) > 255:
+    refund_id = object_id(obj, "re_")
+    if refund_id is None:
         return "no refund id"
     if obj.get("status") != "failed":
         return "no_change"  # only a failure moves coins; it is confirmed with Stripe before it does
