@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from creators.models import Post
-from gifts import live_updates, selectors, services
+from gifts import live_events, selectors, services
 from gifts.models import Gift, LiveSession
 from wallet import errors
 from wallet.api.converters import MAX_ID
@@ -86,7 +86,7 @@ class LiveSessionDetailOutput(LiveSessionOutput):
 
     @extend_schema(responses=SessionStateOutput)
     def get_state(self, session: LiveSession) -> dict[str, Any]:
-        return live_updates.state_data(selectors.session_state(session=session))
+        return live_events.state_data(selectors.session_state(session=session))
 
 
 class SendGiftInput(serializers.Serializer):
@@ -176,7 +176,7 @@ class _SendGiftView(APIView):
         )
         # A replay answers exactly as the first request did.
         return Response(
-            GiftSendOutput(live_updates.gift_send_data(gift_send)).data, status=status.HTTP_201_CREATED
+            GiftSendOutput(live_events.gift_send_data(gift_send)).data, status=status.HTTP_201_CREATED
         )
 
 

@@ -11,19 +11,15 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-
-def session_group(session_id: int) -> str:
-    return f"live-{session_id}"
+from gifts.live_events import snapshot_event
+from gifts.live_updates import session_group
+from gifts.models import LiveSession
 
 
 @database_sync_to_async
 def _snapshot(session_id: int) -> dict[str, Any] | None:
-    # Imported here: live_updates imports session_group from this module.
-    from gifts import live_updates
-    from gifts.models import LiveSession
-
     session = LiveSession.objects.select_related("goal_gift").filter(pk=session_id).first()
-    return None if session is None else live_updates.snapshot_event(session)
+    return None if session is None else snapshot_event(session)
 
 
 class LiveSessionConsumer(AsyncJsonWebsocketConsumer):

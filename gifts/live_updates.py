@@ -1,25 +1,17 @@
-"""What a live page's websocket receives, and the broadcasts that send it.
+"""The broadcaster: sends the live events (`gifts.live_events`) to the pages watching a session.
 
-Events (JSON):
-- `snapshot`: sent on connect: status, the recent feed and the session state.
-- `gifts`: gifts committed since the last batch (oldest first; at most `MAX_GIFTS_PER_EVENT`,
-  `skipped` counts the older ones left out), with the session state computed after them
-  (goal progress, totals, top-gifter board), or `state: null` when a `state` event follows.
-- `state`: the session state alone.
-- `ended`: the creator ended the session.
-
-The state's `version` is the number of gifts it counts; gifts are only ever added, so pages
-keep the highest version they saw (two broadcasts can arrive out of order).
+Every page of a session joins its channel-layer group, `session_group(session_id)`.
 
 Nothing of this runs in the request that sent the gift: after commit the request appends
 the gift to its session's queue in memory and returns. One background thread per process
-(`Broadcaster`) sends each session's queued gifts as one event, at most every
+(`Broadcaster`) sends each session's queued gifts as one `gifts` event, at most every
 `FLUSH_INTERVAL` (the first gift after a quiet spell goes out at once), so a storm of gifts
 to one session costs about twenty channel-layer sends a second per process, not one per gift.
 The state is one aggregate over the session's gifts (an index-only scan), computed for all
 the sessions of a batch in one query and at most once per `STATE_INTERVAL` per session:
 gifts that arrive sooner go out with `state: null` and a `state` event follows when the
-interval is over.
+interval is over. The events of a batch go to the channel layer together (`SendLoop`), from
+an asyncio loop in another daemon thread.
 
 While Redis is down, broadcasting pauses: gifts still commit (they need only PostgreSQL),
 the first failure is logged, sends are dropped for `PAUSE_AFTER_FAILURE` at a time (and
@@ -41,66 +33,22 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.db import close_old_connections, connections, transaction
 
-from gifts import selectors
-from gifts.consumers import session_group
-from gifts.models import Gift, GiftSend, LiveSession
+from gifts import live_events, selectors
+from gifts.models import GiftSend, LiveSession
 
 logger = logging.getLogger(__name__)
 
 STATE_INTERVAL = 0.25  # seconds; pages must see every gift within a second
 FLUSH_INTERVAL = 0.05  # seconds between two batches of one process
-MAX_GIFTS_PER_EVENT = 50  # a page's feed shows 50; older gifts of a batch only count in the state
 MAX_CONCURRENT_SENDS = 16  # channel-layer sends in flight at once (each holds a Redis connection)
 PAUSE_AFTER_FAILURE = 1.0  # seconds without sending after a failed broadcast
 MAX_PENDING = 500  # broadcasts in flight per process; a hung Redis must not pile up more
+MAX_REMEMBERED_STATES = 10_000  # sessions whose last state time is kept before old ones are dropped
 
 
-def gift_data(gift: Gift) -> dict[str, Any]:
-    return {
-        "id": gift.pk,
-        "name": gift.name,
-        "emoji": gift.emoji,
-        "coins": gift.coins,
-        "image": gift.image.url if gift.image else "",
-    }
-
-
-def gift_send_data(gift_send: GiftSend) -> dict[str, Any]:
-    return {
-        "id": gift_send.pk,
-        "sender": gift_send.sender.public_name,
-        "gift": gift_data(gift_send.gift),
-        "count": gift_send.count,
-        "coins": gift_send.coins,
-        "created_at": gift_send.created_at.isoformat(),
-    }
-
-
-def state_data(state: selectors.SessionState) -> dict[str, Any]:
-    goal = state.goal
-    return {
-        "version": state.version,
-        "total_coins": state.total_coins,
-        "goal": None
-        if goal is None
-        else {
-            "gift": goal.gift_name,
-            "emoji": goal.emoji,
-            "target": goal.target,
-            "progress": goal.progress,
-            "percent": goal.percent,
-        },
-        "board": [{"name": g.name, "coins": g.coins} for g in state.board],
-    }
-
-
-def snapshot_event(session: LiveSession) -> dict[str, Any]:
-    return {
-        "type": "snapshot",
-        "status": session.status,
-        "feed": [gift_send_data(g) for g in selectors.recent_gifts(session_id=session.pk)],
-        "state": state_data(selectors.session_state(session=session)),
-    }
+def session_group(session_id: int) -> str:
+    """The channel-layer group of the pages watching a live session."""
+    return f"live-{session_id}"
 
 
 class SendLoop:
@@ -239,7 +187,7 @@ class Broadcaster:
         self._thread: threading.Thread | None = None
 
     def gift(self, session: LiveSession, gift_send: dict[str, Any]) -> None:
-        """Queue one committed gift (`gift_send_data`) for the session's pages."""
+        """Queue one committed gift (`live_events.gift_send_data`) for the session's pages."""
         with self._lock:
             first = not self._gifts
             self._gifts.setdefault(session.pk, []).append(gift_send)
@@ -266,47 +214,78 @@ class Broadcaster:
         return send_loop.wait_idle(deadline)
 
     def _next_batch(self) -> tuple[dict[int, list[dict[str, Any]]], dict[int, LiveSession]]:
-        """Wait for work; return the queued gifts per session and the sessions whose state is
-        computed now."""
+        """Wait until a batch is due, then take it: every queued gift per session (the queue
+        is emptied) and the sessions whose state goes out with this batch.
+
+        A batch is due `flush_interval` after the last one when gifts are queued, or when a
+        session's trailing state is due. The broadcaster is busy from here until `_run` has
+        sent the batch.
+        """
         with self._lock:
-            while True:
-                now = time.monotonic()
-                wake_at = float("inf")
-                if self._gifts:
-                    wake_at = self._last_flush + self.flush_interval
-                if self._state_due:
-                    wake_at = min(wake_at, *self._state_due.values())
-                if wake_at <= now:
-                    break
-                self._lock.notify_all()  # idle: wake wait_idle()
-                self._lock.wait(None if wake_at == float("inf") else wake_at - now)
-            gifts, self._gifts = self._gifts, {}
-            if gifts:
-                self._last_flush = now
-            with_state: dict[int, LiveSession] = {}
-            for session_id in gifts:
-                if session_id in self._state_due:
-                    continue
-                last = self._last_state.get(session_id)
-                if last is None or now - last >= self.state_interval:
-                    with_state[session_id] = self._sessions[session_id]
-                else:
-                    self._state_due[session_id] = last + self.state_interval
-            for session_id, due in list(self._state_due.items()):
-                if due <= now:
-                    del self._state_due[session_id]
-                    with_state[session_id] = self._sessions[session_id]
-            for session_id in with_state:
-                self._last_state[session_id] = now
-            for session_id in list(self._sessions):
-                if session_id not in self._state_due:
-                    del self._sessions[session_id]
-            if len(self._last_state) > 10_000:
-                self._last_state = {
-                    sid: at for sid, at in self._last_state.items() if now - at < self.state_interval
-                }
+            now = self._wait_until_due()
+            gifts = self._take_gifts(now)
+            with_state = self._states_to_send(gifts, now)
+            self._forget_settled_sessions(now)
             self._busy = True
             return gifts, with_state
+
+    def _due_at(self) -> float:
+        """When the next batch is due (infinity: nothing is queued or scheduled)."""
+        due = float("inf")
+        if self._gifts:
+            due = self._last_flush + self.flush_interval
+        if self._state_due:
+            due = min(due, *self._state_due.values())
+        return due
+
+    def _wait_until_due(self) -> float:
+        """Sleep (the lock released) until the next batch is due; return the time it is."""
+        while True:
+            now = time.monotonic()
+            due = self._due_at()
+            if due <= now:
+                return now
+            self._lock.notify_all()  # nothing to send yet: wake wait_idle()
+            self._lock.wait(None if due == float("inf") else due - now)
+
+    def _take_gifts(self, now: float) -> dict[int, list[dict[str, Any]]]:
+        gifts, self._gifts = self._gifts, {}
+        if gifts:
+            self._last_flush = now
+        return gifts
+
+    def _states_to_send(self, gifts: dict[int, list[dict[str, Any]]], now: float) -> dict[int, LiveSession]:
+        """The sessions whose state is computed for this batch: those with gifts whose state is
+        at least `state_interval` old, and those whose trailing state is due. A session with
+        gifts and a fresher state gets a trailing state, due when the interval is over."""
+        with_state: dict[int, LiveSession] = {}
+        for session_id in gifts:
+            if session_id in self._state_due:
+                continue  # its trailing state, already scheduled, will count these gifts too
+            last = self._last_state.get(session_id)
+            if last is None or now - last >= self.state_interval:
+                with_state[session_id] = self._sessions[session_id]
+            else:
+                self._state_due[session_id] = last + self.state_interval
+        for session_id, due in list(self._state_due.items()):
+            if due <= now:
+                del self._state_due[session_id]
+                with_state[session_id] = self._sessions[session_id]
+        for session_id in with_state:
+            self._last_state[session_id] = now
+        return with_state
+
+    def _forget_settled_sessions(self, now: float) -> None:
+        """Keep only the sessions a trailing state is still due for; when the times of the last
+        states pile up, forget those older than `state_interval` (they no longer hold a state
+        back, so forgetting them changes nothing)."""
+        for session_id in list(self._sessions):
+            if session_id not in self._state_due:
+                del self._sessions[session_id]
+        if len(self._last_state) > MAX_REMEMBERED_STATES:
+            self._last_state = {
+                sid: at for sid, at in self._last_state.items() if now - at < self.state_interval
+            }
 
     def _run(self) -> None:
         while True:
@@ -330,26 +309,14 @@ class Broadcaster:
                 close_old_connections()
                 states = selectors.session_states(list(with_state.values()))
             except Exception:
-                # The gifts still go out; their state comes with the next batch.
+                # The gifts still go out; the session's next state (or a page's reconnect
+                # snapshot) counts them.
                 logger.exception("live state query failed", extra={"sessions": list(with_state)})
-        events: list[tuple[int, dict[str, Any]]] = []
-        for session_id, sends in gifts.items():
-            state = states.pop(session_id, None)
-            events.append(
-                (
-                    session_id,
-                    {
-                        "type": "gifts",
-                        "gift_sends": sends[-MAX_GIFTS_PER_EVENT:],
-                        "skipped": max(0, len(sends) - MAX_GIFTS_PER_EVENT),
-                        "state": None if state is None else state_data(state),
-                    },
-                )
-            )
-        events += [
-            (session_id, {"type": "state", "state": state_data(state)})
-            for session_id, state in states.items()
+        events = [
+            (session_id, live_events.gifts_event(sends, states.pop(session_id, None)))
+            for session_id, sends in gifts.items()
         ]
+        events += [(session_id, live_events.state_event(state)) for session_id, state in states.items()]
         send_loop.send_many(events)
 
 
@@ -359,12 +326,11 @@ broadcaster = Broadcaster()
 def broadcast_gift(gift_send: GiftSend) -> None:
     """Tell everyone watching the session about a committed gift (see the module docstring)."""
     if gift_send.session is not None:
-        broadcaster.gift(gift_send.session, gift_send_data(gift_send))
+        broadcaster.gift(gift_send.session, live_events.gift_send_data(gift_send))
 
 
 def broadcast_ended(session: LiveSession) -> None:
-    ended_at = session.ended_at.isoformat() if session.ended_at else None
-    send_loop.send(session.pk, {"type": "ended", "ended_at": ended_at})
+    send_loop.send(session.pk, live_events.ended_event(session))
 
 
 # Run at commit, or at once when there is no atomic block (the write has committed). robust:

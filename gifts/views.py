@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from creators.models import Creator, Post
 from gifts import selectors, services
 from gifts.forms import SendGiftForm, StartLiveForm
-from gifts.live_updates import gift_send_data
+from gifts.live_events import gift_send_data
 from gifts.models import Gift, GiftSend, LiveSession
 from gifts.panel import gift_panel_context
 from wallet import errors

@@ -20,7 +20,7 @@ from django.db import connections
 
 from coinsite.asgi import application
 from creators.models import Creator
-from gifts import live_updates, selectors, services
+from gifts import live_events, live_updates, selectors, services
 from gifts.models import Gift, GiftSend, LiveSession
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
@@ -224,7 +224,7 @@ def test_a_storm_of_gifts_goes_out_in_a_few_batches_with_states_at_most_once_per
     broadcaster = live_updates.Broadcaster(state_interval=0.3, flush_interval=0.1)
     started = time.monotonic()
     for g in gifts * 40:  # 200 gifts queued over about 0.6 s
-        broadcaster.gift(live_session, live_updates.gift_send_data(g))
+        broadcaster.gift(live_session, live_events.gift_send_data(g))
         time.sleep(0.003)
     assert broadcaster.wait_idle(timeout=5)
     gift_events = [p for _, p in events if p["type"] == "gifts"]
@@ -256,14 +256,14 @@ def test_a_batch_keeps_the_newest_gifts_and_counts_the_rest(
     broadcaster = live_updates.Broadcaster(flush_interval=0.5)
     broadcaster.gift(live_session, {"id": 0})  # goes out at once and starts the flush interval
     time.sleep(0.05)
-    queued = [dict(live_updates.gift_send_data(sent), id=i) for i in range(1, 81)]
+    queued = [dict(live_events.gift_send_data(sent), id=i) for i in range(1, 81)]
     for g in queued:
         broadcaster.gift(live_session, g)
     assert broadcaster.wait_idle(timeout=5)
     batches = [e for e in events if e["type"] == "gifts"]
-    assert [len(b["gift_sends"]) for b in batches] == [1, live_updates.MAX_GIFTS_PER_EVENT]
-    assert batches[1]["skipped"] == 80 - live_updates.MAX_GIFTS_PER_EVENT
-    assert batches[1]["gift_sends"] == queued[-live_updates.MAX_GIFTS_PER_EVENT :]
+    assert [len(b["gift_sends"]) for b in batches] == [1, live_events.MAX_GIFTS_PER_EVENT]
+    assert batches[1]["skipped"] == 80 - live_events.MAX_GIFTS_PER_EVENT
+    assert batches[1]["gift_sends"] == queued[-live_events.MAX_GIFTS_PER_EVENT :]
 
 
 @pytest.mark.django_db(transaction=True)
