@@ -1,7 +1,7 @@
 # CoinSite developer entry points. `make run` starts the site, `make test` runs every check.
 #
 # DATABASE_URL / REDIS_URL in the environment name real servers and win; when they are unset an
-# embedded PostgreSQL 18 and Redis 6.2 are started inside var/ (tools/devservices.py).
+# embedded PostgreSQL 18 and Redis 6.2 are started inside var/ (tools/devservices/).
 # Servers a target starts are stopped when it ends (Ctrl-C included); servers that were already
 # running (e.g. from `make services`) are left alone. Data in var/ survives; `make clean` removes it.
 
@@ -14,7 +14,7 @@ MAKEFLAGS += --no-print-directory
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEVSERVICES := $(PY) tools/devservices.py
+DEVSERVICES := $(PY) -m tools.devservices
 CHROMIUM ?= /usr/bin/chromium
 WEB_PORT ?= 8000
 export WEB_PORT
