@@ -1,6 +1,6 @@
 """Queueing a Celery task from a request: after the commit, and never failing the request.
 
-    enqueue_on_commit(tasks.settle_payout, payout.pk)
+    enqueue_on_commit(tasks.process_payout_batch, batch_id)
 
 The write has committed by the time the task is sent, so a broker that is down (Redis
 stopped, restarted, unreachable) must not turn it into a 500: the failure is logged, and

@@ -2,9 +2,11 @@
 
 `send_gift` is the hot path (benchmarked). Once the caller has loaded the gift and the
 session (or post) with its creator, a gift is ONE SQL statement: the wallet's posting
-statement (the same one `wallet.services.spend_coins` runs: debit, credit, age and daily cap)
+statement (the same one `wallet.services.spend_coins` runs: debit, credit and daily cap)
 wrapped with the GiftSend insert, so both commit together, with no savepoint in autocommit.
-Account ids come from the wallet's per-process cache. Broadcasting happens after commit.
+The sender's age is checked in Python before it. Account ids come from the wallet's
+per-process cache. After commit the gift is queued for the live broadcaster
+(`gifts.live_updates`), which sends a session's gifts in batches.
 """
 
 from __future__ import annotations
@@ -153,8 +155,8 @@ def send_gift(
         memo=f"{gift.name} x{count} to @{creator.handle}",
         daily_cap=daily_cap_for(sender, coins),
     )
-    # One statement, so one round trip and atomic on its own: the posting (debit, credit,
-    # age and daily cap) and the GiftSend row commit together or not at all.
+    # One statement, so one round trip and atomic on its own: the posting (debit, credit and
+    # daily cap) and the GiftSend row commit together or not at all.
     sql = f"""
         WITH posted AS ({posting}),
         recorded AS (

@@ -364,8 +364,9 @@ def spend_coins(
 ) -> Spend:
     """A viewer spends `coins`; the creator earns `diamonds` (the rest is platform revenue).
 
-    Age and the daily cap are checked in the same database statement as the debit; a replay
-    of `idempotency_key` moves nothing and counts nothing against the cap. With
+    Age (and a single spend over the cap) is refused in Python before anything is posted; the
+    day's total against the daily cap is counted in the same database statement as the debit.
+    A replay of `idempotency_key` moves nothing and counts nothing against the cap. With
     `hold_earnings` the diamonds go to escrow until `release_held_earnings`.
     """
     legs = spending_legs(

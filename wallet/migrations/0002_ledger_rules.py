@@ -1,5 +1,5 @@
-"""The ledger's database rules (wallet/sql/ledger.sql): append-only entries, balanced
-transactions at commit, and the one-round-trip posting function."""
+"""The ledger's database rules (wallet/sql/ledger.sql): append-only entries, entries that
+balance per statement, and the one-round-trip posting function."""
 
 from pathlib import Path
 

@@ -32,7 +32,7 @@ from wallet.purchases.locks import purchase_for_update
 logger = logging.getLogger(__name__)
 
 SOURCE = "reconciliation"
-# Not in settings.py (owned elsewhere); override there with these names if needed.
+# From settings.py (PURCHASE_ABANDON_MINUTES, RECONCILE_FIRST_LOOKBACK_HOURS).
 ABANDON_AFTER = datetime.timedelta(minutes=settings.PURCHASE_ABANDON_MINUTES)
 FIRST_RUN_LOOKBACK = datetime.timedelta(hours=settings.RECONCILE_FIRST_LOOKBACK_HOURS)
 # Events are listed from a little before the previous run started, so none falls between runs.

@@ -19,8 +19,8 @@ CREATE TRIGGER wallet_entry_append_only
 -- Every transaction's entries sum to zero per unit. Checked once per INSERT statement over
 -- the rows it inserted: entries are never updated or deleted, so if every statement's own rows
 -- net to zero per transaction and unit, every transaction does (a statement adding rows to an
--- older transaction must balance them itself). The posting function checks first; this guards
--- every other writer, and reads only the statement's rows, not the table.
+-- older transaction must balance them itself). It is the check for the posting function's
+-- entries too (CS422) and for every other writer, and reads only the statement's rows, not the table.
 CREATE OR REPLACE FUNCTION wallet_entry_check_balanced() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
