@@ -761,7 +761,7 @@ class AdjustmentRequest(models.Model):
 
 
 class Report(models.Model):
-    """A viewer's report of a post, a live session or a user, worked by staff in admin.
+    """A viewer's report of a post, a merch item, a live session or a user, worked by staff in admin.
 
     The target is generic (wallet does not import gifts or creators); one open report per
     reporter per target (a database constraint)."""
