@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from coinsite.api.idempotency import KEY_REQUIRED
 from creators import services as creator_services
 from tests.api.conftest import SHIPPING, World, card_for, ledger_snapshot
-from wallet.api.idempotency import KEY_INVALID, KEY_REQUIRED
+from wallet.idempotency import KEY_INVALID
 from wallet.models import CoinPurchase, User
 from wallet.purchases import checkout
 

@@ -22,10 +22,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coinsite.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
 from wallet import auth, errors, selectors
 from wallet.api.converters import MAX_ID
 from wallet.api.fields import TextField, WholeNumberField
-from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key, remembered
 from wallet.api.permissions import IsAdult
 from wallet.api.schema import error_responses
 from wallet.auth import signed_in_user
@@ -390,17 +390,16 @@ class ConfirmPurchaseView(APIView):
         """Pay for a purchase with a PaymentMethod: one charge per purchase, whatever the key. A
         declined card answers 200 with status `failed` and the card's reason; 3-D Secure answers
         `requires_action` with a `client_secret`."""
-        user = signed_in_user(request)
-
-        def answer() -> Response:
-            body = ConfirmPurchaseInput(data=request.data)
-            body.is_valid(raise_exception=True)
-            state = checkout.confirm_purchase(
-                purchase_id=pk, user=user, payment_method_id=body.validated_data["payment_method"]
-            )
-            return Response(PurchaseStateOutput(_state_data(state)).data)
-
-        return remembered(request, user=user, answer=answer)
+        key = idempotency_key(request)
+        body = ConfirmPurchaseInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        state = checkout.confirm_purchase(
+            purchase_id=pk,
+            user=signed_in_user(request),
+            payment_method_id=body.validated_data["payment_method"],
+            idempotency_key=key,
+        )
+        return Response(PurchaseStateOutput(_state_data(state)).data)
 
 
 # ---------------------------------------------------------------- anything else under /api/v1/

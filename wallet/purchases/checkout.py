@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from wallet import errors, selectors, services, stripe_gateway
+from wallet import errors, idempotency, selectors, services, stripe_gateway
 from wallet.models import CoinPurchase, User
 from wallet.purchases import crediting, receivables
 from wallet.purchases.locks import purchase_for_update
@@ -153,14 +153,47 @@ def prepare_checkout(*, purchase_id: int, user: User) -> Checkout:
     return Checkout(state=refresh_purchase(purchase_id=purchase_id, user=user))
 
 
-def confirm_purchase(*, purchase_id: int, user: User, payment_method_id: str) -> PurchaseState:
+def confirm_purchase(
+    *, purchase_id: int, user: User, payment_method_id: str, idempotency_key: str | None = None
+) -> PurchaseState:
     """Charge the card once: create and confirm the PaymentIntent, credit if it succeeded.
 
     A purchase that already has a PaymentIntent or is closed returns its state unchanged.
-    A decline marks the purchase failed with the card's reason (no exception)."""
+    A decline marks the purchase failed with the card's reason (no exception). With
+    `idempotency_key`, a replay of the key returns the first answer (the state as it was then)
+    and the same key for another purchase or card raises IdempotencyConflict."""
     if not isinstance(payment_method_id, str) or not PAYMENT_METHOD_ID.match(payment_method_id):
         raise errors.InvalidRequest(errors.PAYMENT_METHOD_INVALID)
     receivables.ensure_system_accounts()
+    return idempotency.once(
+        user=user,
+        key=idempotency_key,
+        request=("purchase.confirm", purchase_id, payment_method_id),
+        act=lambda: _confirm(purchase_id=purchase_id, user=user, payment_method_id=payment_method_id),
+        dump=_state_snapshot,
+        load=_replayed_state,
+    )
+
+
+def _state_snapshot(state: PurchaseState) -> dict[str, object]:
+    return {
+        "purchase": idempotency.row_snapshot(state.purchase),
+        "balance": state.balance,
+        "action_client_secret": state.action_client_secret,
+    }
+
+
+def _replayed_state(first: dict[str, object]) -> PurchaseState:
+    snapshot, balance = first["purchase"], first["balance"]
+    assert isinstance(snapshot, dict) and isinstance(balance, int)
+    return PurchaseState(
+        purchase=idempotency.row_from_snapshot(CoinPurchase, snapshot),
+        balance=balance,
+        action_client_secret=str(first["action_client_secret"]),
+    )
+
+
+def _confirm(*, purchase_id: int, user: User, payment_method_id: str) -> PurchaseState:
     with transaction.atomic():
         # The row lock is held across the Stripe call: a second click waits here and then
         # finds the PaymentIntent instead of creating another one.
