@@ -55,7 +55,9 @@ def _second_post(world: World) -> int:
 
 
 def _second_purchase(world: World) -> CoinPurchase:
-    return checkout.start_purchase(user=world.viewer, page_token=uuid.uuid4(), package_id=world.package.pk)
+    return checkout.start_purchase(
+        user=world.viewer, idempotency_key=str(uuid.uuid4()), package_id=world.package.pk
+    )
 
 
 def _confirm(purchase: CoinPurchase) -> Request:

@@ -7,7 +7,6 @@ PaymentMethod id (one charge per purchase), and the receipt re-fetches an open p
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from allauth.account.adapter import get_adapter
@@ -308,18 +307,6 @@ class ConfirmPurchaseInput(serializers.Serializer):
     )
 
 
-def _purchase_token(user: User, key: str) -> uuid.UUID:
-    # The purchase row's unique page token, derived from the caller's key: a replay finds the
-    # same purchase, and one caller's key can never reach another caller's purchase.
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"coinsite-api-purchase:{user.pk}:{key}")
-
-
-def _asked_for(purchase: CoinPurchase, data: dict[str, Any]) -> bool:
-    if "package" in data:
-        return purchase.package_id == data["package"]
-    return purchase.package_id is None and purchase.coins == data["custom_coins"]
-
-
 class PurchasesView(generics.GenericAPIView[CoinPurchase]):
     permission_classes = [IsAuthenticated, IsAdult]
     throttle_scope = "purchases"
@@ -351,12 +338,10 @@ class PurchasesView(generics.GenericAPIView[CoinPurchase]):
         user = signed_in_user(request)
         purchase = checkout.start_purchase(
             user=user,
-            page_token=_purchase_token(user, key),
+            idempotency_key=key,
             package_id=data.get("package"),
             custom_coins=data.get("custom_coins"),
         )
-        if not _asked_for(purchase, data):
-            raise errors.IdempotencyConflict()
         prepared = checkout.prepare_checkout(purchase_id=purchase.pk, user=user)
         out = {
             **_state_data(prepared.state),

@@ -88,16 +88,24 @@ def _own_purchase_for_update(*, purchase_id: int, user: User) -> CoinPurchase:
     return purchase
 
 
+def purchase_token(*, user_id: int, idempotency_key: str) -> uuid.UUID:
+    # The purchase row's unique token, derived from the caller's key: a replay finds the same
+    # purchase, and one caller's key can never reach another caller's purchase.
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"coinsite-api-purchase:{user_id}:{idempotency_key}")
+
+
 def start_purchase(
-    *, user: User, page_token: uuid.UUID, package_id: int | None = None, custom_coins: int | None = None
+    *, user: User, idempotency_key: str, package_id: int | None = None, custom_coins: int | None = None
 ) -> CoinPurchase:
-    """The purchase for this page load: created once, re-used on a double-click or reload."""
+    """The purchase of this key (the page sends its page-load token, the API its
+    Idempotency-Key): created once, re-used on a double-click, a reload or a retry; the same
+    key for another package or amount raises IdempotencyConflict."""
+    idempotency.check_key(idempotency_key)
     services.check_can_spend(user)
+    page_token = purchase_token(user_id=user.pk, idempotency_key=idempotency_key)
     existing = CoinPurchase.objects.filter(page_token=page_token).first()
     if existing is not None:
-        if existing.user_id != user.pk:
-            raise errors.InvalidRequest(errors.PURCHASE_TOKEN_TAKEN)
-        return existing
+        return _same_purchase(existing, package_id=package_id, custom_coins=custom_coins)
     price: Price
     if package_id is not None:
         price = price_for_package(package_id=package_id)
@@ -117,9 +125,20 @@ def start_purchase(
             )
     except IntegrityError:
         existing = CoinPurchase.objects.get(page_token=page_token)
-        if existing.user_id != user.pk:
-            raise errors.InvalidRequest(errors.PURCHASE_TOKEN_TAKEN) from None
-        return existing
+        return _same_purchase(existing, package_id=package_id, custom_coins=custom_coins)
+
+
+def _same_purchase(
+    purchase: CoinPurchase, *, package_id: int | None, custom_coins: int | None
+) -> CoinPurchase:
+    """The key's purchase, if this request asks for what it holds; else a conflict."""
+    if package_id is not None:
+        same = purchase.package_id == package_id
+    else:
+        same = purchase.package_id is None and purchase.coins == custom_coins
+    if not same:
+        raise errors.IdempotencyConflict()
+    return purchase
 
 
 @dataclass(frozen=True)
