@@ -342,7 +342,8 @@ class CoinPurchase(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="coin_purchases"
     )
-    # One purchase per page load: a double-click or a reload of the form re-uses this row.
+    # Derived from the caller's idempotency key (`checkout.purchase_token`): one purchase per key,
+    # so a double-click, a reload of the form or a retry re-uses this row.
     page_token = models.UUIDField(unique=True)
     package = models.ForeignKey(
         CoinPackage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -240,7 +240,8 @@ class OrderOutput(serializers.Serializer):
 class OrderActionOutput(serializers.Serializer):
     order = OrderOutput()
     changed = serializers.BooleanField(
-        help_text="False when nothing moved (a replay, or already in that state)."
+        help_text="False when the order was already in that state (nothing moved); a replay of a key "
+        "answers as its first request did."
     )
     message = serializers.CharField()
 
