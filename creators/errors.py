@@ -11,11 +11,9 @@ ALREADY_UNLOCKED = "You already unlocked this post, so no coins were charged."
 OWN_POST = "This is your own post: you can already see all of it."
 FREE_POST = "This post is free: there is nothing to unlock."
 OWN_MERCH = "You can't buy your own merch."
+ORDER_PLACED = "Order placed: {coins} coins."
 ORDER_SHIPPED = "This order has already shipped, so it can't be cancelled."
 ORDER_CANCELLED = "This order was cancelled, so it can't be shipped."
-BAD_IDEMPOTENCY_KEY = (
-    "A request key of 8 to 100 letters, digits, '-' or '_' is required. Reload the page and try again."
-)
 BAD_QUANTITY = "Choose a quantity from 1 to {maximum}."
 REASON_REQUIRED = "A reason is required to reject an application."
 NOT_APPLIED = "Only a pending application can be decided (this one is {status})."

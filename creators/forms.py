@@ -28,11 +28,9 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp"]
 RESERVED_HANDLES = {"admin", "api", "studio", "staff", "support", "coinsite", "me", "live", "static"}
 
+# The key's format is the service's to check (wallet.idempotency); the form only needs one.
 _key_field_kwargs: dict[str, Any] = {
     "widget": forms.HiddenInput,
-    "min_length": 8,
-    "max_length": 100,
-    "validators": [RegexValidator(r"^[A-Za-z0-9_-]+$")],
     "error_messages": {"required": "This form expired. Reload the page and try again."},
 }
 

@@ -13,13 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coinsite.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
 from creators.models import Post
 from gifts import live_events, selectors, services
 from gifts.models import Gift, LiveSession
 from wallet import errors
 from wallet.api.converters import MAX_ID
 from wallet.api.fields import WholeNumberField
-from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
 from wallet.api.permissions import IsAdult
 from wallet.api.schema import error_responses
 from wallet.auth import signed_in_user

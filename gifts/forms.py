@@ -7,11 +7,13 @@ from django import forms
 from gifts import selectors
 from gifts.models import Gift
 from gifts.services import GOAL_INCOMPLETE, MAX_COMBO, MAX_GOAL_COUNT
+from wallet import idempotency
 
 
 class SendGiftForm(forms.Form):
     """What the gift panel posts (as a form or as JSON). The idempotency key may come in the
-    `Idempotency-Key` header instead; the service validates its shape."""
+    `Idempotency-Key` header instead (`header_key`, which wins); a malformed key is a form error
+    like any other field's."""
 
     # Any gift, retired ones too: send_gift refuses a retired gift after answering a replay of its key.
     gift = forms.ModelChoiceField(
@@ -30,6 +32,16 @@ class SendGiftForm(forms.Form):
         },
     )
     idempotency_key = forms.CharField(required=False)
+
+    def __init__(self, *args: Any, header_key: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_key = header_key
+
+    def clean_idempotency_key(self) -> str:
+        key = self.header_key or self.cleaned_data.get("idempotency_key") or ""
+        if not idempotency.is_valid_key(key):
+            raise forms.ValidationError(idempotency.KEY_INVALID)
+        return key
 
 
 class StartLiveForm(forms.Form):

@@ -11,15 +11,13 @@ per-process cache. After commit the gift is queued for the live broadcaster
 
 from __future__ import annotations
 
-import re
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from creators.models import Creator, Post
 from gifts import live_updates
 from gifts.models import Gift, GiftSend, LiveSession
-from wallet import errors
+from wallet import errors, idempotency
 from wallet.models import Transaction, User
 from wallet.moderation import audit, reports
 from wallet.services import daily_cap_for, execute_posting, posting_statement, spending_legs
@@ -27,10 +25,8 @@ from wallet.services import daily_cap_for, execute_posting, posting_statement, s
 MAX_COMBO = 9_999
 MAX_GOAL_COUNT = 1_000_000
 COINS_URL = "/coins/"
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 
 COUNT_INVALID = f"The combo count must be a whole number from 1 to {MAX_COMBO:,}."
-KEY_INVALID = "An idempotency key of 1 to 100 letters, digits, '-', '_', '.' or ':' is required."
 GIFT_UNAVAILABLE = "That gift is not available."
 ONE_TARGET = "A gift goes to exactly one live session or post."
 SESSION_ENDED = "This live session has ended, so it can't receive gifts."
@@ -53,8 +49,7 @@ def gift_ledger_key(*, sender_id: int, idempotency_key: str) -> str:
 def _check_request(*, count: object, idempotency_key: object) -> None:
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_COMBO:
         raise errors.InvalidRequest(COUNT_INVALID, extra={"field": "count"})
-    if not isinstance(idempotency_key, str) or not IDEMPOTENCY_KEY_PATTERN.match(idempotency_key):
-        raise errors.InvalidRequest(KEY_INVALID, extra={"field": "idempotency_key"})
+    idempotency.check_key(idempotency_key)
 
 
 def _prior_send(*, sender: User, idempotency_key: str) -> GiftSend | None:

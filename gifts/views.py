@@ -117,7 +117,7 @@ def _send(
     try:
         data = _gift_input(request)
         next_url = _next_url(request, data, default_next)
-        form = SendGiftForm(data)
+        form = SendGiftForm(data, header_key=request.headers.get("Idempotency-Key"))
         if not form.is_valid():
             fields = {
                 name: [str(message) for message in messages_] for name, messages_ in form.errors.items()
@@ -128,7 +128,7 @@ def _send(
             sender=sender,
             gift=form.cleaned_data["gift"],
             count=form.cleaned_data["count"],
-            idempotency_key=request.headers.get("Idempotency-Key") or form.cleaned_data["idempotency_key"],
+            idempotency_key=form.cleaned_data["idempotency_key"],
             session=session,
             post=post,
         )

@@ -85,7 +85,6 @@ class WrongState(CoinSiteError):
 # ---------------------------------------------------------------- buying coins (Stripe)
 
 PURCHASE_NOT_FOUND = "That purchase was not found."
-PURCHASE_TOKEN_TAKEN = "This purchase form has expired. Reload the page and try again."
 PACKAGE_UNAVAILABLE = "That coin package is not available."
 CHOOSE_PACKAGE_OR_AMOUNT = "Choose a coin package or enter an amount of coins."
 CUSTOM_COINS_OUT_OF_RANGE = "Enter a whole number of coins from {min} to {max}."

@@ -342,7 +342,8 @@ class CoinPurchase(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="coin_purchases"
     )
-    # One purchase per page load: a double-click or a reload of the form re-uses this row.
+    # Derived from the caller's idempotency key (`checkout.purchase_token`): one purchase per key,
+    # so a double-click, a reload of the form or a retry re-uses this row.
     page_token = models.UUIDField(unique=True)
     package = models.ForeignKey(
         CoinPackage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -809,3 +810,25 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"Report #{self.pk} of {self.target_repr} ({self.status})"
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to an action on an existing object whose row cannot hold the caller's
+    idempotency key (confirm a purchase, cancel or ship an order). Written in the same database
+    transaction as the action (see `wallet.idempotency.once`): a replay of the key gets
+    `result` back, the same key with another `fingerprint` is a 409."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64)
+    result = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_key_once_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"idempotent request {self.key} of user {self.user_id}"

@@ -102,7 +102,7 @@ def coins(request: HttpRequest) -> HttpResponse:
     try:
         purchase = checkout.start_purchase(
             user=signed_in_user(request),
-            page_token=form.cleaned_data["token"],
+            idempotency_key=str(form.cleaned_data["token"]),
             package_id=form.cleaned_data["package"],
             custom_coins=form.cleaned_data["custom_coins"],
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import asdict, dataclass
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
@@ -11,8 +12,8 @@ from django.utils import timezone
 
 from creators import errors as creator_errors
 from creators.models import Creator, MerchItem, Order
-from creators.services.posts import MAX_PRICE_COINS, ensure_spending_accounts, validate_idempotency_key
-from wallet import errors
+from creators.services.posts import MAX_PRICE_COINS, ensure_spending_accounts
+from wallet import errors, idempotency
 from wallet.models import Entry, Transaction, User
 from wallet.moderation import audit
 from wallet.services import (
@@ -51,6 +52,9 @@ class OrderResult:
     # False when nothing moved: a replayed request, or the order was already in the target state.
     changed: bool
     message: str
+    # A replay of the key of a request that changed the order: `order` and `message` are that
+    # request's answer (the order as it was then); nothing moved now.
+    replay: bool = False
 
 
 _SHIPPING_LIMITS = {"name": 120, "line1": 200, "line2": 200, "city": 100, "region": 100, "postcode": 20}
@@ -163,14 +167,15 @@ def place_order(
 ) -> OrderResult:
     """Order merch: take the stock (one conditional UPDATE, never oversold), debit the buyer,
     and hold the creator's share in escrow until the order ships. Replaying the key returns
-    the first order and moves nothing."""
-    validate_idempotency_key(idempotency_key)
+    the first order as placed and moves nothing; the same key for another item, quantity,
+    address or expected price raises IdempotencyConflict."""
+    idempotency.check_key(idempotency_key)
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_ORDER_QUANTITY:
         raise errors.InvalidRequest(
             creator_errors.BAD_QUANTITY.format(maximum=MAX_ORDER_QUANTITY), code="bad_quantity"
         )
     shipping = _validate_shipping(shipping)
-    replay = _replayed_order(buyer, idempotency_key, item_id, quantity)
+    replay = _replayed_order(buyer, idempotency_key, item_id, quantity, shipping, expected_unit_price)
     if replay is not None:
         return replay
     item = (
@@ -231,21 +236,53 @@ def place_order(
             order.save(update_fields=["placed_transaction"])
     except IntegrityError:
         # A concurrent request with the same key committed first (the order's unique key).
-        replay = _replayed_order(buyer, idempotency_key, item_id, quantity)
+        replay = _replayed_order(buyer, idempotency_key, item_id, quantity, shipping, expected_unit_price)
         if replay is None:
             raise
         return replay
-    return OrderResult(order=order, changed=True, message=f"Order placed: {coins} coins.")
+    return OrderResult(order=order, changed=True, message=creator_errors.ORDER_PLACED.format(coins=coins))
 
 
-def _replayed_order(buyer: User, key: str, item_id: int, quantity: int) -> OrderResult | None:
+def _order_request(item_id: int, quantity: int, shipping: ShippingAddress) -> str:
+    return idempotency.fingerprint("order.place", item_id, quantity, asdict(shipping))
+
+
+def _replayed_order(
+    buyer: User,
+    key: str,
+    item_id: int,
+    quantity: int,
+    shipping: ShippingAddress,
+    expected_unit_price: int | None,
+) -> OrderResult | None:
+    """The first answer to `key`, from the order it placed: the order as placed (not as it is
+    now), if this request asks for what that order holds; else a conflict."""
     order = Order.objects.filter(buyer=buyer, idempotency_key=key).select_related("item").first()
     if order is None:
         return None
-    if order.item_id != item_id or order.quantity != quantity:
+    stored = ShippingAddress(
+        name=order.ship_name,
+        line1=order.ship_line1,
+        line2=order.ship_line2,
+        city=order.ship_city,
+        region=order.ship_region,
+        postcode=order.ship_postcode,
+        country=order.ship_country,
+    )
+    same = _order_request(order.item_id, order.quantity, stored) == _order_request(
+        item_id, quantity, shipping
+    )
+    if not same or expected_unit_price not in (None, order.unit_price_coins):
         raise errors.IdempotencyConflict()
+    placed = copy.copy(order)
+    placed.status = Order.Status.PLACED
+    placed.cancel_transaction_id = placed.release_transaction_id = None
+    placed.shipped_at = placed.cancelled_at = None
     return OrderResult(
-        order=order, changed=False, message="This order was already placed; nothing was charged again."
+        order=placed,
+        changed=False,
+        message=creator_errors.ORDER_PLACED.format(coins=order.coins),
+        replay=True,
     )
 
 
@@ -286,10 +323,44 @@ def _audit_staff_change(
     )
 
 
-def cancel_order(*, order_id: int, by: User, reason: str = "") -> OrderResult:
+def _result_snapshot(result: OrderResult) -> dict[str, object]:
+    return {
+        "order": idempotency.row_snapshot(result.order),
+        "changed": result.changed,
+        "message": result.message,
+    }
+
+
+def _replayed_result(first: dict[str, object]) -> OrderResult:
+    snapshot = first["order"]
+    assert isinstance(snapshot, dict)
+    return OrderResult(
+        order=idempotency.row_from_snapshot(Order, snapshot),
+        changed=False,
+        message=str(first["message"]),
+        replay=bool(first["changed"]),
+    )
+
+
+def cancel_order(
+    *, order_id: int, by: User, reason: str = "", idempotency_key: str | None = None
+) -> OrderResult:
     """The buyer (or staff with the cancel permission, giving a reason, audited) cancels a placed
     order: the stock comes back and a reversing ledger transaction returns the coins and takes
-    the diamonds back out of escrow, exactly once."""
+    the diamonds back out of escrow, exactly once. With `idempotency_key`, a replay of the key
+    returns the first answer and the same key for another order or reason raises
+    IdempotencyConflict."""
+    return idempotency.once(
+        user=by,
+        key=idempotency_key,
+        request=("order.cancel", order_id, reason),
+        act=lambda: _cancel_order(order_id=order_id, by=by, reason=reason),
+        dump=_result_snapshot,
+        load=_replayed_result,
+    )
+
+
+def _cancel_order(*, order_id: int, by: User, reason: str) -> OrderResult:
     with transaction.atomic():
         order = _order_for_update(order_id)
         staff_reason = _acting_as_staff(
@@ -328,9 +399,24 @@ def cancel_order(*, order_id: int, by: User, reason: str = "") -> OrderResult:
     return OrderResult(order=order, changed=True, message=f"Order cancelled: {order.coins} coins returned.")
 
 
-def mark_order_shipped(*, order_id: int, by: User, reason: str = "") -> OrderResult:
+def mark_order_shipped(
+    *, order_id: int, by: User, reason: str = "", idempotency_key: str | None = None
+) -> OrderResult:
     """The item's creator (or staff with the ship permission, giving a reason, audited) marks a
-    placed order shipped: its escrowed diamonds are released once."""
+    placed order shipped: its escrowed diamonds are released once. With `idempotency_key`, a
+    replay of the key returns the first answer and the same key for another order or reason
+    raises IdempotencyConflict."""
+    return idempotency.once(
+        user=by,
+        key=idempotency_key,
+        request=("order.ship", order_id, reason),
+        act=lambda: _mark_order_shipped(order_id=order_id, by=by, reason=reason),
+        dump=_result_snapshot,
+        load=_replayed_result,
+    )
+
+
+def _mark_order_shipped(*, order_id: int, by: User, reason: str) -> OrderResult:
     with transaction.atomic():
         order = _order_for_update(order_id)
         staff_reason = _acting_as_staff(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
@@ -10,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from creators import errors as creator_errors
 from creators.models import Creator, Post, Unlock
-from wallet import errors
+from wallet import errors, idempotency
 from wallet.models import Account, Transaction, Unit, User
 from wallet.services import (
     coin_account_id,
@@ -20,7 +19,6 @@ from wallet.services import (
     system_account_id,
 )
 
-_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
 MAX_PRICE_COINS = 1_000_000
 
 
@@ -37,12 +35,6 @@ def ensure_spending_accounts(*, spender_id: int, creator_user_id: int) -> None:
         (Account.Kind.ESCROW, Unit.DIAMOND),
     ):
         system_account_id(kind, unit)
-
-
-def validate_idempotency_key(key: str | None) -> str:
-    if not key or not _KEY_RE.match(key):
-        raise errors.InvalidRequest(creator_errors.BAD_IDEMPOTENCY_KEY, code="bad_idempotency_key")
-    return key
 
 
 def publish_post(
@@ -102,7 +94,7 @@ def unlock_post(*, user: User, post_id: int, idempotency_key: str) -> UnlockResu
     A replay of the key that charged answers as that request did, even after the post was
     hidden or its creator suspended (the first answer was lost, not refused).
     """
-    validate_idempotency_key(idempotency_key)
+    idempotency.check_key(idempotency_key)
     # The replay lookup comes before the availability checks below.
     prior = Unlock.objects.filter(user=user, idempotency_key=idempotency_key).first()
     if prior is not None:

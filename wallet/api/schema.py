@@ -14,8 +14,8 @@ from drf_spectacular.plumbing import ComponentRegistry
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny
 
+from coinsite.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from wallet.api.errors import ErrorOutput
-from wallet.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 COMMON_ERRORS = {
     400: "Invalid input: `invalid` (with `extra.fields`), `parse_error`, `bad_idempotency_key`, or a domain "

@@ -7,7 +7,6 @@ PaymentMethod id (one charge per purchase), and the receipt re-fetches an open p
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from allauth.account.adapter import get_adapter
@@ -22,10 +21,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coinsite.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
 from wallet import auth, errors, selectors
 from wallet.api.converters import MAX_ID
 from wallet.api.fields import TextField, WholeNumberField
-from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key, remembered
 from wallet.api.permissions import IsAdult
 from wallet.api.schema import error_responses
 from wallet.auth import signed_in_user
@@ -308,18 +307,6 @@ class ConfirmPurchaseInput(serializers.Serializer):
     )
 
 
-def _purchase_token(user: User, key: str) -> uuid.UUID:
-    # The purchase row's unique page token, derived from the caller's key: a replay finds the
-    # same purchase, and one caller's key can never reach another caller's purchase.
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"coinsite-api-purchase:{user.pk}:{key}")
-
-
-def _asked_for(purchase: CoinPurchase, data: dict[str, Any]) -> bool:
-    if "package" in data:
-        return purchase.package_id == data["package"]
-    return purchase.package_id is None and purchase.coins == data["custom_coins"]
-
-
 class PurchasesView(generics.GenericAPIView[CoinPurchase]):
     permission_classes = [IsAuthenticated, IsAdult]
     throttle_scope = "purchases"
@@ -351,12 +338,10 @@ class PurchasesView(generics.GenericAPIView[CoinPurchase]):
         user = signed_in_user(request)
         purchase = checkout.start_purchase(
             user=user,
-            page_token=_purchase_token(user, key),
+            idempotency_key=key,
             package_id=data.get("package"),
             custom_coins=data.get("custom_coins"),
         )
-        if not _asked_for(purchase, data):
-            raise errors.IdempotencyConflict()
         prepared = checkout.prepare_checkout(purchase_id=purchase.pk, user=user)
         out = {
             **_state_data(prepared.state),
@@ -390,17 +375,16 @@ class ConfirmPurchaseView(APIView):
         """Pay for a purchase with a PaymentMethod: one charge per purchase, whatever the key. A
         declined card answers 200 with status `failed` and the card's reason; 3-D Secure answers
         `requires_action` with a `client_secret`."""
-        user = signed_in_user(request)
-
-        def answer() -> Response:
-            body = ConfirmPurchaseInput(data=request.data)
-            body.is_valid(raise_exception=True)
-            state = checkout.confirm_purchase(
-                purchase_id=pk, user=user, payment_method_id=body.validated_data["payment_method"]
-            )
-            return Response(PurchaseStateOutput(_state_data(state)).data)
-
-        return remembered(request, user=user, answer=answer)
+        key = idempotency_key(request)
+        body = ConfirmPurchaseInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        state = checkout.confirm_purchase(
+            purchase_id=pk,
+            user=signed_in_user(request),
+            payment_method_id=body.validated_data["payment_method"],
+            idempotency_key=key,
+        )
+        return Response(PurchaseStateOutput(_state_data(state)).data)
 
 
 # ---------------------------------------------------------------- anything else under /api/v1/
