@@ -74,7 +74,7 @@ def run(small: bool) -> Report:
 def _run(small: bool) -> Report:
     from creators import services as creator_services
     from creators.models import Payout
-    from creators.payouts import services as payouts
+    from creators.payouts.services import accounts, driving
     from gifts.models import Gift
     from gifts.services import send_gift
     from wallet import earnings, selectors
@@ -109,8 +109,8 @@ def _run(small: bool) -> Report:
             user=user, display_name=f"Accomplice {i}", handle=f"cb-{tag}-{i}", bio="", category="Art"
         )
         creator = creator_services.approve_creator(creator_id=creator.pk, decided_by=staff)
-        account = payouts.connect_payout_account(creator=creator)
-        payouts.set_payout_account_verified(
+        account = accounts.connect_payout_account(creator=creator)
+        accounts.set_payout_account_verified(
             account_id=account.pk, staff=staff, verified=True, reason="Drill: identity checked"
         )
         creators.append(creator)
@@ -182,7 +182,7 @@ def _run(small: bool) -> Report:
             f"{sum(earned_after.values())} after"
         )
 
-        run = payouts.run_payout_batch(period=f"drill-cb-{tag}", as_of=cleared + hold)
+        run = driving.run_payout_batch(period=f"drill-cb-{tag}", as_of=cleared + hold)
         mine = {c.pk: c for c in creators}
         paid = {
             p.creator_id: p.diamonds

@@ -14,8 +14,9 @@ from django.views.decorators.http import require_http_methods
 
 from creators.models import Creator
 from creators.payout_providers import configured_provider
-from creators.payouts import selectors, services
+from creators.payouts import selectors
 from creators.payouts.forms import PayoutAccountForm
+from creators.payouts.services import accounts
 from wallet.earnings import payable_earnings
 from wallet.errors import CoinSiteError
 from wallet.models import User
@@ -38,7 +39,7 @@ def studio_payouts(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                connected = services.connect_payout_account(
+                connected = accounts.connect_payout_account(
                     creator=creator, destination=form.cleaned_data["destination"]
                 )
             except CoinSiteError as exc:
@@ -57,7 +58,7 @@ def studio_payouts(request: HttpRequest) -> HttpResponse:
     earnings = payable_earnings(account_id=diamond_account_id(user_id=creator.user_id))
     diamonds = earnings.balance
     totals = selectors.payout_totals(creator=creator)
-    upcoming = selectors.next_payout(diamonds=earnings.payable, account=account)
+    upcoming = selectors.next_payout(creator=creator)
     context = {
         "creator": creator,
         "form": form,
