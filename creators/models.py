@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from wallet.money import format_money
+
 
 def premium_upload_to(instance: object, filename: str) -> str:
     # A random name: the original is kept in `premium_file_name`; nothing under MEDIA_ROOT is served by path.
@@ -435,7 +437,7 @@ class Payout(models.Model):
 
     @property
     def amount_display(self) -> str:
-        return f"{self.amount_cents // 100:,}.{self.amount_cents % 100:02d} {self.currency.upper()}"
+        return format_money(self.amount_cents, self.currency)
 
 
 class LocalTransfer(models.Model):

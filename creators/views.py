@@ -326,12 +326,9 @@ def studio(request: HttpRequest) -> HttpResponse:
     except ValueError:
         days = 30
     dashboard = selectors.creator_earnings_dashboard(creator=creator, days=days)
-    cents = dashboard.cash_cents
     context = {
         "creator": creator,
         "d": dashboard,
-        "cash": f"{cents // 100:,}.{cents % 100:02d}",
-        "payouts_cash": f"{dashboard.payouts_cents // 100:,}.{dashboard.payouts_cents % 100:02d}",
         "diamond_value": f"{settings.DIAMOND_VALUE_MILLICENTS / 1000:g}¢",
         "ranges": selectors.CHART_RANGES,
         "posts": creator.posts.all()[:20],

@@ -78,6 +78,7 @@ def _run(small: bool) -> Report:
     from gifts.models import Gift
     from gifts.services import send_gift
     from wallet import earnings, selectors
+    from wallet.earnings import diamonds_to_cents
     from wallet.models import (
         CoinPurchase,
         CoinReceivable,
@@ -196,7 +197,7 @@ def _run(small: bool) -> Report:
             cleared_diamonds = earned_before[creator.pk]
             got = paid.get(creator.pk, 0)
             # A payout pays the diamonds covering whole cents: less than a cent's worth stays.
-            if got > cleared_diamonds or (cleared_diamonds - got) * settings.DIAMOND_VALUE_MILLICENTS >= 1000:
+            if got > cleared_diamonds or diamonds_to_cents(cleared_diamonds - got) >= 1:
                 report.problems.append(
                     f"creator {creator.pk}: paid {got} diamonds, {cleared_diamonds} had cleared the hold"
                 )

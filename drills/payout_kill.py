@@ -193,6 +193,7 @@ class Verdict:
 def verify(world: PayoutWorld) -> Verdict:
     """Check the batch against the provider's records and the ledger."""
     from creators.models import LocalTransfer, Payout
+    from wallet.earnings import diamonds_to_cents
     from wallet.models import Account, Entry, Transaction, Unit
     from wallet.selectors import diamond_balance
 
@@ -219,7 +220,7 @@ def verify(world: PayoutWorld) -> Verdict:
         if p.status == Payout.Status.PAID:
             verdict.paid += 1
             paid_diamonds += p.diamonds
-            verdict.cash_expected_cents += p.diamonds * world.rate // 1000
+            verdict.cash_expected_cents += diamonds_to_cents(p.diamonds, world.rate)
             if paid_by_payout[p.pk] != 1:
                 verdict.problems.append(
                     f"payout {p.pk} is paid but has {paid_by_payout[p.pk]} paid transfers"

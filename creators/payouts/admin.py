@@ -21,12 +21,9 @@ from creators.payouts.services import accounts, planning, retries
 from wallet.errors import CoinSiteError
 from wallet.models import User
 from wallet.moderation.admin_actions import ActionAdmin, permission_check, reason_action
+from wallet.money import format_money
 
 APPROVE_PERMISSION = planning.APPROVE_PERMISSION
-
-
-def _cash(cents: int, currency: str) -> str:
-    return f"{cents // 100:,}.{cents % 100:02d} {currency.upper()}"
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -139,7 +136,7 @@ class PayoutBatchAdmin(_ReadOnly):
 
     @admin.display(description="Total")
     def total(self, batch: PayoutBatch) -> str:
-        return _cash(batch.total_cents, batch.currency)
+        return format_money(batch.total_cents, batch.currency)
 
     @admin.display(description="Done / failed / pending")
     def progress(self, batch: PayoutBatch) -> str:
@@ -184,7 +181,7 @@ class PayoutBatchAdmin(_ReadOnly):
         self.message_user(
             request,
             f"Batch {batch.period} {verb}: {batch.payouts_planned} payouts, "
-            f"{_cash(batch.total_cents, batch.currency)} ({batch.get_status_display()}).",
+            f"{format_money(batch.total_cents, batch.currency)} ({batch.get_status_display()}).",
             messages.SUCCESS,
         )
         return HttpResponseRedirect(changelist)

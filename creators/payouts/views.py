@@ -23,10 +23,6 @@ from wallet.models import User
 from wallet.services import diamond_account_id
 
 
-def _cash(cents: int) -> str:
-    return f"{cents // 100:,}.{cents % 100:02d}"
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def studio_payouts(request: HttpRequest) -> HttpResponse:
@@ -66,14 +62,10 @@ def studio_payouts(request: HttpRequest) -> HttpResponse:
         "account": account,
         "payouts": selectors.payouts_of(creator=creator),
         "totals": totals,
-        "paid_cash": _cash(totals.paid_cents),
-        "in_flight_cash": _cash(totals.in_flight_cents),
         "diamonds": diamonds,
         "earnings": earnings,
         "hold_days": settings.EARNINGS_HOLD_DAYS,
         "next": upcoming,
-        "next_cash": _cash(upcoming.cents),
-        "minimum_cash": _cash(upcoming.minimum_cents),
-        "currency": settings.COIN_CURRENCY.upper(),
+        "currency": settings.COIN_CURRENCY,
     }
     return render(request, "creators/payouts.html", context, status=status)

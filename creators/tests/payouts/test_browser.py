@@ -32,7 +32,7 @@ def test_a_creator_connects_a_payout_account_and_sees_the_payout(
         page.reload()
         row = page.locator("table[data-testid=payouts] tbody tr")
         assert row.count() == 1
-        assert "Paid" in row.inner_text() and "20.00 USD" in row.inner_text()
+        assert "Paid" in row.inner_text() and "$20.00" in row.inner_text()
         assert page.locator("[data-testid=paid-cash]").inner_text() == "$20.00"
         page.screenshot(path=str(screenshot_dir / "payouts.png"), full_page=True)
     finally:

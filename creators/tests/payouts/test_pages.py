@@ -104,8 +104,8 @@ def test_the_page_lists_each_payout_with_its_status_diamonds_and_cash(payee, pay
 
     paid, failed = Payout.objects.filter(creator=creator).order_by("id")
     assert f'id="payout-{paid.pk}"' in page and f'id="payout-{failed.pk}"' in page
-    assert "2026-W10" in page and "Paid" in page and "20.00 USD" in page and "4,000" in page
-    assert "Failed (diamonds returned)" in page and "15.00 USD" in page
+    assert "2026-W10" in page and "Paid" in page and "$20.00" in page and "4,000" in page
+    assert "Failed (diamonds returned)" in page and "$15.00" in page
     assert "$20.00" in page  # paid out so far
     assert "3,001" in page  # diamonds now, in the next payout's line
 
