@@ -18,6 +18,9 @@ BAD_IDEMPOTENCY_KEY = (
 )
 BAD_QUANTITY = "Choose a quantity from 1 to {maximum}."
 REASON_REQUIRED = "A reason is required to reject an application."
+HANDLE_INVALID = "Enter a valid handle: {min} to {max} letters, digits, '-' or '_'."
+HANDLE_RESERVED = "That handle is reserved. Try another one."
+HANDLE_TAKEN = "That handle is taken. Try another one."
 NOT_APPLIED = "Only a pending application can be decided (this one is {status})."
 CREATOR_TOO_YOUNG = "You must be {age} or older to be a creator."
 

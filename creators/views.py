@@ -110,7 +110,7 @@ def apply(request: HttpRequest) -> HttpResponse:
             try:
                 services.apply_for_creator(user=_viewer(request), **form.cleaned_data)
             except CoinSiteError as exc:
-                form.add_error("handle" if exc.code == "handle_taken" else None, exc.message)
+                form.add_error("handle" if exc.code.startswith("handle_") else None, exc.message)
                 status = exc.status
             else:
                 messages.success(request, "Thanks! Your application was sent; staff will review it soon.")
