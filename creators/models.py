@@ -343,7 +343,8 @@ class PayoutBatch(models.Model):
 
 class Payout(models.Model):
     """One creator's share of a batch: `diamonds` leave the creator's balance for exactly
-    `amount_cents` (= diamonds * rate // 1000, a database rule).
+    `amount_cents` (= diamonds_to_cents(diamonds, rate), a database rule: the CHECK calls
+    `wallet_diamonds_to_cents`).
 
     Each attempt moves the diamonds once (ledger key `<key>-start`), asks the provider once per
     key (`payout-<id>`, then `payout-<id>-a<n>` for staff retries; the provider dedupes), and
@@ -414,8 +415,17 @@ class Payout(models.Model):
             models.CheckConstraint(
                 condition=Q(diamonds__gt=0) & Q(amount_cents__gt=0), name="payout_amounts_positive"
             ),
+            # The rule is wallet's SQL function (wallet/sql/money.sql), twin of
+            # wallet.earnings.diamonds_to_cents.
             models.CheckConstraint(
-                condition=Q(amount_cents=models.F("diamonds") * models.F("diamond_value_millicents") / 1000),
+                condition=Q(
+                    amount_cents=models.Func(
+                        models.F("diamonds"),
+                        models.F("diamond_value_millicents"),
+                        function="wallet_diamonds_to_cents",
+                        output_field=models.BigIntegerField(),
+                    )
+                ),
                 name="payout_cents_match_diamonds",
             ),
             models.CheckConstraint(

@@ -210,8 +210,8 @@ def _run(small: bool) -> Report:
             ],
             report,
         )
-        accounts = {c.pk: diamond_account_id(user_id=c.user_id) for c in creators}
-        payable = earnings.payable_diamonds(account_ids=list(accounts.values()), as_of=cleared + 2 * hold)
+        account_ids = {c.pk: diamond_account_id(user_id=c.user_id) for c in creators}
+        payable = earnings.payable_diamonds(account_ids=list(account_ids.values()), as_of=cleared + 2 * hold)
         if any(payable.values()):
             report.problems.append(f"diamonds payable while their disputes are open: {payable}")
         else:

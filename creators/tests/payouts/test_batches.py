@@ -78,6 +78,17 @@ def test_a_payout_moves_exactly_the_diamonds_covering_its_whole_cents(
     assert LocalTransfer.objects.get(idempotency_key=f"payout-{payout.pk}").amount_cents == cents
 
 
+def test_the_database_refuses_a_payout_whose_cents_are_not_its_diamonds_worth(payee):
+    payee(2_001)
+    payout = planning.create_payout_batch(period="checked").batch.payouts.get()
+    assert (payout.diamonds, payout.amount_cents) == (2_000, 1_000)
+
+    with pytest.raises(IntegrityError, match="payout_cents_match_diamonds"), transaction.atomic():
+        Payout.objects.filter(pk=payout.pk).update(diamonds=2_002)
+    # 2,001 diamonds are still worth 1,000 cents (rounded down): allowed.
+    assert Payout.objects.filter(pk=payout.pk).update(diamonds=2_001) == 1
+
+
 def test_a_paid_payout_posts_start_and_settle_and_the_provider_gets_key_payout_id(payee):
     creator = payee(10_000)
 
