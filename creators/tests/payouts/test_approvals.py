@@ -215,3 +215,39 @@ def test_minting_diamonds_for_a_partner_and_cashing_them_out_takes_three_differe
     assert actors["payoutaccount.verify"] == verifier.pk
     assert actors["payoutbatch.approve"] == second_approver.pk
     assert run_ledger_check().ok
+
+
+def test_an_approved_batch_is_queued_by_the_name_of_the_task_that_drives_it(
+    payee, make_user, payout_settings, django_capture_on_commit_callbacks
+):
+    """The services name the task instead of importing it; the broker (the real Redis) gets a
+    message for the task the worker registers under that name."""
+    import base64
+    import json
+
+    import redis
+    from celery import current_app
+    from django.conf import settings
+
+    from creators import tasks
+
+    payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 500
+    payee(2_000)
+    batch = planning.create_payout_batch(period="2026-W20").batch
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    before = broker.llen(queue)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        planning.approve_payout_batch(
+            batch_id=batch.pk, staff=make_user(is_staff=True, is_superuser=True), reason="ok"
+        )
+
+    new = [json.loads(raw) for raw in broker.lrange(queue, 0, broker.llen(queue) - before - 1)]
+    sent = [
+        (m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[0])
+        for m in new
+        if json.loads(base64.b64decode(m["body"]))[0] == [batch.pk]
+    ]
+    assert sent == [(planning.PROCESS_BATCH_TASK, [batch.pk])]
+    assert tasks.process_payout_batch.name == planning.PROCESS_BATCH_TASK in current_app.tasks
