@@ -8,9 +8,10 @@ from typing import Any
 from django import forms
 from django.core.validators import FileExtensionValidator, RegexValidator
 
-from creators.models import Creator
 from creators.services.merch import MAX_ORDER_QUANTITY, MAX_STOCK
+from creators.services.onboarding import HANDLE_MAX_LENGTH, check_handle
 from creators.services.posts import MAX_PRICE_COINS
+from wallet.errors import CoinSiteError
 
 CATEGORIES = [
     ("", "Choose a category"),
@@ -26,7 +27,6 @@ CATEGORIES = [
 ]
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp"]
-RESERVED_HANDLES = {"admin", "api", "studio", "staff", "support", "coinsite", "me", "live", "static"}
 
 # The key's format is the service's to check (wallet.idempotency); the form only needs one.
 _key_field_kwargs: dict[str, Any] = {
@@ -41,9 +41,8 @@ def new_idempotency_key() -> str:
 
 class CreatorApplicationForm(forms.Form):
     display_name = forms.CharField(max_length=60, label="Display name")
-    handle = forms.SlugField(
-        max_length=40,
-        min_length=3,
+    handle = forms.CharField(
+        max_length=HANDLE_MAX_LENGTH,
         label="Handle",
         help_text="Your profile address: /c/<handle>/. Letters, digits, '-' and '_'.",
     )
@@ -55,15 +54,10 @@ class CreatorApplicationForm(forms.Form):
         self.user = user
 
     def clean_handle(self) -> str:
-        handle = self.cleaned_data["handle"].lower()
-        if handle in RESERVED_HANDLES:
-            raise forms.ValidationError("That handle is reserved. Try another one.")
-        taken = Creator.objects.filter(handle=handle)
-        if self.user is not None:
-            taken = taken.exclude(user=self.user)
-        if taken.exists():
-            raise forms.ValidationError("That handle is taken. Try another one.")
-        return handle
+        try:
+            return check_handle(self.cleaned_data["handle"], user=self.user)
+        except CoinSiteError as exc:
+            raise forms.ValidationError(exc.message) from exc
 
 
 def _check_size(upload: Any) -> Any:

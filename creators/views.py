@@ -110,7 +110,7 @@ def apply(request: HttpRequest) -> HttpResponse:
             try:
                 services.apply_for_creator(user=_viewer(request), **form.cleaned_data)
             except CoinSiteError as exc:
-                form.add_error("handle" if exc.code == "handle_taken" else None, exc.message)
+                form.add_error("handle" if exc.code.startswith("handle_") else None, exc.message)
                 status = exc.status
             else:
                 messages.success(request, "Thanks! Your application was sent; staff will review it soon.")
@@ -326,12 +326,9 @@ def studio(request: HttpRequest) -> HttpResponse:
     except ValueError:
         days = 30
     dashboard = selectors.creator_earnings_dashboard(creator=creator, days=days)
-    cents = dashboard.cash_cents
     context = {
         "creator": creator,
         "d": dashboard,
-        "cash": f"{cents // 100:,}.{cents % 100:02d}",
-        "payouts_cash": f"{dashboard.payouts_cents // 100:,}.{dashboard.payouts_cents % 100:02d}",
         "diamond_value": f"{settings.DIAMOND_VALUE_MILLICENTS / 1000:g}¢",
         "ranges": selectors.CHART_RANGES,
         "posts": creator.posts.all()[:20],

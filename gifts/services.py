@@ -88,6 +88,24 @@ def _refuse(
     return prior
 
 
+def gift_refusal(
+    *, session: LiveSession | None = None, post: Post | None = None, gift: Gift | None = None
+) -> errors.CoinSiteError | None:
+    """Why the live session or post (given with its creator loaded) can't receive a gift now,
+    or `gift` can't be sent: the error `send_gift` refuses with, None when nothing stands in
+    the way. Pages show its message on the gift panel; the rule lives only here."""
+    if session is not None and not session.is_live:
+        return errors.WrongState(SESSION_ENDED)
+    if post is not None and post.hidden:
+        return errors.NotAllowed(POST_UNAVAILABLE)
+    if gift is not None and not gift.active:
+        return errors.InvalidRequest(GIFT_UNAVAILABLE, extra={"field": "gift"})
+    target = session if session is not None else post
+    if target is not None and not target.creator.is_approved:
+        return errors.NotAllowed(CREATOR_CANNOT_RECEIVE)
+    return None
+
+
 def send_gift(
     *,
     sender: User,
@@ -109,22 +127,14 @@ def send_gift(
     _check_request(count=count, idempotency_key=idempotency_key)
     if (session is None) == (post is None):
         raise errors.InvalidRequest(ONE_TARGET)
-    refusal: errors.CoinSiteError | None = None
     if session is not None:
         creator: Creator = session.creator
         target = f"session:{session.pk}"
-        if session.status != LiveSession.Status.LIVE:
-            refusal = errors.WrongState(SESSION_ENDED)
     else:
         assert post is not None
         creator = post.creator
         target = f"post:{post.pk}"
-        if post.hidden:
-            refusal = errors.NotAllowed(POST_UNAVAILABLE)
-    if refusal is None and not gift.active:
-        refusal = errors.InvalidRequest(GIFT_UNAVAILABLE, extra={"field": "gift"})
-    if refusal is None and creator.status != Creator.Status.APPROVED:
-        refusal = errors.NotAllowed(CREATOR_CANNOT_RECEIVE)
+    refusal = gift_refusal(session=session, post=post, gift=gift)
     if refusal is not None:
         return _refuse(
             refusal,

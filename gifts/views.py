@@ -44,19 +44,16 @@ def live_list(request: HttpRequest) -> HttpResponse:
 def live_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     session = get_object_or_404(LiveSession.objects.select_related("creator", "goal_gift"), pk=session_id)
     page = reverse("live-detail", args=[session.pk])
-    reason = ""
-    if not session.is_live:
-        reason = services.SESSION_ENDED
-    elif not session.creator.is_approved:
-        reason = services.CREATOR_CANNOT_RECEIVE
     context = {
         "session": session,
         "feed": selectors.recent_gifts(session_id=session.pk),
         "state": selectors.session_state(session=session),
         "all_time_board": selectors.creator_board(creator_id=session.creator_id),
         "ws_path": f"/ws/live/{session.pk}/",
+        # What the gift panel says once the page learns the session ended (static/js/live.js).
+        "ended_note": services.SESSION_ENDED,
         **gift_panel_context(
-            request, action=reverse("live-gift", args=[session.pk]), next_url=page, disabled_reason=reason
+            request, action=reverse("live-gift", args=[session.pk]), next_url=page, session=session
         ),
     }
     return render(request, "gifts/live_detail.html", context)

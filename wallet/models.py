@@ -18,6 +18,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from wallet.money import format_money
+
 
 def public_name(display_name: str, user_id: int | None) -> str:
     """What other viewers see of a user: the display name, or "viewer-<id>" (never any part of
@@ -404,7 +406,7 @@ class CoinPurchase(models.Model):
 
     @property
     def amount_display(self) -> str:
-        return f"{self.amount_cents // 100:,}.{self.amount_cents % 100:02d} {self.currency.upper()}"
+        return format_money(self.amount_cents, self.currency)
 
 
 class PurchaseRefund(models.Model):

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from wallet import auth, errors, selectors
 from wallet.auth import signed_in_user
 from wallet.health import health_for
+from wallet.money import format_money
 from wallet.purchases import checkout, pricing, webhooks
 from wallet.purchases import selectors as purchase_selectors
 from wallet.purchases.forms import StartPurchaseForm
@@ -78,7 +79,7 @@ def _json_login_required(view: Callable[..., JsonResponse]) -> Callable[..., Jso
 def _coins_context(request: HttpRequest, form: StartPurchaseForm | None = None) -> dict[str, object]:
     low, high = pricing.custom_coins_range()
     offers = [
-        {"package": package, "price": pricing.format_money(package.price_cents, package.currency)}
+        {"package": package, "price": format_money(package.price_cents, package.currency)}
         for package in selectors.active_packages()
     ]
     return {

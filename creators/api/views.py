@@ -499,7 +499,7 @@ class PayoutsView(APIView):
             "diamonds": diamonds,
             "account": account,
             "totals": payout_selectors.payout_totals(creator=creator),
-            "next": payout_selectors.next_payout(diamonds=diamonds, account=account),
+            "next": payout_selectors.next_payout(creator=creator),
             "payouts": payout_selectors.payouts_of(creator=creator),
         }
         return Response(PayoutsOutput(data).data)

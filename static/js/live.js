@@ -147,7 +147,7 @@
     if (badge) { badge.textContent = "Ended"; badge.classList.add("ended"); }
     var form = this.root.querySelector("[data-gift-form]");
     if (form) {
-      var note = node("p", "note", "This live session has ended, so it can't receive gifts.");
+      var note = node("p", "note", this.root.getAttribute("data-ended-note") || "");
       form.parentNode.replaceChild(note, form);
     }
   };

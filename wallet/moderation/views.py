@@ -19,7 +19,7 @@ from wallet.earnings import chargeback_losses
 from wallet.moderation import reports
 from wallet.moderation.forms import ReportForm
 from wallet.moderation.selectors import staff_dashboard
-from wallet.purchases.pricing import format_money
+from wallet.money import format_money
 
 REPORT_SENT = "Thanks: your report was sent to our moderators."
 LOG_IN_TO_REPORT = "Log in to report something."
