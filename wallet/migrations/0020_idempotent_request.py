@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wallet", "0013_earnings_reversals_undone_by_refund_failures"),
+        ("wallet", "0017_money_rules_sql"),
     ]
 
     operations = [
