@@ -1,6 +1,6 @@
 """REST API for premium posts, merch orders and creator earnings: one view per operation,
 an input serializer, one service or selector call, an output serializer. Errors are the
-domain errors rendered by wallet.api.errors.exception_handler as {"code", "message", "extra"}."""
+domain errors rendered by coinsite.api.errors.exception_handler as {"code", "message", "extra"}."""
 
 from __future__ import annotations
 
@@ -19,16 +19,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coinsite.api.fields import TextField, WholeNumberField
+from coinsite.api.permissions import IsAdult
+from coinsite.api.schema import error_responses
 from creators import selectors, services
 from creators.models import Creator, MerchItem, Order, Payout, PayoutAccount, Post, Unlock
 from creators.payouts import selectors as payout_selectors
 from creators.services.merch import MAX_ORDER_QUANTITY, SHIP_PERMISSION
 from creators.services.posts import MAX_PRICE_COINS
 from wallet import errors
-from wallet.api.fields import TextField, WholeNumberField
 from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key, remembered
-from wallet.api.permissions import IsAdult
-from wallet.api.schema import error_responses
 from wallet.auth import signed_in_user
 from wallet.models import User
 from wallet.moderation.audit import REASON_MAX_LENGTH

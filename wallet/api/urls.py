@@ -1,6 +1,7 @@
 from django.urls import path
 
-from wallet.api import converters, views
+from coinsite.api import converters
+from wallet.api import views
 
 converters.register()
 

@@ -22,12 +22,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coinsite.api.converters import MAX_ID
+from coinsite.api.fields import TextField, WholeNumberField
+from coinsite.api.permissions import IsAdult
+from coinsite.api.schema import error_responses
 from wallet import auth, errors, selectors
-from wallet.api.converters import MAX_ID
-from wallet.api.fields import TextField, WholeNumberField
 from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key, remembered
-from wallet.api.permissions import IsAdult
-from wallet.api.schema import error_responses
 from wallet.auth import signed_in_user
 from wallet.models import CoinPackage, CoinPurchase, Entry, Transaction, User
 from wallet.purchases import checkout, pricing

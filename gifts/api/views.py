@@ -1,6 +1,6 @@
 """REST API for gifts: the catalogue, live sessions, and sending gifts (thin views: validate,
 call one service or selector, serialize). Errors are domain errors rendered by
-wallet.api.errors.exception_handler as {"code", "message", "extra"}."""
+coinsite.api.errors.exception_handler as {"code", "message", "extra"}."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coinsite.api.converters import MAX_ID
+from coinsite.api.fields import WholeNumberField
+from coinsite.api.permissions import IsAdult
+from coinsite.api.schema import error_responses
 from creators.models import Post
 from gifts import live_updates, selectors, services
 from gifts.models import Gift, LiveSession
 from wallet import errors
-from wallet.api.converters import MAX_ID
-from wallet.api.fields import WholeNumberField
 from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
-from wallet.api.permissions import IsAdult
-from wallet.api.schema import error_responses
 from wallet.auth import signed_in_user
 
 
