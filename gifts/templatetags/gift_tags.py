@@ -25,6 +25,7 @@ def post_gift_panel(context: template.Context, post: Post) -> dict[str, Any]:
     panel = gift_panel_context(
         request,
         action=reverse("post-gift", args=[post.pk]),
+        api_url=reverse("api-post-gifts", args=[post.pk]),
         next_url=request.get_full_path(),
         disabled_reason=reason,
     )

@@ -17,4 +17,5 @@ urlpatterns = [
         views.ConfirmPurchaseView.as_view(),
         name="api-purchase-confirm",
     ),
+    path("reports/", views.ReportsView.as_view(), name="api-reports"),
 ]
