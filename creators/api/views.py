@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from coinsite.api.fields import TextField, WholeNumberField
 from coinsite.api.permissions import IsAdult
 from coinsite.api.schema import error_responses
+from creators import errors as creator_errors
 from creators import selectors, services
 from creators.models import Creator, MerchItem, Order, Payout, PayoutAccount, Post, Unlock
 from creators.payouts import selectors as payout_selectors
@@ -34,7 +35,6 @@ from wallet.models import User
 from wallet.moderation.audit import REASON_MAX_LENGTH
 from wallet.selectors import diamond_balance
 
-ORDER_PLACED = "Order placed: {coins} coins."
 _SERVICE_KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
 
 
@@ -54,7 +54,7 @@ def _service_key(request: Request) -> str:
 def _studio_creator(request: Request) -> Creator:
     creator = Creator.objects.filter(user_id=_caller(request).pk, status=Creator.Status.APPROVED).first()
     if creator is None:
-        raise errors.NotAllowed("Only approved creators have a studio.")
+        raise errors.NotAllowed(creator_errors.STUDIO_NOT_APPROVED)
     return creator
 
 
@@ -103,7 +103,7 @@ class PostDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         post = selectors.visible_post(post_id=pk, viewer=request.user)
         if post is None:
-            raise errors.NotFound("That post doesn't exist.")
+            raise errors.NotFound(creator_errors.POST_NOT_FOUND)
         return Response(PostOutput(_post_data(post, request.user)).data)
 
 
@@ -141,7 +141,7 @@ class CreatorProfileView(APIView):
         """A creator's public profile: who is live, posts and merch to open, unlock or order."""
         creator = selectors.public_creator(handle=handle, viewer=request.user)
         if creator is None:
-            raise errors.NotFound("No such creator.")
+            raise errors.NotFound(creator_errors.NO_SUCH_CREATOR)
         profile = selectors.creator_profile(creator=creator, viewer=request.user)
         return Response(CreatorProfileOutput(profile).data)
 
@@ -204,7 +204,7 @@ class MerchDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         item: MerchItem | None = selectors.visible_merch(item_id=pk, viewer=request.user)
         if item is None:
-            raise errors.NotFound("That item doesn't exist.")
+            raise errors.NotFound(creator_errors.ITEM_NOT_FOUND)
         data = {
             "id": item.pk,
             "name": item.name,
@@ -323,7 +323,7 @@ class PlaceOrderView(APIView):
             result = services.OrderResult(
                 order=_as_placed(result.order),
                 changed=True,
-                message=ORDER_PLACED.format(coins=result.order.coins),
+                message=creator_errors.ORDER_PLACED.format(coins=result.order.coins),
             )
         return _order_action(result, created_status=status.HTTP_201_CREATED)
 
@@ -346,7 +346,7 @@ class OrderDetailView(APIView):
         """One of your orders (someone else's is a 404)."""
         order = selectors.orders_of(user=_caller(request)).filter(pk=pk).first()
         if order is None:
-            raise errors.NotFound("That order doesn't exist.")
+            raise errors.NotFound(creator_errors.ORDER_NOT_FOUND)
         return Response(OrderOutput(order).data)
 
 
@@ -404,7 +404,9 @@ class CreatorOrdersView(generics.ListAPIView[Order]):
         creator = _studio_creator(self.request)
         wanted = self.request.query_params.get("status")
         if wanted is not None and wanted not in Order.Status.values:
-            raise errors.InvalidRequest(f"status must be one of {', '.join(Order.Status.values)}.")
+            raise errors.InvalidRequest(
+                creator_errors.ORDER_STATUS_FILTER_INVALID.format(choices=", ".join(Order.Status.values))
+            )
         return selectors.orders_for_creator(creator=creator, status=wanted)
 
 
