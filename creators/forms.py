@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.validators import FileExtensionValidator, RegexValidator
 
+from creators import errors as creator_errors
 from creators.services.merch import MAX_ORDER_QUANTITY, MAX_STOCK
 from creators.services.onboarding import HANDLE_MAX_LENGTH, check_handle
 from creators.services.posts import MAX_PRICE_COINS
@@ -63,7 +64,7 @@ class CreatorApplicationForm(forms.Form):
 def _check_size(upload: Any) -> Any:
     if upload and upload.size > MAX_UPLOAD_BYTES:
         raise forms.ValidationError(
-            f"The file is too large (at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB)."
+            creator_errors.FILE_TOO_LARGE.format(mb=MAX_UPLOAD_BYTES // (1024 * 1024))
         )
     return upload
 
@@ -104,7 +105,7 @@ class PostForm(forms.Form):
             and not data.get("premium_body", "").strip()
             and not data.get("premium_file")
         ):
-            raise forms.ValidationError("A priced post needs premium text or a file to unlock.")
+            raise forms.ValidationError(creator_errors.PRICED_POST_NEEDS_TEXT)
         return data
 
 
@@ -181,7 +182,7 @@ class OrderForm(forms.Form):
         min_length=2,
         max_length=2,
         label="Country (two letters)",
-        validators=[RegexValidator(r"^[A-Za-z]{2}$", "Enter a two-letter country code such as US or DE.")],
+        validators=[RegexValidator(r"^[A-Za-z]{2}$", creator_errors.COUNTRY_CODE_INVALID)],
         widget=forms.TextInput(attrs={"autocomplete": "country"}),
     )
     expected_price = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)

@@ -21,21 +21,25 @@ def gift_panel_context(
     request: HttpRequest,
     *,
     action: str,
+    api_url: str,
     next_url: str,
     session: LiveSession | None = None,
     post: Post | None = None,
 ) -> dict[str, Any]:
     """The panel for a live session or a post (with its creator loaded); it is disabled with
-    the reason `send_gift` would refuse with (`gifts.services.gift_refusal`)."""
+    the reason `send_gift` would refuse with (`gifts.services.gift_refusal`). `action` takes the
+    plain form's post (no script); the panel's script sends to `api_url` (the API's gift
+    endpoint, signed in by the session cookie and the CSRF token)."""
     refusal = gift_refusal(session=session, post=post)
     user = request.user
     signed_in = bool(user.is_authenticated and user.pk is not None)
     return {
         "gift_panel_action": action,
+        "gift_panel_api_url": api_url,
         "gift_panel_next": next_url,
         "gift_panel_gifts": list(selectors.active_gifts()),
-        # One key per rendered form: a double-submitted plain form sends one gift; the script
-        # replaces it with a fresh key for every click.
+        # One key per rendered form: a double-submitted plain form sends one gift (the script
+        # makes its own key for every click and sends it as the Idempotency-Key header).
         "gift_panel_key": str(uuid.uuid4()),
         "gift_panel_signed_in": signed_in,
         "gift_panel_balance": coin_balance(user_id=int(user.pk)) if signed_in and user.pk else 0,

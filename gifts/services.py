@@ -16,29 +16,29 @@ from django.utils import timezone
 
 from creators.models import Creator, Post
 from gifts import live_updates
-from gifts.models import Gift, GiftSend, LiveSession
+from gifts.errors import (
+    ALREADY_LIVE,
+    COUNT_INVALID,
+    CREATOR_CANNOT_RECEIVE,
+    GIFT_UNAVAILABLE,
+    GOAL_COUNT_INVALID,
+    GOAL_INCOMPLETE,
+    NO_SELF_GIFTS,
+    NOT_A_CREATOR,
+    NOT_ENOUGH_COINS,
+    NOT_YOUR_SESSION,
+    ONE_TARGET,
+    POST_UNAVAILABLE,
+    SESSION_ENDED,
+    TITLE_INVALID,
+)
+from gifts.models import MAX_COMBO, MAX_GOAL_COUNT, Gift, GiftSend, LiveSession
 from wallet import errors, idempotency
 from wallet.models import Transaction, User
 from wallet.moderation import audit, reports
 from wallet.services import daily_cap_for, execute_posting, posting_statement, spending_legs
 
-MAX_COMBO = 9_999
-MAX_GOAL_COUNT = 1_000_000
 COINS_URL = "/coins/"
-
-COUNT_INVALID = f"The combo count must be a whole number from 1 to {MAX_COMBO:,}."
-GIFT_UNAVAILABLE = "That gift is not available."
-ONE_TARGET = "A gift goes to exactly one live session or post."
-SESSION_ENDED = "This live session has ended, so it can't receive gifts."
-POST_UNAVAILABLE = "This post can't receive gifts."
-CREATOR_CANNOT_RECEIVE = "This creator can't receive gifts right now."
-NO_SELF_GIFTS = "You can't send gifts to yourself."
-NOT_ENOUGH_COINS = "You don't have enough coins for this gift. Get more coins to continue."
-NOT_A_CREATOR = "Only approved creators can go live."
-ALREADY_LIVE = "You are already live: end that session before starting another."
-GOAL_INCOMPLETE = "A goal needs both a gift and a count."
-GOAL_COUNT_INVALID = f"The goal count must be a whole number from 1 to {MAX_GOAL_COUNT:,}."
-NOT_YOUR_SESSION = "Only the creator can end this live session."
 
 
 def gift_ledger_key(*, sender_id: int, idempotency_key: str) -> str:
@@ -227,7 +227,7 @@ def start_live_session(
         raise errors.NotAllowed(NOT_A_CREATOR)
     title = title.strip()
     if not title or len(title) > 120:
-        raise errors.InvalidRequest("A title of 1 to 120 characters is required.", extra={"field": "title"})
+        raise errors.InvalidRequest(TITLE_INVALID, extra={"field": "title"})
     if (goal_gift is None) != (goal_count is None):
         raise errors.InvalidRequest(GOAL_INCOMPLETE, extra={"field": "goal_count"})
     if goal_count is not None and (

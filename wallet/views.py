@@ -1,10 +1,6 @@
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,9 +18,6 @@ from wallet.money import format_money
 from wallet.purchases import checkout, pricing, webhooks
 from wallet.purchases import selectors as purchase_selectors
 from wallet.purchases.forms import StartPurchaseForm
-
-TOKENS_REVOKED = "Your API tokens are revoked: apps using them must log in again."
-NO_TOKENS = "You have no API tokens."
 
 
 @login_required
@@ -49,7 +42,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def revoke_api_tokens(request: HttpRequest) -> HttpResponse:
     revoked = auth.revoke_api_tokens(user_id=signed_in_user(request).pk)
-    messages.success(request, TOKENS_REVOKED if revoked else NO_TOKENS)
+    messages.success(request, errors.TOKENS_REVOKED if revoked else errors.NO_TOKENS)
     return redirect("me-tokens")
 
 
@@ -60,20 +53,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 # ---------------------------------------------------------------- buying coins
-
-
-def _error_json(exc: errors.CoinSiteError) -> JsonResponse:
-    return JsonResponse({"code": exc.code, "message": exc.message, "extra": exc.extra}, status=exc.status)
-
-
-def _json_login_required(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        if not request.user.is_authenticated:
-            return _error_json(errors.NotAllowed("Log in to buy coins.", code="not_authenticated"))
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _coins_context(request: HttpRequest, form: StartPurchaseForm | None = None) -> dict[str, object]:
@@ -116,7 +95,8 @@ def coins(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def coins_pay(request: HttpRequest, purchase_id: int) -> HttpResponse:
-    """The card page of one purchase; a closed purchase goes to its receipt instead."""
+    """The card page of one purchase; a closed purchase goes to its receipt instead. Its script
+    (static/js/coins.js) confirms and re-fetches the purchase through the API."""
     try:
         prepared = checkout.prepare_checkout(purchase_id=purchase_id, user=signed_in_user(request))
     except errors.NotFound as exc:
@@ -136,37 +116,6 @@ def coins_pay(request: HttpRequest, purchase_id: int) -> HttpResponse:
     return render(request, "wallet/coins_pay.html", context)
 
 
-@_json_login_required
-@require_POST
-def coins_confirm(request: HttpRequest, purchase_id: int) -> JsonResponse:
-    """The browser's card (a PaymentMethod from confirmCardSetup) → one charge; answers the state."""
-    payment_method = request.POST.get("payment_method")
-    if payment_method is None and request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            body = {}
-        payment_method = body.get("payment_method") if isinstance(body, dict) else None
-    try:
-        state = checkout.confirm_purchase(
-            purchase_id=purchase_id, user=signed_in_user(request), payment_method_id=payment_method or ""
-        )
-    except errors.CoinSiteError as exc:
-        return _error_json(exc)
-    return JsonResponse(state.as_json())
-
-
-@_json_login_required
-@require_POST
-def coins_status(request: HttpRequest, purchase_id: int) -> JsonResponse:
-    """Re-fetch the purchase's PaymentIntent from Stripe (after 3-D Secure, or while processing)."""
-    try:
-        state = checkout.refresh_purchase(purchase_id=purchase_id, user=signed_in_user(request))
-    except errors.CoinSiteError as exc:
-        return _error_json(exc)
-    return JsonResponse(state.as_json())
-
-
 @login_required
 @require_GET
 def purchase_history(request: HttpRequest) -> HttpResponse:
@@ -183,6 +132,13 @@ def purchase_receipt(request: HttpRequest, purchase_id: int) -> HttpResponse:
     except errors.NotFound as exc:
         raise Http404(exc.message) from exc
     return render(request, "wallet/receipt.html", {"purchase": state.purchase, "state": state})
+
+
+# ---------------------------------------------------------------- Stripe
+
+
+def _error_json(exc: errors.CoinSiteError) -> JsonResponse:
+    return JsonResponse({"code": exc.code, "message": exc.message, "extra": exc.extra}, status=exc.status)
 
 
 @csrf_exempt

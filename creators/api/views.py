@@ -1,6 +1,6 @@
 """REST API for premium posts, merch orders and creator earnings: one view per operation,
 an input serializer, one service or selector call, an output serializer. Errors are the
-domain errors rendered by wallet.api.errors.exception_handler as {"code", "message", "extra"}."""
+domain errors rendered by coinsite.api.errors.exception_handler as {"code", "message", "extra"}."""
 
 from __future__ import annotations
 
@@ -16,16 +16,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coinsite.api.fields import TextField, WholeNumberField
 from coinsite.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
+from coinsite.api.permissions import IsAdult
+from coinsite.api.schema import error_responses
+from creators import errors as creator_errors
 from creators import selectors, services
 from creators.models import Creator, MerchItem, Order, Payout, PayoutAccount, Post, Unlock
 from creators.payouts import selectors as payout_selectors
 from creators.services.merch import MAX_ORDER_QUANTITY, SHIP_PERMISSION
 from creators.services.posts import MAX_PRICE_COINS
 from wallet import errors
-from wallet.api.fields import TextField, WholeNumberField
-from wallet.api.permissions import IsAdult
-from wallet.api.schema import error_responses
 from wallet.auth import signed_in_user
 from wallet.models import User
 from wallet.moderation.audit import REASON_MAX_LENGTH
@@ -39,7 +40,7 @@ def _caller(request: Request) -> User:
 def _studio_creator(request: Request) -> Creator:
     creator = Creator.objects.filter(user_id=_caller(request).pk, status=Creator.Status.APPROVED).first()
     if creator is None:
-        raise errors.NotAllowed("Only approved creators have a studio.")
+        raise errors.NotAllowed(creator_errors.STUDIO_NOT_APPROVED)
     return creator
 
 
@@ -88,7 +89,7 @@ class PostDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         post = selectors.visible_post(post_id=pk, viewer=request.user)
         if post is None:
-            raise errors.NotFound("That post doesn't exist.")
+            raise errors.NotFound(creator_errors.POST_NOT_FOUND)
         return Response(PostOutput(_post_data(post, request.user)).data)
 
 
@@ -126,7 +127,7 @@ class CreatorProfileView(APIView):
         """A creator's public profile: who is live, posts and merch to open, unlock or order."""
         creator = selectors.public_creator(handle=handle, viewer=request.user)
         if creator is None:
-            raise errors.NotFound("No such creator.")
+            raise errors.NotFound(creator_errors.NO_SUCH_CREATOR)
         profile = selectors.creator_profile(creator=creator, viewer=request.user)
         return Response(CreatorProfileOutput(profile).data)
 
@@ -189,7 +190,7 @@ class MerchDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         item: MerchItem | None = selectors.visible_merch(item_id=pk, viewer=request.user)
         if item is None:
-            raise errors.NotFound("That item doesn't exist.")
+            raise errors.NotFound(creator_errors.ITEM_NOT_FOUND)
         data = {
             "id": item.pk,
             "name": item.name,
@@ -297,7 +298,7 @@ class OrderDetailView(APIView):
         """One of your orders (someone else's is a 404)."""
         order = selectors.orders_of(user=_caller(request)).filter(pk=pk).first()
         if order is None:
-            raise errors.NotFound("That order doesn't exist.")
+            raise errors.NotFound(creator_errors.ORDER_NOT_FOUND)
         return Response(OrderOutput(order).data)
 
 
@@ -354,7 +355,9 @@ class CreatorOrdersView(generics.ListAPIView[Order]):
         creator = _studio_creator(self.request)
         wanted = self.request.query_params.get("status")
         if wanted is not None and wanted not in Order.Status.values:
-            raise errors.InvalidRequest(f"status must be one of {', '.join(Order.Status.values)}.")
+            raise errors.InvalidRequest(
+                creator_errors.ORDER_STATUS_FILTER_INVALID.format(choices=", ".join(Order.Status.values))
+            )
         return selectors.orders_for_creator(creator=creator, status=wanted)
 
 

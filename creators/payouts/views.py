@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from creators.models import Creator
 from creators.payout_providers import configured_provider
+from creators.payouts import errors as payout_errors
 from creators.payouts import selectors
 from creators.payouts.forms import PayoutAccountForm
 from creators.payouts.services import accounts
@@ -44,8 +45,8 @@ def studio_payouts(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    "Payout account connected."
-                    + ("" if connected.is_verified else " Staff will verify it before the next payout."),
+                    payout_errors.ACCOUNT_CONNECTED
+                    + ("" if connected.is_verified else payout_errors.ACCOUNT_TO_VERIFY),
                 )
                 return redirect("creators:studio-payouts")
         else:

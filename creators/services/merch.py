@@ -32,8 +32,6 @@ CANCEL_PERMISSION = "wallet.cancel_order"
 SHIP_PERMISSION = "wallet.ship_order"
 ORDER_FIELDS = ("status", "cancel_transaction", "release_transaction", "cancelled_at", "shipped_at")
 
-STAFF_HIDDEN = "Staff hid this item, so it stays hidden. Contact support if you think that was a mistake."
-
 
 @dataclass(frozen=True)
 class ShippingAddress:
@@ -65,23 +63,23 @@ def _validate_shipping(shipping: ShippingAddress) -> ShippingAddress:
     values = {field: getattr(shipping, field).strip() for field in _SHIPPING_LIMITS}
     for field in _REQUIRED_SHIPPING:
         if not values[field]:
-            raise errors.InvalidRequest(f"The shipping address needs a {field}.", code="bad_address")
+            raise errors.InvalidRequest(
+                creator_errors.SHIPPING_FIELD_REQUIRED.format(field=field), code="bad_address"
+            )
     for field, limit in _SHIPPING_LIMITS.items():
         if len(values[field]) > limit:
             raise errors.InvalidRequest(
-                f"The shipping {field} is too long (at most {limit}).", code="bad_address"
+                creator_errors.SHIPPING_FIELD_TOO_LONG.format(field=field, limit=limit), code="bad_address"
             )
     country = shipping.country.strip().upper()
     if len(country) != 2 or not country.isascii() or not country.isalpha():
-        raise errors.InvalidRequest(
-            "The country must be a two-letter code such as US or DE.", code="bad_address"
-        )
+        raise errors.InvalidRequest(creator_errors.COUNTRY_INVALID, code="bad_address")
     return ShippingAddress(country=country, **values)
 
 
 def _check_price(price_coins: int) -> None:
     if not 1 <= price_coins <= MAX_PRICE_COINS:
-        raise errors.InvalidRequest(f"The price must be between 1 and {MAX_PRICE_COINS:,} coins.")
+        raise errors.InvalidRequest(creator_errors.MERCH_PRICE_INVALID.format(max=MAX_PRICE_COINS))
 
 
 def create_merch_item(
@@ -94,10 +92,10 @@ def create_merch_item(
     image: UploadedFile | None = None,
 ) -> MerchItem:
     if not creator.is_approved:
-        raise errors.NotAllowed("Only approved creators can sell merch.")
+        raise errors.NotAllowed(creator_errors.MERCH_NOT_APPROVED)
     _check_price(price_coins)
     if not 0 <= stock <= MAX_STOCK:
-        raise errors.InvalidRequest(f"Stock must be between 0 and {MAX_STOCK:,}.")
+        raise errors.InvalidRequest(creator_errors.STOCK_INVALID.format(max=MAX_STOCK))
     item = MerchItem(
         creator=creator,
         name=name.strip(),
@@ -130,7 +128,7 @@ def update_merch_item(
             MerchItem.objects.select_for_update().values_list("hidden_by_staff", flat=True).get(pk=item.pk)
         )
         if item.hidden_by_staff and not hidden:
-            raise errors.NotAllowed(STAFF_HIDDEN, extra={"field": "hidden"})
+            raise errors.NotAllowed(creator_errors.STAFF_HIDDEN, extra={"field": "hidden"})
         if add_stock:
             item.stock = add_merch_stock(item_id=item.pk, quantity=add_stock)
         item.name = name.strip()
@@ -152,7 +150,7 @@ def add_merch_stock(*, item_id: int, quantity: int) -> int:
         )
         row = cursor.fetchone()
     if row is None:
-        raise errors.InvalidRequest(f"Stock must stay between 0 and {MAX_STOCK:,}.")
+        raise errors.InvalidRequest(creator_errors.STOCK_CHANGE_INVALID.format(max=MAX_STOCK))
     return int(row[0])
 
 
@@ -184,7 +182,7 @@ def place_order(
         .first()
     )
     if item is None:
-        raise errors.NotFound("That item doesn't exist.")
+        raise errors.NotFound(creator_errors.ITEM_NOT_FOUND)
     if item.creator.user_id == buyer.pk:
         raise errors.InvalidRequest(creator_errors.OWN_MERCH, code="own_merch")
     check_can_spend(buyer)
@@ -294,7 +292,7 @@ def _order_for_update(order_id: int) -> Order:
         .first()
     )
     if order is None:
-        raise errors.NotFound("That order doesn't exist.")
+        raise errors.NotFound(creator_errors.ORDER_NOT_FOUND)
     return order
 
 
@@ -304,7 +302,7 @@ def _acting_as_staff(*, owner_id: int, by: User, permission: str, reason: str) -
     if owner_id == by.pk:
         return None
     if not by.is_active or not by.has_perm(permission):
-        raise errors.NotFound("That order doesn't exist.")
+        raise errors.NotFound(creator_errors.ORDER_NOT_FOUND)
     return audit.require_reason(reason)
 
 
@@ -368,12 +366,12 @@ def _cancel_order(*, order_id: int, by: User, reason: str) -> OrderResult:
         )
         before = audit.snapshot(order, ORDER_FIELDS)
         if order.status == Order.Status.CANCELLED:
-            return OrderResult(order=order, changed=False, message="This order was already cancelled.")
+            return OrderResult(order=order, changed=False, message=creator_errors.ALREADY_CANCELLED)
         if order.status == Order.Status.SHIPPED:
             raise errors.WrongState(creator_errors.ORDER_SHIPPED)
         MerchItem.objects.filter(pk=order.item_id).update(stock=F("stock") + order.quantity)
         if order.placed_transaction_id is None:
-            raise errors.WrongState("This order was never charged.")
+            raise errors.WrongState(creator_errors.ORDER_NEVER_CHARGED)
         original = Entry.objects.filter(transaction_id=order.placed_transaction_id).values_list(
             "account_id", "amount"
         )
@@ -396,7 +394,9 @@ def _cancel_order(*, order_id: int, by: User, reason: str) -> OrderResult:
             _audit_staff_change(
                 staff=by, action="order.cancel", order=order, reason=staff_reason, before=before
             )
-    return OrderResult(order=order, changed=True, message=f"Order cancelled: {order.coins} coins returned.")
+    return OrderResult(
+        order=order, changed=True, message=creator_errors.ORDER_CANCELLED_REFUNDED.format(coins=order.coins)
+    )
 
 
 def mark_order_shipped(
@@ -424,7 +424,7 @@ def _mark_order_shipped(*, order_id: int, by: User, reason: str) -> OrderResult:
         )
         before = audit.snapshot(order, ORDER_FIELDS)
         if order.status == Order.Status.SHIPPED:
-            return OrderResult(order=order, changed=False, message="This order was already marked shipped.")
+            return OrderResult(order=order, changed=False, message=creator_errors.ALREADY_SHIPPED)
         if order.status == Order.Status.CANCELLED:
             raise errors.WrongState(creator_errors.ORDER_CANCELLED)
         if order.diamonds:
@@ -445,5 +445,5 @@ def _mark_order_shipped(*, order_id: int, by: User, reason: str) -> OrderResult:
     return OrderResult(
         order=order,
         changed=True,
-        message=f"Order #{order.pk} marked shipped: {order.diamonds} diamonds released.",
+        message=creator_errors.ORDER_SHIPPED_RELEASED.format(id=order.pk, diamonds=order.diamonds),
     )

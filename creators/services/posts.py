@@ -48,11 +48,11 @@ def publish_post(
 ) -> Post:
     """Publish a post; the premium part (body and/or file) is shown only after an unlock when priced."""
     if not creator.is_approved:
-        raise errors.NotAllowed("Only approved creators can publish posts.")
+        raise errors.NotAllowed(creator_errors.POST_NOT_APPROVED)
     if not 0 <= price_coins <= MAX_PRICE_COINS:
-        raise errors.InvalidRequest(f"The price must be between 0 and {MAX_PRICE_COINS:,} coins.")
+        raise errors.InvalidRequest(creator_errors.POST_PRICE_INVALID.format(max=MAX_PRICE_COINS))
     if price_coins and not premium_body.strip() and premium_file is None:
-        raise errors.InvalidRequest("A priced post needs a premium body or a file to unlock.")
+        raise errors.InvalidRequest(creator_errors.PRICED_POST_NEEDS_BODY)
     post = Post(
         creator=creator,
         title=title.strip(),
@@ -78,7 +78,7 @@ class UnlockResult:
     @property
     def message(self) -> str:
         if self.charged or self.replay:
-            return f"Unlocked for {self.unlock.coins} coins."
+            return creator_errors.UNLOCKED.format(coins=self.unlock.coins)
         return creator_errors.ALREADY_UNLOCKED
 
 
@@ -107,7 +107,7 @@ def unlock_post(*, user: User, post_id: int, idempotency_key: str) -> UnlockResu
         .first()
     )
     if post is None:
-        raise errors.NotFound("That post doesn't exist.")
+        raise errors.NotFound(creator_errors.POST_NOT_FOUND)
     if post.creator.user_id == user.pk:
         raise errors.InvalidRequest(creator_errors.OWN_POST, code="own_post")
     if not post.is_premium:

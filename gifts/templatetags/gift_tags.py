@@ -17,7 +17,11 @@ register = template.Library()
 def post_gift_panel(context: template.Context, post: Post) -> dict[str, Any]:
     request = context["request"]
     panel = gift_panel_context(
-        request, action=reverse("post-gift", args=[post.pk]), next_url=request.get_full_path(), post=post
+        request,
+        action=reverse("post-gift", args=[post.pk]),
+        api_url=reverse("api-post-gifts", args=[post.pk]),
+        next_url=request.get_full_path(),
+        post=post,
     )
     panel.update({"request": request, "user": context.get("user"), "csrf_token": context.get("csrf_token")})
     return panel

@@ -46,31 +46,16 @@ class PurchaseState:
     def message(self) -> str:
         purchase = self.purchase
         if self.action_client_secret:
-            return "Your bank needs to confirm this payment."
+            return errors.PURCHASE_NEEDS_BANK
         if purchase.is_credited:
-            return (
-                f"Payment received: {purchase.coins:,} coins added. Your balance is {self.balance:,} coins."
-            )
+            return errors.PURCHASE_CREDITED.format(coins=purchase.coins, balance=self.balance)
         if purchase.status == CoinPurchase.Status.FAILED:
             return purchase.failure_message or errors.CARD_DECLINED
         if purchase.status == CoinPurchase.Status.ABANDONED:
-            return "This purchase was not completed. Nothing was charged."
+            return errors.PURCHASE_ABANDONED
         if purchase.status == CoinPurchase.Status.PROCESSING:
-            return purchase.failure_message or "Your payment is being processed."
-        return "Enter your card to pay."
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "purchase_id": self.purchase.pk,
-            "status": self.status,
-            "message": self.message,
-            "coins": self.purchase.coins,
-            "amount_cents": self.purchase.amount_cents,
-            "currency": self.purchase.currency,
-            "balance": self.balance,
-            "client_secret": self.action_client_secret,
-            "receipt_url": f"/coins/purchases/{self.purchase.pk}/",
-        }
+            return purchase.failure_message or errors.PURCHASE_PROCESSING
+        return errors.PURCHASE_ENTER_CARD
 
 
 def _state(purchase: CoinPurchase, action_client_secret: str = "") -> PurchaseState:
