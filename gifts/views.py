@@ -67,9 +67,7 @@ def live_detail(request: HttpRequest, session_id: int) -> HttpResponse:
 
 def _wants_json(request: HttpRequest) -> bool:
     return (
-        bool(getattr(request, "htmx", False))
-        or "application/json" in request.headers.get("Accept", "")
-        or request.content_type == "application/json"
+        "application/json" in request.headers.get("Accept", "") or request.content_type == "application/json"
     )
 
 
@@ -103,7 +101,7 @@ def _next_url(request: HttpRequest, data: QueryDict | dict[str, Any], default: s
 def _send(
     request: HttpRequest, *, default_next: str, session: LiveSession | None = None, post: Post | None = None
 ) -> HttpResponse:
-    """Parse the gift panel's post, call `send_gift`, answer JSON (fetch, htmx) or redirect (form)."""
+    """Parse the gift panel's post, call `send_gift`, answer JSON (fetch) or redirect (form)."""
     as_json = _wants_json(request)
     if not request.user.is_authenticated:
         if as_json:

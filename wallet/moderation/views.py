@@ -26,7 +26,7 @@ LOG_IN_TO_REPORT = "Log in to report something."
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False)) or "application/json" in request.headers.get("Accept", "")
+    return "application/json" in request.headers.get("Accept", "")
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -48,7 +48,7 @@ def _error_json(error: errors.CoinSiteError) -> JsonResponse:
 def new_report(request: HttpRequest) -> HttpResponse:
     """GET: the report form for ?target_type=&target_id=; POST: file the report.
 
-    Answers JSON to fetch/htmx callers, otherwise redirects back to `next` (or re-renders the
+    Answers JSON to fetch callers, otherwise redirects back to `next` (or re-renders the
     form with the error and a 4xx status)."""
     as_json = _wants_json(request)
     if not request.user.is_authenticated:
