@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from creators.models import Creator, Payout
-from creators.payouts import services
 from wallet.models import Account, Transaction, Unit
 from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
 
@@ -33,18 +32,6 @@ def payout_settings(settings: Any) -> Any:
     return settings
 
 
-def give_diamonds(creator: Creator, diamonds: int) -> None:
-    """Credit diamonds the way a staff adjustment does (from diamond issuance)."""
-    post_transaction(
-        kind=Transaction.Kind.ADJUSTMENT,
-        legs=[
-            Leg(system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), -diamonds),
-            Leg(diamond_account_id(user_id=creator.user_id), diamonds),
-        ],
-        idempotency_key=f"test-diamonds-{creator.pk}-{next(_keys)}",
-    )
-
-
 def take_diamonds(creator: Creator, diamonds: int) -> None:
     """A clawback or adjustment taking diamonds back (the strict debit path)."""
     post_transaction(
@@ -59,14 +46,11 @@ def take_diamonds(creator: Creator, diamonds: int) -> None:
 
 @pytest.fixture
 def payee(make_creator: Callable[..., Creator]) -> Callable[..., Creator]:
-    """An approved creator with `diamonds` and a verified local payout account."""
+    """`make_creator` with a payout account (verified: these tests' settings auto-verify) and
+    `diamonds` (2,001 unless given)."""
 
     def make(diamonds: int = 2_001, **kwargs: Any) -> Creator:
-        creator = make_creator(**kwargs)
-        services.connect_payout_account(creator=creator)
-        if diamonds:
-            give_diamonds(creator, diamonds)
-        return creator
+        return make_creator(payout_account=True, diamonds=diamonds, **kwargs)
 
     return make
 

@@ -7,7 +7,7 @@ import pytest
 
 from creators.models import PayoutAccount
 from creators.payouts import services
-from creators.tests.payouts.conftest import give_diamonds
+from tests.factories import give_diamonds
 
 
 @pytest.mark.django_db(transaction=True)
