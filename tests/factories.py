@@ -15,8 +15,12 @@ from typing import Any
 import factory
 from factory.django import DjangoModelFactory
 
+from creators import services
 from creators.models import Creator
+from creators.payouts import services as payouts
+from creators.services.moderation import suspend_creator
 from wallet.models import Account, Transaction, Unit, User
+from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
 
 PASSWORD = "pw-Secret-123"
 _keys = itertools.count()
@@ -59,8 +63,6 @@ class StaffFactory(UserFactory):
 
 def give_diamonds(creator: Creator, diamonds: int) -> None:
     """Credit diamonds the way a staff adjustment does (from diamond issuance)."""
-    from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
-
     post_transaction(
         kind=Transaction.Kind.ADJUSTMENT,
         legs=[
@@ -68,6 +70,18 @@ def give_diamonds(creator: Creator, diamonds: int) -> None:
             Leg(diamond_account_id(user_id=creator.user_id), diamonds),
         ],
         idempotency_key=f"test-diamonds-{creator.pk}-{next(_keys)}",
+    )
+
+
+def take_diamonds(creator: Creator, diamonds: int) -> None:
+    """A clawback or adjustment taking diamonds back (the strict debit path)."""
+    post_transaction(
+        kind=Transaction.Kind.ADJUSTMENT,
+        legs=[
+            Leg(diamond_account_id(user_id=creator.user_id), -diamonds),
+            Leg(system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), diamonds),
+        ],
+        idempotency_key=f"test-take-{creator.pk}-{next(_keys)}",
     )
 
 
@@ -95,10 +109,6 @@ class CreatorFactory(DjangoModelFactory[Creator]):
 
     @classmethod
     def _create(cls, model_class: type[Creator], *args: Any, **fields: Any) -> Creator:
-        from creators import services
-        from creators.payouts import services as payouts
-        from creators.services.moderation import suspend_creator
-
         status = fields.pop("status")
         decided_by = fields.pop("decided_by") or StaffFactory.create()
         payout_account, diamonds = fields.pop("payout_account"), fields.pop("diamonds")

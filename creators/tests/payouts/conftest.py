@@ -3,17 +3,13 @@ a verified local payout account, made through the real services."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from creators.models import Creator, Payout
-from wallet.models import Account, Transaction, Unit
-from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
-
-_keys = itertools.count()
+from wallet.models import Transaction
 
 
 @pytest.fixture(autouse=True)
@@ -30,18 +26,6 @@ def payout_settings(settings: Any) -> Any:
     # These tests are about moving money; the earnings hold has its own tests.
     settings.EARNINGS_HOLD_DAYS = 0
     return settings
-
-
-def take_diamonds(creator: Creator, diamonds: int) -> None:
-    """A clawback or adjustment taking diamonds back (the strict debit path)."""
-    post_transaction(
-        kind=Transaction.Kind.ADJUSTMENT,
-        legs=[
-            Leg(diamond_account_id(user_id=creator.user_id), -diamonds),
-            Leg(system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), diamonds),
-        ],
-        idempotency_key=f"test-take-{creator.pk}-{next(_keys)}",
-    )
 
 
 @pytest.fixture
