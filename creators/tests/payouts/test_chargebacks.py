@@ -19,10 +19,10 @@ from creators.models import Creator, Payout
 from creators.payouts import errors as payout_errors
 from creators.payouts.services import driving, planning
 from creators.services import unlock_post
-from creators.tests.payouts.conftest import give_diamonds
 from drills.payments import dispute, refund_object, refunded_charge
 from gifts.models import Gift
 from gifts.services import send_gift
+from tests.factories import give_diamonds
 from wallet import earnings, selectors
 from wallet.models import (
     Account,
