@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from creators import errors as creator_errors
 from creators.models import Creator, MerchItem, Order
-from creators.services.posts import MAX_PRICE_COINS, ensure_spending_accounts, validate_idempotency_key
+from creators.services.posts import MAX_PRICE_COINS, validate_idempotency_key
 from wallet import errors
 from wallet.models import Entry, Transaction, User
 from wallet.moderation import audit
@@ -183,7 +183,6 @@ def place_order(
     if item.creator.user_id == buyer.pk:
         raise errors.InvalidRequest(creator_errors.OWN_MERCH, code="own_merch")
     check_can_spend(buyer)
-    ensure_spending_accounts(spender_id=buyer.pk, creator_user_id=item.creator.user_id)
     try:
         with transaction.atomic():
             # The one guard against overselling: a single-table conditional UPDATE (it also locks the row,

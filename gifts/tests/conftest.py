@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from creators import services as creator_services
 from creators.models import Creator, Post
 from gifts import live_updates, services
 from gifts.catalogue import GIFT_CATALOGUE
@@ -34,15 +35,27 @@ def doughnut(catalogue: dict[str, Gift]) -> Gift:
 
 @pytest.fixture
 def make_creator(make_user: Callable[..., Any]) -> Callable[..., Creator]:
+    """A creator who applied and, unless `status` says otherwise, was approved by staff through
+    the onboarding services (so an approved creator has its diamond account)."""
     counter = {"n": 0}
+    deciders: list[Any] = []
 
     def make(status: str = Creator.Status.APPROVED, **extra: Any) -> Creator:
         counter["n"] += 1
         handle = extra.pop("handle", f"creator{counter['n']}-{uuid.uuid4().hex[:6]}")
         user = make_user(display_name=f"Creator {counter['n']}", role="creator")
-        return Creator.objects.create(
-            user=user, handle=handle, display_name=f"Creator {counter['n']}", status=status, **extra
+        creator = creator_services.apply_for_creator(
+            user=user, display_name=f"Creator {counter['n']}", handle=handle, bio="", category=""
         )
+        if status != Creator.Status.APPLIED:
+            if not deciders:
+                deciders.append(make_user(is_staff=True, role="staff"))
+            creator = creator_services.approve_creator(creator_id=creator.pk, decided_by=deciders[0])
+        if status not in (Creator.Status.APPLIED, Creator.Status.APPROVED) or extra:
+            # Later states (suspended, ...) and other fields, as staff or the creator set them since.
+            Creator.objects.filter(pk=creator.pk).update(status=status, **extra)
+            creator.refresh_from_db()
+        return creator
 
     return make
 

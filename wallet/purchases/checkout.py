@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 
 from wallet import errors, selectors, services, stripe_gateway
 from wallet.models import CoinPurchase, User
-from wallet.purchases import crediting, receivables
+from wallet.purchases import crediting
 from wallet.purchases.locks import purchase_for_update
 from wallet.purchases.pricing import Price, price_for_custom_coins, price_for_package
 
@@ -160,7 +160,6 @@ def confirm_purchase(*, purchase_id: int, user: User, payment_method_id: str) ->
     A decline marks the purchase failed with the card's reason (no exception)."""
     if not isinstance(payment_method_id, str) or not PAYMENT_METHOD_ID.match(payment_method_id):
         raise errors.InvalidRequest(errors.PAYMENT_METHOD_INVALID)
-    receivables.ensure_system_accounts()
     with transaction.atomic():
         # The row lock is held across the Stripe call: a second click waits here and then
         # finds the PaymentIntent instead of creating another one.
@@ -242,7 +241,6 @@ def refresh_purchase(*, purchase_id: int, user: User) -> PurchaseState:
     except (errors.StripeObjectNotFound, errors.PaymentProviderError):
         # Show what we know; the webhook or reconciliation settles it (and records a 404).
         return _state(purchase)
-    receivables.ensure_system_accounts()
     with transaction.atomic():
         purchase = _own_purchase_for_update(purchase_id=purchase_id, user=user)
         if purchase.stripe_payment_intent_id == intent.id:

@@ -38,6 +38,7 @@ def run_together(n: int, work: Callable[[int], Any]) -> list[Any]:
 
 def test_32_threads_spending_from_one_wallet_never_overdraw_it(make_user, fund):
     viewer, creator = make_user(), make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     fund(viewer, 100)
 
     def spend(i: int) -> Any:
@@ -62,6 +63,7 @@ def test_32_threads_spending_from_one_wallet_never_overdraw_it(make_user, fund):
 
 def test_32_threads_gifting_one_creator_lose_no_diamond(make_user, fund):
     creator = make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     viewers = [make_user() for _ in range(32)]
     for v in viewers:
         fund(v, 1000)
@@ -92,6 +94,7 @@ def test_32_threads_gifting_one_creator_lose_no_diamond(make_user, fund):
 
 def test_rolling_up_while_gifts_arrive_loses_nothing(make_user, fund):
     creator = make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     viewers = [make_user() for _ in range(8)]
     for v in viewers:
         fund(v, 100)

@@ -11,9 +11,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from creators import services as creator_services
 from creators.models import Creator, Post
 from gifts.models import Gift, LiveSession
-from wallet import services
 from wallet.models import User
 from wallet.moderation.groups import FINANCE, FINANCE_APPROVER, MODERATOR
 
@@ -88,11 +88,22 @@ def finance2(make_staff: Callable[..., User]) -> User:
 @pytest.fixture
 def make_creator(make_user: Callable[..., Any]) -> Callable[..., Creator]:
     def make(status: str = Creator.Status.APPROVED, **user_fields: Any) -> Creator:
+        """Applied and approved through the onboarding services (which open the diamond account),
+        then moved to `status` if that is a later one."""
         user = make_user(role=User.Role.CREATOR, **user_fields)
-        creator = Creator.objects.create(
-            user=user, handle=f"c-{uuid.uuid4().hex[:8]}", display_name=f"Creator {user.pk}", status=status
+        creator = creator_services.apply_for_creator(
+            user=user,
+            display_name=f"Creator {user.pk}",
+            handle=f"c-{uuid.uuid4().hex[:8]}",
+            bio="",
+            category="",
         )
-        services.diamond_account(user_id=user.pk)
+        if status != Creator.Status.APPLIED:
+            decider = make_user(is_staff=True, role=User.Role.STAFF)
+            creator = creator_services.approve_creator(creator_id=creator.pk, decided_by=decider)
+        if status not in (Creator.Status.APPLIED, Creator.Status.APPROVED):
+            Creator.objects.filter(pk=creator.pk).update(status=status)
+            creator.refresh_from_db()
         return creator
 
     return make
