@@ -67,10 +67,7 @@ recent AS (
     SELECT a.id AS account_id, bal.diamonds AS balance,
            LEAST(bal.diamonds, GREATEST(COALESCE(rc.diamonds, 0), COALESCE(fd.through, 0)))::bigint AS held
       FROM wallet_account a
-     CROSS JOIN LATERAL (
-            SELECT (a.balance + COALESCE((SELECT sum(d.amount) FROM wallet_accountdelta d WHERE d.account_id = a.id), 0))::bigint
-                   AS diamonds
-           ) bal
+     CROSS JOIN LATERAL (SELECT wallet_balance(a.id) AS diamonds) bal
       LEFT JOIN (SELECT account_id, sum(diamonds)::bigint AS diamonds FROM recent GROUP BY account_id) rc
         ON rc.account_id = a.id
       LEFT JOIN LATERAL (

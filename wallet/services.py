@@ -543,11 +543,9 @@ _CHECKS = {
          WHERE a.balance + COALESCE(d.total, 0) <> COALESCE(e.total, 0) ORDER BY 1 LIMIT 100
     """,
     "negative_balance": """
-        SELECT a.id, a.balance + COALESCE((SELECT sum(amount) FROM wallet_accountdelta d WHERE d.account_id = a.id), 0), 0
-          FROM wallet_account a
-         WHERE NOT a.allow_negative
-           AND a.balance + COALESCE((SELECT sum(amount) FROM wallet_accountdelta d WHERE d.account_id = a.id), 0) < 0
-         ORDER BY 1 LIMIT 100
+        SELECT id, balance, 0 FROM (
+            SELECT a.id, wallet_balance(a.id) AS balance FROM wallet_account a WHERE NOT a.allow_negative
+        ) t WHERE balance < 0 ORDER BY 1 LIMIT 100
     """,
     "unit_mismatch": """
         SELECT e.id, e.unit, a.unit FROM wallet_entry e JOIN wallet_account a ON a.id = e.account_id

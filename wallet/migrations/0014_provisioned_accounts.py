@@ -1,8 +1,10 @@
 """Accounts are provisioned instead of created by their first lookup: every system account, and
 the coin wallet of every existing user, exist from here on (creators' diamond accounts: the
-creators app's migration). Adds `wallet_account_id(kind, unit, owner)`, which the posting
-statement uses to name accounts by key, and `wallet_balance(account)`, the one definition of an
-exact balance (settled balance plus pending deltas), from wallet/sql/accounts.sql."""
+creators app's migration). Adds the SQL functions of wallet/sql/accounts.sql:
+`wallet_account_id(kind, unit, owner)`, which the posting statement uses to name accounts by key;
+`wallet_balance(account)`, the one definition of an exact balance (settled balance plus pending
+deltas); and the reads other apps' SQL makes of wallet tables, `wallet_creator_entries(account,
+from, until)` and `wallet_display_name(user)`."""
 
 from pathlib import Path
 
