@@ -4,7 +4,8 @@
 session (or post) with its creator, a gift is ONE SQL statement: the wallet's posting
 statement (the same one `wallet.services.spend_coins` runs: debit, credit, age and daily cap)
 wrapped with the GiftSend insert, so both commit together, with no savepoint in autocommit.
-Account ids come from the wallet's per-process cache. Broadcasting happens after commit.
+The statement names the accounts by kind and owner and looks their ids up itself (no
+per-process cache). Broadcasting happens after commit.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reads of the ledger: exact balances and histories. Other apps read wallet tables only through
 these functions, or in their own SQL through the wallet's SQL functions (wallet/sql/accounts.sql:
-`wallet_balance`, `wallet_creator_entries`, `wallet_display_name`)."""
+`wallet_balance`, `wallet_creator_entries`, `wallet_creator_accounts`, `wallet_display_name`)."""
 
 from __future__ import annotations
 

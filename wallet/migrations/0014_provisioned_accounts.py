@@ -4,7 +4,7 @@ creators app's migration). Adds the SQL functions of wallet/sql/accounts.sql:
 `wallet_account_id(kind, unit, owner)`, which the posting statement uses to name accounts by key;
 `wallet_balance(account)`, the one definition of an exact balance (settled balance plus pending
 deltas); and the reads other apps' SQL makes of wallet tables, `wallet_creator_entries(account,
-from, until)` and `wallet_display_name(user)`."""
+from, until)`, `wallet_creator_accounts()` and `wallet_display_name(user)`."""
 
 from pathlib import Path
 

@@ -66,3 +66,12 @@ CREATE OR REPLACE FUNCTION wallet_display_name(p_user bigint) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT u.display_name::text FROM wallet_user u WHERE u.id = p_user
 $$;
+
+-- Every creator diamond account: its owner, id and whether staff froze it, for other apps' SQL
+-- that joins creators to their accounts (e.g. planning payouts). Inlined like a view.
+CREATE OR REPLACE FUNCTION wallet_creator_accounts()
+RETURNS TABLE (owner_id bigint, account_id bigint, frozen boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT a.owner_id, a.id, a.frozen FROM wallet_account a
+     WHERE a.kind = 'creator_diamonds' AND a.unit = 'DIAMOND'
+$$;

@@ -75,3 +75,26 @@ def test_spending_on_a_user_who_is_no_creator_is_refused_and_moves_nothing(make_
         )
     assert selectors.coin_balance(user_id=viewer.pk) == 100
     assert not Transaction.objects.filter(idempotency_key="no-such-creator").exists()
+
+
+@pytest.mark.django_db
+def test_signing_up_opens_the_viewer_s_coin_wallet(client):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "fresh@example.com",
+            "password1": "a-Long-password-42",
+            "password2": "a-Long-password-42",
+            "display_name": "Fresh",
+            "date_of_birth": "1999-04-01",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="fresh@example.com")
+    wallet = services.coin_account(user_id=user.pk)
+    assert (wallet.kind, wallet.unit, wallet.posting, wallet.balance) == (
+        Account.Kind.USER_COINS,
+        Unit.COIN,
+        Account.Posting.STRICT,
+        0,
+    )
