@@ -62,6 +62,16 @@ def public_names(*, user_ids: Iterable[int]) -> dict[int, str]:
     }
 
 
+def transaction_legs(*, transaction_id: int) -> list[tuple[int, int]]:
+    """(account id, amount) of every entry of one ledger transaction, in entry order."""
+    return [
+        (int(account_id), int(amount))
+        for account_id, amount in Entry.objects.filter(transaction_id=transaction_id)
+        .order_by("id")
+        .values_list("account_id", "amount")
+    ]
+
+
 def first_transaction_at() -> datetime | None:
     """When the first ledger transaction was created (None on an empty ledger)."""
     return Transaction.objects.order_by("created_at").values_list("created_at", flat=True).first()

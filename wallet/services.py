@@ -7,7 +7,8 @@ Ten thousand viewers gifting one creator must not queue on one row lock. Creator
 diamond accounts and the system accounts every gift touches use *deferred* posting:
 a credit inserts an `AccountDelta` row (append-only, no row lock shared with other
 gifts) next to its ledger entries, and the creator's exact balance is
-`Account.balance + sum(AccountDelta.amount)` (see `wallet.selectors.balance_of`).
+`Account.balance + sum(AccountDelta.amount)` (the SQL function `wallet_balance`, read by
+`wallet.selectors.balance_of`).
 `roll_up_account` folds the deltas into the balance (DELETE ... RETURNING under the
 account's row lock, so a delta is counted exactly once even while new ones arrive); a
 periodic task rolls up every account with pending deltas. Debits of a creator balance

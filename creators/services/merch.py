@@ -13,8 +13,9 @@ from creators import errors as creator_errors
 from creators.models import Creator, MerchItem, Order
 from creators.services.posts import MAX_PRICE_COINS, validate_idempotency_key
 from wallet import errors
-from wallet.models import Entry, Transaction, User
+from wallet.models import Transaction, User
 from wallet.moderation import audit
+from wallet.selectors import transaction_legs
 from wallet.services import (
     Leg,
     check_can_spend,
@@ -302,9 +303,7 @@ def cancel_order(*, order_id: int, by: User, reason: str = "") -> OrderResult:
         MerchItem.objects.filter(pk=order.item_id).update(stock=F("stock") + order.quantity)
         if order.placed_transaction_id is None:
             raise errors.WrongState("This order was never charged.")
-        original = Entry.objects.filter(transaction_id=order.placed_transaction_id).values_list(
-            "account_id", "amount"
-        )
+        original = transaction_legs(transaction_id=order.placed_transaction_id)
         # The exact mirror of the placing transaction: buyer +coins, coins spent -share, platform
         # revenue -(coins - share), escrow -share, diamond issuance +share.
         legs = [Leg(account_id, -amount) for account_id, amount in original]
