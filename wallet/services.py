@@ -537,11 +537,10 @@ _CHECKS = {
          GROUP BY transaction_id, unit HAVING sum(amount) <> 0 ORDER BY 1 LIMIT 100
     """,
     "balance_mismatch": """
-        SELECT a.id, a.balance + COALESCE(d.total, 0), COALESCE(e.total, 0)
+        SELECT a.id, wallet_balance(a.id), COALESCE(e.total, 0)
           FROM wallet_account a
-          LEFT JOIN (SELECT account_id, sum(amount) AS total FROM wallet_accountdelta GROUP BY 1) d ON d.account_id = a.id
           LEFT JOIN (SELECT account_id, sum(amount) AS total FROM wallet_entry GROUP BY 1) e ON e.account_id = a.id
-         WHERE a.balance + COALESCE(d.total, 0) <> COALESCE(e.total, 0) ORDER BY 1 LIMIT 100
+         WHERE wallet_balance(a.id) <> COALESCE(e.total, 0) ORDER BY 1 LIMIT 100
     """,
     "negative_balance": """
         SELECT id, balance, 0 FROM (
@@ -553,11 +552,7 @@ _CHECKS = {
          WHERE e.unit <> a.unit ORDER BY 1 LIMIT 100
     """,
     "units_do_not_net_to_zero": """
-        SELECT unit, sum(total), 0 FROM (
-            SELECT a.unit, a.balance + COALESCE(sum(d.amount), 0) AS total
-              FROM wallet_account a LEFT JOIN wallet_accountdelta d ON d.account_id = a.id
-             GROUP BY a.id
-        ) t GROUP BY unit HAVING sum(total) <> 0
+        SELECT unit, sum(wallet_balance(id)), 0 FROM wallet_account GROUP BY unit HAVING sum(wallet_balance(id)) <> 0
     """,
 }
 
