@@ -22,17 +22,6 @@ def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def _forget_cached_system_accounts() -> Iterator[None]:
-    # Production never deletes accounts, so their ids are cached per process; a test's
-    # rollback or flush does delete them.
-    from wallet.services import forget_cached_accounts
-
-    forget_cached_accounts()
-    yield
-    forget_cached_accounts()
-
-
 @pytest.fixture
 def make_user(db: None) -> Callable[..., Any]:
     """Create a user (tests/factories.py); adults (born 30 years ago) unless `age` says otherwise."""

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_32_threads_spending_from_one_wallet_never_overdraw_it(make_user, fund):
     viewer, creator = make_user(), make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     fund(viewer, 100)
 
     def spend(i: int) -> Any:
@@ -39,6 +40,7 @@ def test_32_threads_spending_from_one_wallet_never_overdraw_it(make_user, fund):
 
 def test_32_threads_gifting_one_creator_lose_no_diamond(make_user, fund):
     creator = make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     viewers = [make_user() for _ in range(32)]
     for v in viewers:
         fund(v, 1000)
@@ -69,6 +71,7 @@ def test_32_threads_gifting_one_creator_lose_no_diamond(make_user, fund):
 
 def test_rolling_up_while_gifts_arrive_loses_nothing(make_user, fund):
     creator = make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     viewers = [make_user() for _ in range(8)]
     for v in viewers:
         fund(v, 100)
