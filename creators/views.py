@@ -428,7 +428,7 @@ def studio_merch_new(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
-                messages.success(request, f"“{item.name}” is on sale.")
+                messages.success(request, creator_errors.ITEM_ON_SALE.format(name=item.name))
                 return redirect("creators:studio-merch")
     return render(
         request, "creators/studio_merch_form.html", {"form": form, "creator": creator}, status=status
@@ -471,7 +471,7 @@ def studio_merch_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
-                messages.success(request, f"“{item.name}” was updated.")
+                messages.success(request, creator_errors.ITEM_UPDATED.format(name=item.name))
                 return redirect("creators:studio-merch")
     return render(
         request,

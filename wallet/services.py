@@ -240,14 +240,14 @@ class DailyCap:
 
 def _check_legs(legs: Sequence[Leg], idempotency_key: str) -> None:
     if not isinstance(idempotency_key, str) or not idempotency_key or len(idempotency_key) > 200:
-        raise errors.InvalidRequest("An idempotency key of 1 to 200 characters is required.")
+        raise errors.InvalidRequest(errors.POSTING_KEY_INVALID)
     if len(legs) < 2:
-        raise errors.UnbalancedTransaction("A transaction needs at least two legs.")
+        raise errors.UnbalancedTransaction(errors.TOO_FEW_LEGS)
     for leg in legs:
         if not isinstance(leg.amount, int) or isinstance(leg.amount, bool) or leg.amount == 0:
-            raise errors.UnbalancedTransaction("Every leg moves a non-zero whole amount.")
+            raise errors.UnbalancedTransaction(errors.LEG_NOT_WHOLE)
         if abs(leg.amount) >= 2**62:
-            raise errors.InvalidRequest("That amount is too large.")
+            raise errors.InvalidRequest(errors.AMOUNT_TOO_LARGE)
 
 
 def _accounts_array(legs: Sequence[Leg]) -> tuple[str, list[Any]]:

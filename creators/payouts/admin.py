@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from creators.models import LocalTransfer, Payout, PayoutAccount, PayoutBatch
+from creators.payouts import errors as payout_errors
 from creators.payouts.services import accounts, planning, retries
 from wallet.errors import CoinSiteError
 from wallet.models import User
@@ -165,7 +166,7 @@ class PayoutBatchAdmin(_ReadOnly):
         """The changelist's button: create this week's (or the named period's) batch and queue it."""
         changelist = reverse("admin:creators_payoutbatch_changelist")
         if not request.user.has_perm(APPROVE_PERMISSION):
-            self.message_user(request, "You may not run payout batches.", messages.ERROR)
+            self.message_user(request, payout_errors.MAY_NOT_RUN_BATCHES, messages.ERROR)
             return HttpResponseRedirect(changelist)
         try:
             creation = planning.create_payout_batch(
@@ -191,9 +192,15 @@ class PayoutBatchAdmin(_ReadOnly):
         for batch in queryset:
             try:
                 planning.approve_payout_batch(batch_id=batch.pk, staff=cast(User, request.user))
-                self.message_user(request, f"Batch {batch.period} approved.", messages.SUCCESS)
+                self.message_user(
+                    request, payout_errors.BATCH_APPROVED.format(period=batch.period), messages.SUCCESS
+                )
             except CoinSiteError as exc:
-                self.message_user(request, f"Batch {batch.period}: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    payout_errors.BATCH_REFUSED.format(period=batch.period, message=exc.message),
+                    messages.ERROR,
+                )
 
     @admin.action(description="Reject selected batches (with a reason)", permissions=["approve"])
     def reject_batches(self, request: HttpRequest, queryset: QuerySet[PayoutBatch]) -> HttpResponse | None:
@@ -204,9 +211,15 @@ class PayoutBatchAdmin(_ReadOnly):
                     planning.reject_payout_batch(
                         batch_id=batch.pk, staff=cast(User, request.user), reason=form.cleaned_data["reason"]
                     )
-                    self.message_user(request, f"Batch {batch.period} rejected.", messages.SUCCESS)
+                    self.message_user(
+                        request, payout_errors.BATCH_REJECTED.format(period=batch.period), messages.SUCCESS
+                    )
                 except CoinSiteError as exc:
-                    self.message_user(request, f"Batch {batch.period}: {exc.message}", messages.ERROR)
+                    self.message_user(
+                        request,
+                        payout_errors.BATCH_REFUSED.format(period=batch.period, message=exc.message),
+                        messages.ERROR,
+                    )
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -244,9 +257,11 @@ def _report_retry(modeladmin: admin.ModelAdmin, request: HttpRequest, report: re
             request, f"{len(report.retried)} payout(s) queued for a new attempt.", messages.SUCCESS
         )
     for payout_id, reason in report.refused.items():
-        modeladmin.message_user(request, f"Payout #{payout_id}: {reason}", messages.ERROR)
+        modeladmin.message_user(
+            request, payout_errors.PAYOUT_RETRY_REFUSED.format(id=payout_id, reason=reason), messages.ERROR
+        )
     if not report.retried and not report.refused:
-        modeladmin.message_user(request, "No failed payouts to retry.", messages.INFO)
+        modeladmin.message_user(request, payout_errors.NO_FAILED_PAYOUTS, messages.INFO)
 
 
 @admin.register(Payout)

@@ -33,6 +33,13 @@ SKIP_INSUFFICIENT = "The creator's balance no longer covers this payout (a clawb
 SKIP_FROZEN = "The creator's diamond balance is frozen."
 SKIP_DISPUTED = "A chargeback opened on coins that earned these diamonds; they are held until it closes."
 NOT_SETTLED_YET = "Payout {id} is still in flight; this event is applied once it settles."
+MAY_NOT_RUN_BATCHES = "You may not run payout batches."
+BATCH_APPROVED = "Batch {period} approved."
+BATCH_REJECTED = "Batch {period} rejected."
+BATCH_REFUSED = "Batch {period}: {message}"
+PAYOUT_RETRY_REFUSED = "Payout #{id}: {reason}"
+NO_FAILED_PAYOUTS = "No failed payouts to retry."
+BATCH_REJECTED_BY_STAFF = "Batch rejected by staff."
 BANK_PAYOUT_FAILED = "Your bank rejected a payout ({code}). Update your bank details in Stripe; staff verify the account again."
 
 

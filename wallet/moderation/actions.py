@@ -153,5 +153,5 @@ def replay_webhook_event_by_staff(*, event_id: int, staff: User, note: str = "")
         after=audit.snapshot(event, EVENT_FIELDS),
     )
     if event.status == WebhookEvent.Status.FAILED:
-        raise errors.WrongState(f"failed again: {event.last_error}"[:500])
+        raise errors.WrongState(errors.WEBHOOK_FAILED_AGAIN.format(error=event.last_error)[:500])
     return event

@@ -196,7 +196,9 @@ def reject_payout_batch(*, batch_id: int, staff: User, reason: str) -> PayoutBat
             after=audit.snapshot(batch, BATCH_FIELDS),
         )
         batch.payouts.filter(status=Payout.Status.PENDING).update(
-            status=Payout.Status.CANCELLED, failure_message="Batch rejected by staff.", finished_at=now
+            status=Payout.Status.CANCELLED,
+            failure_message=payout_errors.BATCH_REJECTED_BY_STAFF,
+            finished_at=now,
         )
         return batch
 
