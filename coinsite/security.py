@@ -12,7 +12,9 @@ separately (drf-spectacular's split view).
 around every response is in one place.
 
 The policy is built from settings per request (cached per value), so a test that points
-STRIPE_JS_URL at its own localstripe gets a policy that lets it load."""
+STRIPE_JS_URL at its own localstripe gets a policy that lets it load. The pages that play live
+video (VIDEO_PATHS) may also fetch from the media server's HLS origin (MEDIA_HLS_URL); every
+page may play media from blob: URLs (hls.js feeds the video through a MediaSource)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from whitenoise.middleware import WhiteNoiseMiddleware
 
 HEADER = "Content-Security-Policy"
 DOCS_PATH = "/api/docs/"
+VIDEO_PATHS = ("/live/", "/studio/stream/")  # pages that play HLS from the media server
 REAL_STRIPE_JS = ("https://js.stripe.com", "https://*.js.stripe.com")
 REAL_STRIPE_FRAMES = (*REAL_STRIPE_JS, "https://hooks.stripe.com")
 REAL_STRIPE_API = "https://api.stripe.com"
@@ -41,7 +44,7 @@ def _origin(url: str) -> str:
 
 @lru_cache(maxsize=16)
 def content_security_policy(
-    *, stripe_js_url: str, stripe_api_base: str, report_uri: str, inline_styles: bool
+    *, stripe_js_url: str, stripe_api_base: str, report_uri: str, inline_styles: bool, hls_url: str = ""
 ) -> str:
     js_origin = _origin(stripe_js_url)
     api_origin = _origin(stripe_api_base)
@@ -58,12 +61,18 @@ def content_security_policy(
         connect.append(js_origin)
     if api_origin and api_origin not in connect:
         connect.append(api_origin)
+    # Live video: hls.js fetches playlists and segments from the media server and plays them
+    # through a MediaSource (a blob: URL).
+    hls_origin = _origin(hls_url)
+    if hls_origin and hls_origin not in connect:
+        connect.append(hls_origin)
     directives = {
         "default-src": ["'self'"],
         "script-src": scripts,
         "style-src": ["'self'", "'unsafe-inline'"] if inline_styles else ["'self'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
+        "media-src": ["'self'", "blob:", *([hls_origin] if hls_origin else [])],
         "connect-src": connect,
         "frame-src": frames or ["'none'"],
         "frame-ancestors": ["'none'"],
@@ -104,6 +113,7 @@ class ContentSecurityPolicyMiddleware:
                 stripe_api_base=settings.STRIPE_API_BASE,
                 report_uri=settings.CSP_REPORT_URI,
                 inline_styles=request.path == DOCS_PATH,
+                hls_url=settings.MEDIA_HLS_URL if request.path.startswith(VIDEO_PATHS) else "",
             )
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
