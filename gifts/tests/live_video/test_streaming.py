@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from creators.models import Creator
 from creators.services import stream_keys
 from gifts import selectors
