@@ -86,3 +86,17 @@ def test_the_live_page_plays_the_sessions_public_stream(client: Client, live_ses
     assert f'data-playlist="http://127.0.0.1:8088/hls/live-{live_session.pk}/index.m3u8"' in page
     assert "hasn&#x27;t started yet" in page or "hasn't started yet" in page
     assert "http://127.0.0.1:8088" in response.headers["Content-Security-Policy"]
+
+
+def test_the_studio_says_youre_live_while_the_media_server_receives_the_stream(
+    client: Client, creator: Creator
+) -> None:
+    key = stream_keys.issue_stream_key(creator=creator)
+    client.force_login(creator.user)
+    assert "Not streaming" in client.get("/studio/stream/").content.decode()
+    _publish(client, key)
+    page = client.get("/studio/stream/").content.decode()
+    assert "You&#x27;re live" in page or "You're live" in page
+    assert "data-playlist=" in page  # the preview
+    _publish(client, key, done=True)
+    assert "Not streaming" in client.get("/studio/stream/").content.decode()
