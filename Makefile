@@ -94,7 +94,7 @@ fmt: venv  ## sort imports and format the code with ruff
 	@$(VENV)/bin/ruff check --select I --fix .
 	$(VENV)/bin/ruff format .
 
-bench: venv  ## run the benchmarks (python -m bench)
+bench: venv media  ## run the benchmarks (python -m bench)
 	@$(with_services)
 	$(PY) -m bench
 

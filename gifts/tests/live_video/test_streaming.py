@@ -29,21 +29,31 @@ def _publishing(creator: Creator) -> bool:
 
 
 def test_a_creators_stream_goes_live_plays_in_chromium_and_ends_after_the_grace(
-    live_media: LiveMedia, push: Push, creator: Creator, browser: Any, screenshot_dir: Path
+    live_media: LiveMedia,
+    push: Push,
+    creator: Creator,
+    make_session: Callable[..., LiveSession],
+    browser: Any,
+    screenshot_dir: Path,
 ) -> None:
+    session = make_session(creator)  # went live in the studio; the video starts later
     key = stream_keys.issue_stream_key(creator=creator)
-    ffmpeg = push(live_media.nginx.rtmp_url, key)
-    session = wait_until(lambda: _live_session_of(creator), timeout=15, what="the session to go live")
-    playlist = live_media.nginx.root / "hls" / f"live-{session.pk}" / "index.m3u8"
-    wait_until(playlist.exists, timeout=15, what="nginx to write the HLS playlist")
-    assert not list((live_media.nginx.root / "hls").glob(f"{key}*")), "the key must not name a stream"
-
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     try:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"{live_media.site}/live/{session.pk}/")
+        page.wait_for_selector("[data-player][data-state=offline]")
+        assert "the video hasn't started yet" in page.inner_text("[data-player-message]")
+        page.screenshot(path=str(screenshot_dir / "live-video-offline.png"))
+
+        ffmpeg = push(live_media.nginx.rtmp_url, key)
+        wait_until(lambda: _publishing(creator), timeout=15, what="the media server to accept the stream")
+        assert _live_session_of(creator) == session  # the open session continues
+        playlist = live_media.nginx.root / "hls" / f"live-{session.pk}" / "index.m3u8"
+        wait_until(playlist.exists, timeout=15, what="nginx to write the HLS playlist")
+        assert not list((live_media.nginx.root / "hls").glob(f"{key}*")), "the key must not name a stream"
         assert key not in page.content()
         page.wait_for_selector("[data-player][data-state=playing]", timeout=20_000)
         start = page.evaluate("document.querySelector('[data-player-video]').currentTime")
@@ -142,3 +152,17 @@ def test_suspending_a_streaming_creator_cuts_the_stream_and_ends_the_session(
         what="the session to end",
     )
     assert push(live_media.nginx.rtmp_url, key).wait(15) != 0  # and it can't come back
+
+
+def test_staff_ending_a_streamed_session_cuts_the_stream(
+    live_media: LiveMedia, push: Push, creator: Creator, make_user: Callable[..., Any]
+) -> None:
+    from gifts import services
+    from wallet.models import User
+
+    staff = make_user(is_staff=True, is_superuser=True, role=User.Role.STAFF)
+    ffmpeg = push(live_media.nginx.rtmp_url, stream_keys.issue_stream_key(creator=creator))
+    session = wait_until(lambda: _live_session_of(creator), timeout=15, what="the session to go live")
+    wait_until(lambda: _publishing(creator), timeout=10, what="the stream")
+    services.end_live_session(session=session, ended_by=staff, reason="Against the rules")
+    assert ffmpeg.wait(10) != 0  # the media server dropped the publisher
