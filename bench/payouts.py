@@ -23,7 +23,7 @@ def run(quick: bool) -> list[Row]:
 
     from bench.payouts_data import make_eligible_creators
     from creators.models import Payout
-    from creators.payouts import services
+    from creators.payouts.services import driving, planning
     from wallet.models import Account, Transaction, Unit
     from wallet.services import Leg, diamond_account_id, post_transaction, run_ledger_check, system_account_id
 
@@ -57,7 +57,7 @@ def run(quick: bool) -> list[Row]:
         t0 = time.perf_counter()
         # The creators' diamonds were credited just now: plan as of the day they clear the hold.
         after_hold = timezone.now() + datetime.timedelta(days=settings.EARNINGS_HOLD_DAYS, seconds=1)
-        batch = services.create_payout_batch(period=f"bench-{tag}", as_of=after_hold).batch
+        batch = planning.create_payout_batch(period=f"bench-{tag}", as_of=after_hold).batch
         seconds = time.perf_counter() - t0
         # Driven in CHUNKS slices (as the Celery task would, all in one call), each followed by
         # the plain postings of creators it just paid, so both see the same load on the machine.
@@ -65,7 +65,7 @@ def run(quick: bool) -> list[Row]:
         plain_seconds, plain_count = 0.0, 0
         for chunk in range(CHUNKS):
             t0 = time.perf_counter()
-            services.process_payout_batch(batch_id=batch.pk, max_payouts=per_chunk)
+            driving.process_payout_batch(batch_id=batch.pk, max_payouts=per_chunk)
             seconds += time.perf_counter() - t0
             first = chunk * per_chunk
             plain_seconds += plain_postings(accounts[first : first + per_sample])

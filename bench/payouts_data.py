@@ -16,7 +16,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from creators.models import Creator, PayoutAccount
-from wallet.earnings import diamonds_to_cents
 from wallet.models import Account, Unit, User
 from wallet.services import system_account_id
 
@@ -136,7 +135,3 @@ def make_eligible_creators(
                 },
             )
     return EligibleCreators(tag=tag, creators=creators, destinations=destinations, diamonds_each=amounts)
-
-
-def expected_cents(diamonds: int) -> int:
-    return diamonds_to_cents(diamonds)

@@ -229,10 +229,10 @@ REST_FRAMEWORK = {
     # Token first: an anonymous API call is a 401 with WWW-Authenticate (not a bare 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "wallet.api.authentication.SessionAuthentication",
+        "coinsite.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "wallet.api.pagination.PagePagination",
+    "DEFAULT_PAGINATION_CLASS": "coinsite.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -240,7 +240,7 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": None,  # OPTIONS is a 405 like any undocumented method
     # Counted per user (per client address when signed out) on unsafe methods only. Generous
     # defaults so load tests with 64 clients are not throttled; an empty value turns a scope off.
-    "DEFAULT_THROTTLE_CLASSES": ["wallet.api.throttling.ScopedThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["coinsite.api.throttling.ScopedThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "auth_token": env("API_THROTTLE_AUTH_TOKEN", default="120/min") or None,
         "purchases": env("API_THROTTLE_PURCHASES", default="60/min") or None,
@@ -248,8 +248,8 @@ REST_FRAMEWORK = {
         "spending": env("API_THROTTLE_SPENDING", default="600/min") or None,
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
-    "DEFAULT_SCHEMA_CLASS": "wallet.api.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "wallet.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "coinsite.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "coinsite.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CoinSite API",
@@ -269,7 +269,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "creators.models.Order.Status",
         "LiveSessionStatusEnum": "gifts.models.LiveSession.Status",
     },
-    # wallet.api.converters.ObjectIdConverter: 1 to 18 digits.
+    # coinsite.api.converters.ObjectIdConverter: 1 to 18 digits.
     "PATH_CONVERTER_OVERRIDES": {"api_id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SWAGGER_UI_DIST": "SIDECAR",

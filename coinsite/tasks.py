@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Task
+from celery import Signature, Task
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
@@ -25,8 +25,8 @@ logger = logging.getLogger(__name__)
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
-def enqueue(task: Task, *args: Any, **kwargs: Any) -> bool:
-    """Send `task` now; True if the broker took it, False (logged) if it could not be reached."""
+def enqueue(task: Task | Signature, *args: Any, **kwargs: Any) -> bool:
+    """Send `task` (a task, or a signature naming one) now; True if the broker took it, False (logged) if it could not be reached."""
     try:
         task.apply_async(args=args, kwargs=kwargs, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
     except (BrokerUnavailable, ConnectionError, TimeoutError, OSError) as exc:
@@ -41,7 +41,7 @@ def enqueue(task: Task, *args: Any, **kwargs: Any) -> bool:
     return True
 
 
-def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
+def enqueue_on_commit(task: Task | Signature, *args: Any, **kwargs: Any) -> None:
     """Send `task` once the current transaction commits (at once outside a transaction)."""
 
     def enqueue_committed_task() -> None:

@@ -19,7 +19,7 @@ urlpatterns = [
     path("healthz", wallet_views.healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/v1/", include("coinsite.api_urls")),
+    path("api/v1/", include("coinsite.api.urls")),
     path("", include("wallet.urls")),
     path("", include("gifts.urls")),
     path("", include("creators.urls")),

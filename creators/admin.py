@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -22,6 +23,8 @@ from creators.models import (
 )
 from creators.services import moderation
 from creators.services.merch import SHIP_PERMISSION
+from creators.services.onboarding import check_handle
+from wallet.errors import CoinSiteError
 from wallet.models import User
 from wallet.moderation.admin_actions import (
     ActionAdmin,
@@ -63,8 +66,25 @@ def _reinstate(creator: Creator, staff: User, data: dict[str, Any]) -> str:
     return f"{creator}: reinstated."
 
 
+class CreatorAdminForm(forms.ModelForm):
+    """Staff editing a creator keep to the same handle rules as an application."""
+
+    class Meta:
+        model = Creator
+        fields = ["handle"]  # the admin adds the rest of its fields
+
+    def clean_handle(self) -> str:
+        try:
+            return check_handle(
+                self.cleaned_data["handle"], user=self.instance.user if self.instance.user_id else None
+            )
+        except CoinSiteError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
 @admin.register(Creator)
 class CreatorAdmin(ActionAdmin):
+    form = CreatorAdminForm
     list_display = [
         "handle",
         "display_name",

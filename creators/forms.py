@@ -8,9 +8,11 @@ from typing import Any
 from django import forms
 from django.core.validators import FileExtensionValidator, RegexValidator
 
-from creators.models import Creator
+from creators import errors as creator_errors
 from creators.services.merch import MAX_ORDER_QUANTITY, MAX_STOCK
+from creators.services.onboarding import HANDLE_MAX_LENGTH, check_handle
 from creators.services.posts import MAX_PRICE_COINS
+from wallet.errors import CoinSiteError
 
 CATEGORIES = [
     ("", "Choose a category"),
@@ -26,13 +28,10 @@ CATEGORIES = [
 ]
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp"]
-RESERVED_HANDLES = {"admin", "api", "studio", "staff", "support", "coinsite", "me", "live", "static"}
 
+# The key's format is the service's to check (wallet.idempotency); the form only needs one.
 _key_field_kwargs: dict[str, Any] = {
     "widget": forms.HiddenInput,
-    "min_length": 8,
-    "max_length": 100,
-    "validators": [RegexValidator(r"^[A-Za-z0-9_-]+$")],
     "error_messages": {"required": "This form expired. Reload the page and try again."},
 }
 
@@ -43,9 +42,8 @@ def new_idempotency_key() -> str:
 
 class CreatorApplicationForm(forms.Form):
     display_name = forms.CharField(max_length=60, label="Display name")
-    handle = forms.SlugField(
-        max_length=40,
-        min_length=3,
+    handle = forms.CharField(
+        max_length=HANDLE_MAX_LENGTH,
         label="Handle",
         help_text="Your profile address: /c/<handle>/. Letters, digits, '-' and '_'.",
     )
@@ -57,21 +55,16 @@ class CreatorApplicationForm(forms.Form):
         self.user = user
 
     def clean_handle(self) -> str:
-        handle = self.cleaned_data["handle"].lower()
-        if handle in RESERVED_HANDLES:
-            raise forms.ValidationError("That handle is reserved. Try another one.")
-        taken = Creator.objects.filter(handle=handle)
-        if self.user is not None:
-            taken = taken.exclude(user=self.user)
-        if taken.exists():
-            raise forms.ValidationError("That handle is taken. Try another one.")
-        return handle
+        try:
+            return check_handle(self.cleaned_data["handle"], user=self.user)
+        except CoinSiteError as exc:
+            raise forms.ValidationError(exc.message) from exc
 
 
 def _check_size(upload: Any) -> Any:
     if upload and upload.size > MAX_UPLOAD_BYTES:
         raise forms.ValidationError(
-            f"The file is too large (at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB)."
+            creator_errors.FILE_TOO_LARGE.format(mb=MAX_UPLOAD_BYTES // (1024 * 1024))
         )
     return upload
 
@@ -112,7 +105,7 @@ class PostForm(forms.Form):
             and not data.get("premium_body", "").strip()
             and not data.get("premium_file")
         ):
-            raise forms.ValidationError("A priced post needs premium text or a file to unlock.")
+            raise forms.ValidationError(creator_errors.PRICED_POST_NEEDS_TEXT)
         return data
 
 
@@ -189,7 +182,7 @@ class OrderForm(forms.Form):
         min_length=2,
         max_length=2,
         label="Country (two letters)",
-        validators=[RegexValidator(r"^[A-Za-z]{2}$", "Enter a two-letter country code such as US or DE.")],
+        validators=[RegexValidator(r"^[A-Za-z]{2}$", creator_errors.COUNTRY_CODE_INVALID)],
         widget=forms.TextInput(attrs={"autocomplete": "country"}),
     )
     expected_price = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from wallet.money import format_money
+
 
 def premium_upload_to(instance: object, filename: str) -> str:
     # A random name: the original is kept in `premium_file_name`; nothing under MEDIA_ROOT is served by path.
@@ -341,7 +343,8 @@ class PayoutBatch(models.Model):
 
 class Payout(models.Model):
     """One creator's share of a batch: `diamonds` leave the creator's balance for exactly
-    `amount_cents` (= diamonds * rate // 1000, a database rule).
+    `amount_cents` (= diamonds_to_cents(diamonds, rate), a database rule: the CHECK calls
+    `wallet_diamonds_to_cents`).
 
     Each attempt moves the diamonds once (ledger key `<key>-start`), asks the provider once per
     key (`payout-<id>`, then `payout-<id>-a<n>` for staff retries; the provider dedupes), and
@@ -412,8 +415,17 @@ class Payout(models.Model):
             models.CheckConstraint(
                 condition=Q(diamonds__gt=0) & Q(amount_cents__gt=0), name="payout_amounts_positive"
             ),
+            # The rule is wallet's SQL function (wallet/sql/money.sql), twin of
+            # wallet.earnings.diamonds_to_cents.
             models.CheckConstraint(
-                condition=Q(amount_cents=models.F("diamonds") * models.F("diamond_value_millicents") / 1000),
+                condition=Q(
+                    amount_cents=models.Func(
+                        models.F("diamonds"),
+                        models.F("diamond_value_millicents"),
+                        function="wallet_diamonds_to_cents",
+                        output_field=models.BigIntegerField(),
+                    )
+                ),
                 name="payout_cents_match_diamonds",
             ),
             models.CheckConstraint(
@@ -435,7 +447,7 @@ class Payout(models.Model):
 
     @property
     def amount_display(self) -> str:
-        return f"{self.amount_cents // 100:,}.{self.amount_cents % 100:02d} {self.currency.upper()}"
+        return format_money(self.amount_cents, self.currency)
 
 
 class LocalTransfer(models.Model):

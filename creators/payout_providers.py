@@ -26,15 +26,17 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from creators.models import LocalTransfer, PayoutAccount
+from creators.payouts.errors import (
+    KEY_REUSED,
+    LOCAL_DESTINATION_INVALID,
+    LOCAL_REFUSED,
+    STRIPE_ACCOUNT_INVALID,
+)
 from wallet import errors, stripe_gateway
 from wallet.errors import CoinSiteError
 
 STRIPE_ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]{6,60}$")
-STRIPE_ACCOUNT_INVALID = "Enter your Stripe account id: it starts with acct_ followed by letters and digits."
-LOCAL_DESTINATION_INVALID = "A local payout destination is 'local-' followed by letters, digits, '-' or '_'."
 LOCAL_DESTINATION = re.compile(r"^local-[A-Za-z0-9_-]{1,60}$")
-LOCAL_REFUSED = "The local payout provider refuses this destination (LOCAL_PAYOUT_FAIL_DESTINATIONS)."
-KEY_REUSED = "This idempotency key was already used for a different transfer."
 
 
 class PayoutProviderUnavailable(CoinSiteError):

@@ -6,7 +6,7 @@ from typing import Any
 from celery import shared_task
 from django.db import OperationalError
 
-from creators.payouts import services as payouts
+from creators.payouts.services import driving
 from creators.services import roll_up_creator_earnings
 
 
@@ -49,7 +49,7 @@ def run_payout_batch(period: str | None = None) -> dict[str, object]:
     """Beat (weekly): create this period's batch of every eligible creator and drive it, unless
     it waits for staff approval. Safe to run any number of times at once: one batch per
     period, each creator paid once."""
-    run = payouts.run_payout_batch(period=period)
+    run = driving.run_payout_batch(period=period)
     report = run.report
     return {
         "batch": run.batch.pk,
@@ -68,7 +68,7 @@ def run_payout_batch(period: str | None = None) -> dict[str, object]:
 )
 def process_payout_batch(batch_id: int) -> dict[str, int]:
     """Drive one batch's payouts (after approval, a staff retry, or a crash)."""
-    report = payouts.process_payout_batch(batch_id=batch_id)
+    report = driving.process_payout_batch(batch_id=batch_id)
     return {
         "claimed": report.claimed,
         "paid": report.paid,
@@ -86,4 +86,4 @@ def process_payout_batch(batch_id: int) -> dict[str, int]:
 def drive_payout_batches() -> int:
     """Beat (every few minutes): drive every batch still processing, e.g. payouts a crashed
     worker left in flight once their lease ran out."""
-    return payouts.drive_open_batches()
+    return driving.drive_open_batches()

@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from creators import errors as creator_errors
 from creators import selectors, services
 from creators.forms import (
     CreatorApplicationForm,
@@ -67,7 +68,7 @@ def _private_file(field_file: FieldFile, download_name: str) -> FileResponse:
     try:
         handle = field_file.open("rb")
     except (FileNotFoundError, ValueError) as exc:
-        raise Http404("File not found.") from exc
+        raise Http404(creator_errors.FILE_NOT_FOUND) from exc
     content_type = mimetypes.guess_type(download_name)[0] or "application/octet-stream"
     inline = content_type in INLINE_TYPES
     response = FileResponse(
@@ -104,16 +105,16 @@ def apply(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not can_apply:
-            messages.error(request, "Your application is already being reviewed.")
+            messages.error(request, creator_errors.APPLICATION_PENDING)
             return redirect("creators:apply")
         if form.is_valid():
             try:
                 services.apply_for_creator(user=_viewer(request), **form.cleaned_data)
             except CoinSiteError as exc:
-                form.add_error("handle" if exc.code == "handle_taken" else None, exc.message)
+                form.add_error("handle" if exc.code.startswith("handle_") else None, exc.message)
                 status = exc.status
             else:
-                messages.success(request, "Thanks! Your application was sent; staff will review it soon.")
+                messages.success(request, creator_errors.APPLICATION_SENT)
                 return redirect("creators:apply")
         else:
             status = 400
@@ -129,7 +130,7 @@ def apply(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest, handle: str) -> HttpResponse:
     creator = selectors.public_creator(handle=handle, viewer=request.user)
     if creator is None:
-        raise Http404("No such creator.")
+        raise Http404(creator_errors.NO_SUCH_CREATOR)
     return render(
         request,
         "creators/profile.html",
@@ -163,7 +164,7 @@ def _post_page(request: HttpRequest, post: Post, *, error: str = "", status: int
 def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
     post = selectors.visible_post(post_id=pk, viewer=request.user)
     if post is None:
-        raise Http404("No such post.")
+        raise Http404(creator_errors.NO_SUCH_POST)
     return _post_page(request, post)
 
 
@@ -176,17 +177,15 @@ def post_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     form = UnlockForm(request.POST)
     if not form.is_valid():
         if post is None:
-            raise Http404("No such post.")
-        return _post_page(
-            request, post, error="This form expired. Reload the page and try again.", status=400
-        )
+            raise Http404(creator_errors.NO_SUCH_POST)
+        return _post_page(request, post, error=creator_errors.FORM_EXPIRED, status=400)
     try:
         result = services.unlock_post(
             user=_viewer(request), post_id=pk, idempotency_key=form.cleaned_data["idempotency_key"]
         )
     except CoinSiteError as exc:
         if post is None:
-            raise Http404("No such post.") from exc
+            raise Http404(creator_errors.NO_SUCH_POST) from exc
         return _post_page(request, post, error=exc.message, status=exc.status)
     messages.success(request, result.message)
     return redirect("creators:post", pk=pk)
@@ -198,11 +197,11 @@ def post_file(request: HttpRequest, pk: int) -> HttpResponseBase:
     log in; a logged-in viewer without an unlock gets 403; a hidden or missing post is 404."""
     post = selectors.visible_post(post_id=pk, viewer=request.user)
     if post is None or not post.premium_file:
-        raise Http404("No such file.")
+        raise Http404(creator_errors.NO_SUCH_FILE)
     if not selectors.can_see_premium(viewer=request.user, post=post):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        return HttpResponse("Unlock this post to get its file.", status=403, content_type="text/plain")
+        return HttpResponse(creator_errors.UNLOCK_FOR_FILE, status=403, content_type="text/plain")
     return _private_file(post.premium_file, post.premium_file_name)
 
 
@@ -235,7 +234,7 @@ def _merch_page(
 def merch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.visible_merch(item_id=pk, viewer=request.user)
     if item is None:
-        raise Http404("No such item.")
+        raise Http404(creator_errors.NO_SUCH_ITEM)
     return _merch_page(request, item)
 
 
@@ -244,7 +243,7 @@ def merch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def merch_order(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.visible_merch(item_id=pk, viewer=request.user)
     if item is None:
-        raise Http404("No such item.")
+        raise Http404(creator_errors.NO_SUCH_ITEM)
     form = OrderForm(request.POST)
     if not form.is_valid():
         return _merch_page(request, item, form, status=400)
@@ -278,7 +277,7 @@ def merch_order(request: HttpRequest, pk: int) -> HttpResponse:
 def merch_image(request: HttpRequest, pk: int) -> HttpResponseBase:
     item = selectors.visible_merch(item_id=pk, viewer=request.user)
     if item is None or not item.image:
-        raise Http404("No such image.")
+        raise Http404(creator_errors.NO_SUCH_IMAGE)
     return _private_file(item.image, (item.image.name or "image").rsplit("/", 1)[-1])
 
 
@@ -326,12 +325,9 @@ def studio(request: HttpRequest) -> HttpResponse:
     except ValueError:
         days = 30
     dashboard = selectors.creator_earnings_dashboard(creator=creator, days=days)
-    cents = dashboard.cash_cents
     context = {
         "creator": creator,
         "d": dashboard,
-        "cash": f"{cents // 100:,}.{cents % 100:02d}",
-        "payouts_cash": f"{dashboard.payouts_cents // 100:,}.{dashboard.payouts_cents % 100:02d}",
         "diamond_value": f"{settings.DIAMOND_VALUE_MILLICENTS / 1000:g}¢",
         "ranges": selectors.CHART_RANGES,
         "posts": creator.posts.all()[:20],
@@ -398,7 +394,7 @@ def studio_post_new(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
-                messages.success(request, "Your post is published.")
+                messages.success(request, creator_errors.POST_PUBLISHED)
                 return redirect("creators:post", pk=post.pk)
     return render(
         request, "creators/studio_post_form.html", {"form": form, "creator": creator}, status=status
@@ -446,7 +442,7 @@ def studio_merch_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("creators:apply")
     item = MerchItem.objects.filter(pk=pk, creator=creator).first()
     if item is None:
-        raise Http404("No such item.")
+        raise Http404(creator_errors.NO_SUCH_ITEM)
     initial = {
         "name": item.name,
         "description": item.description,

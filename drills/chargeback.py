@@ -74,10 +74,11 @@ def run(small: bool) -> Report:
 def _run(small: bool) -> Report:
     from creators import services as creator_services
     from creators.models import Payout
-    from creators.payouts import services as payouts
+    from creators.payouts.services import accounts, driving
     from gifts.models import Gift
     from gifts.services import send_gift
     from wallet import earnings, selectors
+    from wallet.earnings import diamonds_to_cents
     from wallet.models import (
         CoinPurchase,
         CoinReceivable,
@@ -109,8 +110,8 @@ def _run(small: bool) -> Report:
             user=user, display_name=f"Accomplice {i}", handle=f"cb-{tag}-{i}", bio="", category="Art"
         )
         creator = creator_services.approve_creator(creator_id=creator.pk, decided_by=staff)
-        account = payouts.connect_payout_account(creator=creator)
-        payouts.set_payout_account_verified(
+        account = accounts.connect_payout_account(creator=creator)
+        accounts.set_payout_account_verified(
             account_id=account.pk, staff=staff, verified=True, reason="Drill: identity checked"
         )
         creators.append(creator)
@@ -182,7 +183,7 @@ def _run(small: bool) -> Report:
             f"{sum(earned_after.values())} after"
         )
 
-        run = payouts.run_payout_batch(period=f"drill-cb-{tag}", as_of=cleared + hold)
+        run = driving.run_payout_batch(period=f"drill-cb-{tag}", as_of=cleared + hold)
         mine = {c.pk: c for c in creators}
         paid = {
             p.creator_id: p.diamonds
@@ -196,7 +197,7 @@ def _run(small: bool) -> Report:
             cleared_diamonds = earned_before[creator.pk]
             got = paid.get(creator.pk, 0)
             # A payout pays the diamonds covering whole cents: less than a cent's worth stays.
-            if got > cleared_diamonds or (cleared_diamonds - got) * settings.DIAMOND_VALUE_MILLICENTS >= 1000:
+            if got > cleared_diamonds or diamonds_to_cents(cleared_diamonds - got) >= 1:
                 report.problems.append(
                     f"creator {creator.pk}: paid {got} diamonds, {cleared_diamonds} had cleared the hold"
                 )
@@ -209,8 +210,8 @@ def _run(small: bool) -> Report:
             ],
             report,
         )
-        accounts = {c.pk: diamond_account_id(user_id=c.user_id) for c in creators}
-        payable = earnings.payable_diamonds(account_ids=list(accounts.values()), as_of=cleared + 2 * hold)
+        account_ids = {c.pk: diamond_account_id(user_id=c.user_id) for c in creators}
+        payable = earnings.payable_diamonds(account_ids=list(account_ids.values()), as_of=cleared + 2 * hold)
         if any(payable.values()):
             report.problems.append(f"diamonds payable while their disputes are open: {payable}")
         else:

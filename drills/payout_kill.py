@@ -55,7 +55,7 @@ def make_world(creators: int, *, seed: int) -> PayoutWorld:
     from django.conf import settings
 
     from bench.payouts_data import make_eligible_creators
-    from creators.payouts import services
+    from creators.payouts.services import planning
     from wallet.selectors import diamond_balance
 
     rng = random.Random(seed)
@@ -64,14 +64,14 @@ def make_world(creators: int, *, seed: int) -> PayoutWorld:
     failing = [d for i, d in enumerate(made.destinations) if i % 10 == 3]
     # The diamonds were credited just now: plan the batch as of the day they clear the hold.
     after_hold = timezone.now() + datetime.timedelta(days=settings.EARNINGS_HOLD_DAYS, seconds=1)
-    creation = services.create_payout_batch(period=f"drill-{made.tag}", as_of=after_hold)
+    creation = planning.create_payout_batch(period=f"drill-{made.tag}", as_of=after_hold)
     batch = creation.batch
     if batch.status == batch.Status.AWAITING_APPROVAL:
         from wallet.models import User
 
         # A superuser holds the approval permission the service checks.
         staff = User.objects.create_superuser(f"drill-staff-{made.tag}@drill.local", None)
-        services.approve_payout_batch(batch_id=batch.pk, staff=staff, reason="drill")
+        planning.approve_payout_batch(batch_id=batch.pk, staff=staff, reason="drill")
     user_ids = [c.user_id for c in made.creators]
     return PayoutWorld(
         batch_id=batch.pk,
@@ -193,6 +193,7 @@ class Verdict:
 def verify(world: PayoutWorld) -> Verdict:
     """Check the batch against the provider's records and the ledger."""
     from creators.models import LocalTransfer, Payout
+    from wallet.earnings import diamonds_to_cents
     from wallet.models import Account, Entry, Transaction, Unit
     from wallet.selectors import diamond_balance
 
@@ -219,7 +220,7 @@ def verify(world: PayoutWorld) -> Verdict:
         if p.status == Payout.Status.PAID:
             verdict.paid += 1
             paid_diamonds += p.diamonds
-            verdict.cash_expected_cents += p.diamonds * world.rate // 1000
+            verdict.cash_expected_cents += diamonds_to_cents(p.diamonds, world.rate)
             if paid_by_payout[p.pk] != 1:
                 verdict.problems.append(
                     f"payout {p.pk} is paid but has {paid_by_payout[p.pk]} paid transfers"

@@ -4,9 +4,9 @@ delivers payments to the real ASGI app (uvicorn), with a Celery worker and beat 
 The drill's own redis-server (nothing else uses it) is frozen with SIGSTOP for the first half
 of the outage (connections hang: the case timeouts are for), then killed (connections
 refused, every key lost) and started again on the same port. HTTP clients keep sending
-gifts (REST API with a token, and the live page's HTML endpoint with a session and CSRF),
-webhooks, log-ins and /healthz probes, and retry with the same idempotency key until they
-get a definitive answer. A real Chromium watches the live page.
+gifts (the REST API with a token, and with a session and CSRF as the live page's script
+does), webhooks, log-ins and /healthz probes, and retry with the same idempotency key until
+they get a definitive answer. A real Chromium watches the live page.
 
 Passes when: every gift and purchase landed exactly once; no 5xx but a 503 that says why;
 no request hung past the client's timeout; /healthz said Redis was down (503) throughout the
@@ -80,8 +80,7 @@ class Sent:
                 self.gave_up.append(key)
             elif response.status_code == 201:
                 body = response.json()
-                sent = body.get("gift_send", body)
-                self.gifts[key] = (int(sent["id"]), int(sent["coins"]))
+                self.gifts[key] = (int(body["id"]), int(body["coins"]))
             elif len(self.refused) < 10:
                 self.refused.append(f"{key}: {response.status_code} {response.text[:160]}")
 
@@ -183,7 +182,6 @@ def _run(small: bool) -> Report:
     health: list[tuple[float, int | str, bool | None, str, float]] = []
     logins: list[tuple[str, int | str]] = []
     live_url = f"{base}/api/v1/live/{session.pk}/gifts/"
-    html_url = f"{base}/live/{session.pk}/gift/"
 
     def api_gifter(i: int) -> None:
         http = web_client(base)
@@ -230,7 +228,6 @@ def _run(small: bool) -> Report:
         base_headers = {
             "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
             "X-CSRFToken": cookies["csrftoken"],
-            "Accept": "application/json",
         }
         n = 0
         while not halt.is_set():
@@ -238,8 +235,8 @@ def _run(small: bool) -> Report:
             headers = {**base_headers, "Idempotency-Key": key}
 
             def send(headers: dict[str, str] = headers, count: int = count) -> requests.Response:
-                data = {"gift": rose.pk, "count": count, "idempotency_key": headers["Idempotency-Key"]}
-                return http.post(html_url, data=data, headers=headers, timeout=CLIENT_TIMEOUT)
+                body = {"gift": rose.pk, "count": count}
+                return http.post(live_url, json=body, headers=headers, timeout=CLIENT_TIMEOUT)
 
             sent.gift(key, until_definitive(send, answers, "gift page"))
             n += 1

@@ -5,31 +5,38 @@ from typing import Any
 from django import forms
 
 from gifts import selectors
-from gifts.models import Gift
-from gifts.services import GOAL_INCOMPLETE, MAX_COMBO, MAX_GOAL_COUNT
+from gifts.errors import CHOOSE_GIFT, COUNT_INVALID, COUNT_REQUIRED, GIFT_UNAVAILABLE, GOAL_INCOMPLETE
+from gifts.models import MAX_COMBO, MAX_GOAL_COUNT, Gift
+from wallet import idempotency
 
 
 class SendGiftForm(forms.Form):
-    """What the gift panel posts (as a form or as JSON). The idempotency key may come in the
-    `Idempotency-Key` header instead; the service validates its shape."""
+    """What the gift panel's plain form posts (its script sends to the API instead); a malformed
+    idempotency key is a form error like any other field's."""
 
     # Any gift, retired ones too: send_gift refuses a retired gift after answering a replay of its key.
     gift = forms.ModelChoiceField(
         queryset=Gift.objects.all(),
-        error_messages={"required": "Choose a gift.", "invalid_choice": "That gift is not available."},
+        error_messages={"required": CHOOSE_GIFT, "invalid_choice": GIFT_UNAVAILABLE},
     )
     count = forms.IntegerField(
         min_value=1,
         max_value=MAX_COMBO,
         initial=1,
         error_messages={
-            "required": "Enter a combo count.",
-            "invalid": f"The combo count must be a whole number from 1 to {MAX_COMBO:,}.",
-            "min_value": f"The combo count must be a whole number from 1 to {MAX_COMBO:,}.",
-            "max_value": f"The combo count must be a whole number from 1 to {MAX_COMBO:,}.",
+            "required": COUNT_REQUIRED,
+            "invalid": COUNT_INVALID,
+            "min_value": COUNT_INVALID,
+            "max_value": COUNT_INVALID,
         },
     )
     idempotency_key = forms.CharField(required=False)
+
+    def clean_idempotency_key(self) -> str:
+        key = self.cleaned_data.get("idempotency_key") or ""
+        if not idempotency.is_valid_key(key):
+            raise forms.ValidationError(idempotency.KEY_INVALID)
+        return key
 
 
 class StartLiveForm(forms.Form):

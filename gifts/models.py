@@ -8,6 +8,10 @@ from django.utils import timezone
 from creators.models import Creator, Post
 from wallet.models import Transaction
 
+# The largest combo (gifts of one kind sent at once) and the largest live-session goal.
+MAX_COMBO = 9_999
+MAX_GOAL_COUNT = 1_000_000
+
 
 class Gift(models.Model):
     """A gift in the catalogue, priced in coins."""

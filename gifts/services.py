@@ -11,39 +11,35 @@ per-process cache. After commit the gift is queued for the live broadcaster
 
 from __future__ import annotations
 
-import re
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from creators.models import Creator, Post
 from creators.services import stream_keys
 from gifts import live_updates
-from gifts.models import Gift, GiftSend, LiveSession
-from wallet import errors
+from gifts.errors import (
+    ALREADY_LIVE,
+    COUNT_INVALID,
+    CREATOR_CANNOT_RECEIVE,
+    GIFT_UNAVAILABLE,
+    GOAL_COUNT_INVALID,
+    GOAL_INCOMPLETE,
+    NO_SELF_GIFTS,
+    NOT_A_CREATOR,
+    NOT_ENOUGH_COINS,
+    NOT_YOUR_SESSION,
+    ONE_TARGET,
+    POST_UNAVAILABLE,
+    SESSION_ENDED,
+    TITLE_INVALID,
+)
+from gifts.models import MAX_COMBO, MAX_GOAL_COUNT, Gift, GiftSend, LiveSession
+from wallet import errors, idempotency
 from wallet.models import Transaction, User
 from wallet.moderation import audit, reports
 from wallet.services import daily_cap_for, execute_posting, posting_statement, spending_legs
 
-MAX_COMBO = 9_999
-MAX_GOAL_COUNT = 1_000_000
 COINS_URL = "/coins/"
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
-
-COUNT_INVALID = f"The combo count must be a whole number from 1 to {MAX_COMBO:,}."
-KEY_INVALID = "An idempotency key of 1 to 100 letters, digits, '-', '_', '.' or ':' is required."
-GIFT_UNAVAILABLE = "That gift is not available."
-ONE_TARGET = "A gift goes to exactly one live session or post."
-SESSION_ENDED = "This live session has ended, so it can't receive gifts."
-POST_UNAVAILABLE = "This post can't receive gifts."
-CREATOR_CANNOT_RECEIVE = "This creator can't receive gifts right now."
-NO_SELF_GIFTS = "You can't send gifts to yourself."
-NOT_ENOUGH_COINS = "You don't have enough coins for this gift. Get more coins to continue."
-NOT_A_CREATOR = "Only approved creators can go live."
-ALREADY_LIVE = "You are already live: end that session before starting another."
-GOAL_INCOMPLETE = "A goal needs both a gift and a count."
-GOAL_COUNT_INVALID = f"The goal count must be a whole number from 1 to {MAX_GOAL_COUNT:,}."
-NOT_YOUR_SESSION = "Only the creator can end this live session."
 
 
 def gift_ledger_key(*, sender_id: int, idempotency_key: str) -> str:
@@ -54,8 +50,7 @@ def gift_ledger_key(*, sender_id: int, idempotency_key: str) -> str:
 def _check_request(*, count: object, idempotency_key: object) -> None:
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_COMBO:
         raise errors.InvalidRequest(COUNT_INVALID, extra={"field": "count"})
-    if not isinstance(idempotency_key, str) or not IDEMPOTENCY_KEY_PATTERN.match(idempotency_key):
-        raise errors.InvalidRequest(KEY_INVALID, extra={"field": "idempotency_key"})
+    idempotency.check_key(idempotency_key)
 
 
 def _prior_send(*, sender: User, idempotency_key: str) -> GiftSend | None:
@@ -94,6 +89,24 @@ def _refuse(
     return prior
 
 
+def gift_refusal(
+    *, session: LiveSession | None = None, post: Post | None = None, gift: Gift | None = None
+) -> errors.CoinSiteError | None:
+    """Why the live session or post (given with its creator loaded) can't receive a gift now,
+    or `gift` can't be sent: the error `send_gift` refuses with, None when nothing stands in
+    the way. Pages show its message on the gift panel; the rule lives only here."""
+    if session is not None and not session.is_live:
+        return errors.WrongState(SESSION_ENDED)
+    if post is not None and post.hidden:
+        return errors.NotAllowed(POST_UNAVAILABLE)
+    if gift is not None and not gift.active:
+        return errors.InvalidRequest(GIFT_UNAVAILABLE, extra={"field": "gift"})
+    target = session if session is not None else post
+    if target is not None and not target.creator.is_approved:
+        return errors.NotAllowed(CREATOR_CANNOT_RECEIVE)
+    return None
+
+
 def send_gift(
     *,
     sender: User,
@@ -115,22 +128,14 @@ def send_gift(
     _check_request(count=count, idempotency_key=idempotency_key)
     if (session is None) == (post is None):
         raise errors.InvalidRequest(ONE_TARGET)
-    refusal: errors.CoinSiteError | None = None
     if session is not None:
         creator: Creator = session.creator
         target = f"session:{session.pk}"
-        if session.status != LiveSession.Status.LIVE:
-            refusal = errors.WrongState(SESSION_ENDED)
     else:
         assert post is not None
         creator = post.creator
         target = f"post:{post.pk}"
-        if post.hidden:
-            refusal = errors.NotAllowed(POST_UNAVAILABLE)
-    if refusal is None and not gift.active:
-        refusal = errors.InvalidRequest(GIFT_UNAVAILABLE, extra={"field": "gift"})
-    if refusal is None and creator.status != Creator.Status.APPROVED:
-        refusal = errors.NotAllowed(CREATOR_CANNOT_RECEIVE)
+    refusal = gift_refusal(session=session, post=post, gift=gift)
     if refusal is not None:
         return _refuse(
             refusal,
@@ -223,7 +228,7 @@ def start_live_session(
         raise errors.NotAllowed(NOT_A_CREATOR)
     title = title.strip()
     if not title or len(title) > 120:
-        raise errors.InvalidRequest("A title of 1 to 120 characters is required.", extra={"field": "title"})
+        raise errors.InvalidRequest(TITLE_INVALID, extra={"field": "title"})
     if (goal_gift is None) != (goal_count is None):
         raise errors.InvalidRequest(GOAL_INCOMPLETE, extra={"field": "goal_count"})
     if goal_count is not None and (

@@ -1,29 +1,24 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from creators.models import Creator, Post
+from gifts import errors as gift_errors
 from gifts import selectors, services
 from gifts.forms import SendGiftForm, StartLiveForm
-from gifts.live_events import gift_send_data
 from gifts.models import Gift, GiftSend, LiveSession
 from gifts.panel import gift_panel_context
 from wallet import errors
 from wallet.models import User
-from wallet.selectors import coin_balance
-
-LOG_IN_TO_GIFT = "Log in to send gifts."
-BAD_JSON = "The request body must be a JSON object."
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -44,19 +39,20 @@ def live_list(request: HttpRequest) -> HttpResponse:
 def live_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     session = get_object_or_404(LiveSession.objects.select_related("creator", "goal_gift"), pk=session_id)
     page = reverse("live-detail", args=[session.pk])
-    reason = ""
-    if not session.is_live:
-        reason = services.SESSION_ENDED
-    elif not session.creator.is_approved:
-        reason = services.CREATOR_CANNOT_RECEIVE
     context = {
         "session": session,
         "feed": selectors.recent_gifts(session_id=session.pk),
         "state": selectors.session_state(session=session),
         "all_time_board": selectors.creator_board(creator_id=session.creator_id),
         "ws_path": f"/ws/live/{session.pk}/",
+        # What the gift panel says once the page learns the session ended (static/js/live.js).
+        "ended_note": services.SESSION_ENDED,
         **gift_panel_context(
-            request, action=reverse("live-gift", args=[session.pk]), next_url=page, disabled_reason=reason
+            request,
+            action=reverse("live-gift", args=[session.pk]),
+            api_url=reverse("api-live-session-gifts", args=[session.pk]),
+            next_url=page,
+            session=session,
         ),
     }
     return render(request, "gifts/live_detail.html", context)
@@ -65,33 +61,7 @@ def live_detail(request: HttpRequest, session_id: int) -> HttpResponse:
 # ---------------------------------------------------------------- sending gifts
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return (
-        bool(getattr(request, "htmx", False))
-        or "application/json" in request.headers.get("Accept", "")
-        or request.content_type == "application/json"
-    )
-
-
-def _error_json(error: errors.CoinSiteError) -> JsonResponse:
-    return JsonResponse(
-        {"code": error.code, "message": error.message, "extra": error.extra}, status=error.status
-    )
-
-
-def _gift_input(request: HttpRequest) -> QueryDict | dict[str, Any]:
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise errors.InvalidRequest(BAD_JSON) from exc
-        if not isinstance(data, dict):
-            raise errors.InvalidRequest(BAD_JSON)
-        return data
-    return request.POST
-
-
-def _next_url(request: HttpRequest, data: QueryDict | dict[str, Any], default: str) -> str:
+def _next_url(request: HttpRequest, data: QueryDict, default: str) -> str:
     candidate = data.get("next")
     if isinstance(candidate, str) and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -103,63 +73,47 @@ def _next_url(request: HttpRequest, data: QueryDict | dict[str, Any], default: s
 def _send(
     request: HttpRequest, *, default_next: str, session: LiveSession | None = None, post: Post | None = None
 ) -> HttpResponse:
-    """Parse the gift panel's post, call `send_gift`, answer JSON (fetch, htmx) or redirect (form)."""
-    as_json = _wants_json(request)
+    """The gift panel's plain form (no script): call `send_gift`, redirect back with a message.
+    The panel's script sends through the API instead (POST /api/v1/live/<id>/gifts/)."""
     if not request.user.is_authenticated:
-        if as_json:
-            return JsonResponse(
-                {"code": "not_authenticated", "message": LOG_IN_TO_GIFT, "extra": {}}, status=401
-            )
         return redirect(f"{reverse('account_login')}?{urlencode({'next': default_next})}")
     sender = request.user
     assert isinstance(sender, User)
-    next_url = default_next
+    data = request.POST
+    next_url = _next_url(request, data, default_next)
     try:
-        data = _gift_input(request)
-        next_url = _next_url(request, data, default_next)
         form = SendGiftForm(data)
         if not form.is_valid():
-            fields = {
-                name: [str(message) for message in messages_] for name, messages_ in form.errors.items()
-            }
-            field, field_messages = next(iter(fields.items()))
-            raise errors.InvalidRequest(field_messages[0], extra={"field": field, "fields": fields})
+            field_messages = next(iter(form.errors.values()))
+            raise errors.InvalidRequest(str(field_messages[0]))
         gift_send = services.send_gift(
             sender=sender,
             gift=form.cleaned_data["gift"],
             count=form.cleaned_data["count"],
-            idempotency_key=request.headers.get("Idempotency-Key") or form.cleaned_data["idempotency_key"],
+            idempotency_key=form.cleaned_data["idempotency_key"],
             session=session,
             post=post,
         )
     except errors.CoinSiteError as error:
-        if as_json:
-            return _error_json(error)
         messages.error(request, error.message)
         if isinstance(error, errors.InsufficientCoins):
             joiner = "&" if "?" in next_url else "?"
             return HttpResponseRedirect(f"{next_url}{joiner}need_coins=1#gift-panel")
         return HttpResponseRedirect(f"{next_url}#gift-panel")
-    if as_json:
-        return JsonResponse(
-            {"gift_send": gift_send_data(gift_send), "balance": coin_balance(user_id=sender.pk)}, status=201
-        )
     messages.success(request, _sent_message(gift_send))
     return HttpResponseRedirect(f"{next_url}#gift-panel")
 
 
 def _sent_message(gift_send: GiftSend) -> str:
     label = f"{gift_send.gift.emoji} {gift_send.gift.name}".strip()
-    return f"You sent {label} ×{gift_send.count} ({gift_send.coins:,} coins)."
+    return gift_errors.GIFT_SENT.format(gift=label, count=gift_send.count, coins=gift_send.coins)
 
 
 @require_POST
 def live_gift(request: HttpRequest, session_id: int) -> HttpResponse:
     session = LiveSession.objects.select_related("creator", "goal_gift").filter(pk=session_id).first()
     if session is None:
-        if _wants_json(request):
-            return _error_json(errors.NotFound("No such live session."))
-        raise Http404("No such live session.")
+        raise Http404(gift_errors.NO_SUCH_SESSION)
     return _send(request, session=session, default_next=reverse("live-detail", args=[session.pk]))
 
 
@@ -167,9 +121,7 @@ def live_gift(request: HttpRequest, session_id: int) -> HttpResponse:
 def post_gift(request: HttpRequest, post_id: int) -> HttpResponse:
     post = Post.objects.select_related("creator").filter(pk=post_id).first()
     if post is None:
-        if _wants_json(request):
-            return _error_json(errors.NotFound("No such post."))
-        raise Http404("No such post.")
+        raise Http404(gift_errors.NO_SUCH_POST)
     return _send(request, post=post, default_next=f"/posts/{post.pk}/")
 
 
@@ -205,7 +157,7 @@ def studio_live(request: HttpRequest) -> HttpResponse:
         except errors.CoinSiteError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "You are live.")
+            messages.success(request, gift_errors.LIVE_STARTED)
             return redirect("live-detail", session_id=session.pk)
     current = selectors.live_session_of(creator_id=creator.pk)
     context = {
@@ -234,5 +186,5 @@ def studio_live_end(request: HttpRequest, session_id: int) -> HttpResponse:
     except errors.WrongState as error:
         messages.info(request, error.message)
     else:
-        messages.success(request, "Your live session has ended.")
+        messages.success(request, gift_errors.LIVE_ENDED)
     return redirect("studio-live")

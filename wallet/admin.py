@@ -47,8 +47,8 @@ from wallet.moderation.admin_actions import (
     reason_action,
 )
 from wallet.moderation.forms import AdjustmentForm
+from wallet.money import format_money
 from wallet.purchases.forms import RefundReasonForm
-from wallet.purchases.pricing import format_money
 
 
 @admin.register(User)

@@ -10,7 +10,7 @@ from typing import Any
 
 from rest_framework.authtoken.models import Token
 
-from wallet.errors import NotAllowed
+from wallet.errors import LOG_IN_FIRST, NotAllowed
 from wallet.models import User
 
 TOKEN_SHOWN_CHARACTERS = 4
@@ -19,7 +19,7 @@ TOKEN_SHOWN_CHARACTERS = 4
 def signed_in_user(request: Any) -> User:
     user = request.user
     if not isinstance(user, User):
-        raise NotAllowed("Please log in first.")
+        raise NotAllowed(LOG_IN_FIRST)
     return user
 
 

@@ -1,6 +1,8 @@
 """When creator diamonds are payable: the earnings hold and chargeback holds.
 
-A creator's credits (every positive entry on their diamond account but a returned payout) are
+A creator's credits (every positive entry on their diamond account but a returned payout or a
+restored reversal; the SQL view `wallet_earnings_credit` in wallet/sql/money.sql is the one
+definition, and the SQL function `wallet_creator_earnings` there computes what is held) are
 consumed oldest first, in the order (transaction created_at, transaction id): payouts and other
 debits take the oldest, so the unpaid diamonds are always the newest credits worth the balance.
 A refund or lost chargeback takes back the unpaid part of the credits its coins funded
@@ -31,73 +33,20 @@ from django.utils import timezone
 
 from wallet.models import EarningsReversal
 
-# One row per creator diamond account: its exact balance and what of it is held. `%(cutoff)s`
-# is `as_of` minus the hold; the `{on_*}` conditions narrow every part to some accounts.
-_HELD_SQL = """
-recent AS (
-    SELECT e.account_id, sum(e.amount)::bigint AS diamonds
-      FROM wallet_transaction t JOIN wallet_entry e ON e.transaction_id = t.id
-     WHERE t.created_at > %(cutoff)s AND t.kind NOT IN ('payout_return', 'earnings_restore') AND e.amount > 0 AND e.unit = 'DIAMOND'
-       {on_e}
-     GROUP BY e.account_id
-    UNION ALL
-    SELECT r.account_id, -sum(r.diamonds_reversed)::bigint
-      FROM wallet_earningsreversal r WHERE r.undone_at IS NULL AND r.credit_created_at > %(cutoff)s {on_r}
-     GROUP BY r.account_id
-), disputed AS (
-    SELECT DISTINCT h.account_id, h.credit_transaction_id AS txn, h.credit_created_at AS at
-      FROM wallet_earningshold h
-      JOIN wallet_purchasedispute d ON d.id = h.dispute_id AND d.status = 'open'
-     WHERE true {on_h}
-), from_disputed AS (
-    SELECT x.account_id,
-           (SELECT COALESCE(sum(e.amount), 0) FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
-             WHERE e.account_id = x.account_id AND e.amount > 0 AND t.kind NOT IN ('payout_return', 'earnings_restore')
-               AND (t.created_at, t.id) >= (x.at, x.txn))
-         - (SELECT COALESCE(sum(r.diamonds_reversed), 0) FROM wallet_earningsreversal r
-             WHERE r.undone_at IS NULL AND r.account_id = x.account_id AND (r.credit_created_at, r.credit_transaction_id) >= (x.at, x.txn))
-           AS through,
-           (SELECT COALESCE(sum(e.amount), 0) FROM wallet_entry e
-             WHERE e.account_id = x.account_id AND e.transaction_id = x.txn AND e.amount > 0)
-         - (SELECT COALESCE(sum(r.diamonds_reversed), 0) FROM wallet_earningsreversal r
-             WHERE r.undone_at IS NULL AND r.account_id = x.account_id AND r.credit_transaction_id = x.txn)
-           AS own
-      FROM disputed x
-), held AS (
-    SELECT a.id AS account_id, bal.diamonds AS balance,
-           LEAST(bal.diamonds, GREATEST(COALESCE(rc.diamonds, 0), COALESCE(fd.through, 0)))::bigint AS held
-      FROM wallet_account a
-     CROSS JOIN LATERAL (
-            SELECT (a.balance + COALESCE((SELECT sum(d.amount) FROM wallet_accountdelta d WHERE d.account_id = a.id), 0))::bigint
-                   AS diamonds
-           ) bal
-      LEFT JOIN (SELECT account_id, sum(diamonds)::bigint AS diamonds FROM recent GROUP BY account_id) rc
-        ON rc.account_id = a.id
-      LEFT JOIN LATERAL (
-            -- a disputed credit already paid in full holds nothing
-            SELECT max(f.through) AS through FROM from_disputed f
-             WHERE f.account_id = a.id AND f.through - f.own < bal.diamonds
-           ) fd ON true
-     WHERE a.kind = 'creator_diamonds' {on_a}
-)
-"""
-
-
-def held_ctes(*, accounts: str = "") -> str:
-    """The CTEs (without `WITH`) ending in `held(account_id, balance, held)`; parameter `cutoff`.
-    `accounts` is an SQL condition on an account id (e.g. `= %(account)s`), empty for every
-    creator. Payout batches plan from these, so the page and the batch read one rule."""
-    where = {
-        name: f"AND {alias}.account_id {accounts}" if accounts else ""
-        for name, alias in (("on_e", "e"), ("on_r", "r"), ("on_h", "h"))
-    }
-    return _HELD_SQL.format(on_a=f"AND a.id {accounts}" if accounts else "", **where)
-
 
 def diamonds_to_cents(diamonds: int, rate: int | None = None) -> int:
     """The cash value of diamonds in whole cents at `rate` millicents a diamond (default
-    DIAMOND_VALUE_MILLICENTS), rounded down: payouts, the studio and the loss report use this."""
+    DIAMOND_VALUE_MILLICENTS), rounded down. The one Python definition: payouts, the studio,
+    the API and the loss report use it; SQL uses its twin `wallet_diamonds_to_cents`."""
     return diamonds * (settings.DIAMOND_VALUE_MILLICENTS if rate is None else rate) // 1000
+
+
+def diamonds_covering(cents: int, rate: int | None = None) -> int:
+    """The fewest diamonds worth exactly `cents` (`diamonds_to_cents` of them is `cents`); paying
+    these out of a balance worth `cents` leaves a remainder worth less than one cent. SQL twin:
+    `wallet_diamonds_covering`."""
+    rate = settings.DIAMOND_VALUE_MILLICENTS if rate is None else rate
+    return (cents * 1000 + rate - 1) // rate
 
 
 def hold_cutoff(as_of: datetime.datetime | None = None) -> datetime.datetime:
@@ -130,10 +79,8 @@ def _balances_and_held(account_ids: Sequence[int], cutoff: datetime.datetime) ->
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "WITH "
-            + held_ctes(accounts="= ANY(%(accounts)s)")
-            + " SELECT account_id, balance, held FROM held",
-            {"cutoff": cutoff, "accounts": list(account_ids)},
+            "SELECT account_id, balance, held FROM wallet_creator_earnings(%s, %s::bigint[])",
+            [cutoff, list(account_ids)],
         )
         return {int(account): (int(balance), int(held)) for account, balance, held in cursor.fetchall()}
 
@@ -157,23 +104,18 @@ def payable_earnings(*, account_id: int, as_of: datetime.datetime | None = None)
     zone = timezone.get_default_timezone_name()
     with connection.cursor() as cursor:
         cursor.execute(
-            "WITH " + held_ctes(accounts="= %(account)s") + " SELECT balance, held FROM held",
-            {"cutoff": cutoff, "account": account_id},
+            "SELECT balance, held FROM wallet_creator_earnings(%s, ARRAY[%s]::bigint[])",
+            [cutoff, account_id],
         )
         row = cursor.fetchone()
         balance, held = (int(row[0]), int(row[1])) if row else (0, 0)
         cursor.execute(
             """
-            SELECT day, sum(diamonds)::bigint FROM (
-                SELECT ((t.created_at + make_interval(days => %(hold)s)) AT TIME ZONE %(zone)s)::date AS day, e.amount AS diamonds
-                  FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
-                 WHERE e.account_id = %(account)s AND t.created_at > %(cutoff)s
-                   AND t.kind NOT IN ('payout_return', 'earnings_restore') AND e.amount > 0
-                UNION ALL
-                SELECT ((r.credit_created_at + make_interval(days => %(hold)s)) AT TIME ZONE %(zone)s)::date, -r.diamonds_reversed
-                  FROM wallet_earningsreversal r
-                 WHERE r.undone_at IS NULL AND r.account_id = %(account)s AND r.credit_created_at > %(cutoff)s
-            ) credits GROUP BY day HAVING sum(diamonds) <> 0 ORDER BY day DESC
+            SELECT ((c.created_at + make_interval(days => %(hold)s)) AT TIME ZONE %(zone)s)::date AS day,
+                   sum(c.diamonds)::bigint
+              FROM wallet_earnings_credit c
+             WHERE c.account_id = %(account)s AND c.created_at > %(cutoff)s
+             GROUP BY day HAVING sum(c.diamonds) <> 0 ORDER BY day DESC
             """,
             {"hold": settings.EARNINGS_HOLD_DAYS, "zone": zone, "account": account_id, "cutoff": cutoff},
         )
@@ -198,15 +140,10 @@ def payable_earnings(*, account_id: int, as_of: datetime.datetime | None = None)
 
 
 _UNPAID_SQL = """
-SELECT (SELECT COALESCE(sum(e.amount), 0) FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
-         WHERE e.account_id = %(account)s AND e.amount > 0 AND t.kind NOT IN ('payout_return', 'earnings_restore')
-           AND (t.created_at, t.id) > (%(at)s, %(txn)s))
-     - (SELECT COALESCE(sum(r.diamonds_reversed), 0) FROM wallet_earningsreversal r
-         WHERE r.undone_at IS NULL AND r.account_id = %(account)s AND (r.credit_created_at, r.credit_transaction_id) > (%(at)s, %(txn)s)),
-       (SELECT COALESCE(sum(e.amount), 0) FROM wallet_entry e
-         WHERE e.account_id = %(account)s AND e.transaction_id = %(txn)s AND e.amount > 0)
-     - (SELECT COALESCE(sum(r.diamonds_reversed), 0) FROM wallet_earningsreversal r
-         WHERE r.undone_at IS NULL AND r.account_id = %(account)s AND r.credit_transaction_id = %(txn)s)
+SELECT COALESCE(sum(c.diamonds) FILTER (WHERE (c.created_at, c.transaction_id) > (%(at)s, %(txn)s)), 0),
+       COALESCE(sum(c.diamonds) FILTER (WHERE c.transaction_id = %(txn)s), 0)
+  FROM wallet_earnings_credit c
+ WHERE c.account_id = %(account)s AND (c.created_at, c.transaction_id) >= (%(at)s, %(txn)s)
 """
 
 

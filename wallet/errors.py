@@ -1,4 +1,5 @@
-"""The one domain error type, its subclasses, and the messages tests assert on.
+"""The one domain error type, its subclasses, and every message wallet shows a person (the
+services' refusals, the pages', the forms' and the API's answers).
 
 Views render `message`; the API returns `{"code", "message", "extra"}` with `status`.
 """
@@ -82,12 +83,25 @@ class WrongState(CoinSiteError):
     default_message = "That can't be done in the current state."
 
 
+# ---------------------------------------------------------------- signing in, API tokens, the ledger
+
+LOG_IN_FIRST = "Please log in first."
+BAD_CREDENTIALS = "That email address and password don't match an account."
+TOO_MANY_LOGIN_ATTEMPTS = "Too many failed log-in attempts. Try again later."
+BIRTH_DATE_IN_FUTURE = "Your date of birth can't be in the future."
+BIRTH_DATE_NOT_REAL = "Please enter your real date of birth."
+TOKENS_REVOKED = "Your API tokens are revoked: apps using them must log in again."
+NO_TOKENS = "You have no API tokens."
+NO_SUCH_ENDPOINT = "There is no such API endpoint."
+COINS_NOT_POSITIVE = "The amount of coins must be a positive whole number."
+DIAMONDS_OVER_COINS = "A creator cannot earn more diamonds than the coins spent."
+
 # ---------------------------------------------------------------- buying coins (Stripe)
 
 PURCHASE_NOT_FOUND = "That purchase was not found."
-PURCHASE_TOKEN_TAKEN = "This purchase form has expired. Reload the page and try again."
 PACKAGE_UNAVAILABLE = "That coin package is not available."
 CHOOSE_PACKAGE_OR_AMOUNT = "Choose a coin package or enter an amount of coins."
+PACKAGE_OR_AMOUNT_NOT_BOTH = "Choose a coin package or an amount of coins, not both."
 CUSTOM_COINS_OUT_OF_RANGE = "Enter a whole number of coins from {min} to {max}."
 PAYMENT_METHOD_INVALID = "The card details could not be read. Reload the page and try again."
 PAYMENT_METHOD_NOT_THIS_PURCHASE = (
@@ -105,6 +119,11 @@ WEBHOOK_PAYLOAD_INVALID = "The webhook body is not a Stripe event."
 REFUND_REASON_REQUIRED = "Give a reason for the refund."
 PURCHASE_NOT_REFUNDABLE = "Only a paid purchase that was not refunded yet can be refunded."
 WALLET_FROZEN_FOR_RECEIVABLE = "Coins are owed after a refund or chargeback; buying coins covers them first."
+PURCHASE_NEEDS_BANK = "Your bank needs to confirm this payment."
+PURCHASE_CREDITED = "Payment received: {coins:,} coins added. Your balance is {balance:,} coins."
+PURCHASE_ABANDONED = "This purchase was not completed. Nothing was charged."
+PURCHASE_PROCESSING = "Your payment is being processed."
+PURCHASE_ENTER_CARD = "Enter your card to pay."
 
 
 class PaymentDeclined(CoinSiteError):
@@ -167,3 +186,12 @@ REPORT_DETAILS_TOO_LONG = "Keep the details under 1,000 characters."
 REPORT_OWN = "You can't report yourself or your own content."
 REPORT_DUPLICATE = "You already reported this and our team hasn't finished looking at it yet."
 REPORT_NOT_OPEN = "This report was already handled."
+REPORT_SENT = "Thanks: your report was sent to our moderators."
+REPORT_NOT_FOUND = "That report doesn't exist."
+REPORT_CLOSE_STATUS_INVALID = "A report is closed as actioned or dismissed."
+WALLET_NOT_FOUND = "That wallet doesn't exist."
+ISSUE_NOT_FOUND = "That reconciliation issue doesn't exist."
+WEBHOOK_EVENT_NOT_FOUND = "That webhook event doesn't exist."
+ACCOUNT_NOT_FOUND = "That account doesn't exist."
+ADJUSTMENT_NOT_FOUND = "That adjustment doesn't exist."
+SELECTION_INVALID = "The selected rows are not valid ids."

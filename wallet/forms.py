@@ -9,6 +9,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpRequest
 from django.utils import timezone
 
+from wallet import errors
 from wallet.models import User
 
 
@@ -26,9 +27,9 @@ class SignupForm(forms.Form):
         dob: datetime.date = self.cleaned_data["date_of_birth"]
         today = timezone.localdate()
         if dob > today:
-            raise forms.ValidationError("Your date of birth can't be in the future.")
+            raise forms.ValidationError(errors.BIRTH_DATE_IN_FUTURE)
         if dob.year < today.year - 120:
-            raise forms.ValidationError("Please enter your real date of birth.")
+            raise forms.ValidationError(errors.BIRTH_DATE_NOT_REAL)
         return dob
 
     def signup(self, request: HttpRequest, user: User) -> None:

@@ -18,6 +18,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from wallet.money import format_money
+
 
 def public_name(display_name: str, user_id: int | None) -> str:
     """What other viewers see of a user: the display name, or "viewer-<id>" (never any part of
@@ -342,7 +344,8 @@ class CoinPurchase(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="coin_purchases"
     )
-    # One purchase per page load: a double-click or a reload of the form re-uses this row.
+    # Derived from the caller's idempotency key (`checkout.purchase_token`): one purchase per key,
+    # so a double-click, a reload of the form or a retry re-uses this row.
     page_token = models.UUIDField(unique=True)
     package = models.ForeignKey(
         CoinPackage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -403,7 +406,7 @@ class CoinPurchase(models.Model):
 
     @property
     def amount_display(self) -> str:
-        return f"{self.amount_cents // 100:,}.{self.amount_cents % 100:02d} {self.currency.upper()}"
+        return format_money(self.amount_cents, self.currency)
 
 
 class PurchaseRefund(models.Model):
@@ -809,3 +812,25 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"Report #{self.pk} of {self.target_repr} ({self.status})"
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to an action on an existing object whose row cannot hold the caller's
+    idempotency key (confirm a purchase, cancel or ship an order). Written in the same database
+    transaction as the action (see `wallet.idempotency.once`): a replay of the key gets
+    `result` back, the same key with another `fingerprint` is a 409."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64)
+    result = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_key_once_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"idempotent request {self.key} of user {self.user_id}"

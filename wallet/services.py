@@ -320,9 +320,9 @@ def spending_legs(
     """Legs of a spend: the viewer pays `coins`; the creator earns `diamonds` (or escrow holds
     them); the rest of the coins is platform revenue. Validated: whole, positive, diamonds <= coins."""
     if not isinstance(coins, int) or isinstance(coins, bool) or coins <= 0:
-        raise errors.InvalidRequest("The amount of coins must be a positive whole number.")
+        raise errors.InvalidRequest(errors.COINS_NOT_POSITIVE)
     if not isinstance(diamonds, int) or not 0 <= diamonds <= coins:
-        raise errors.InvalidRequest("A creator cannot earn more diamonds than the coins spent.")
+        raise errors.InvalidRequest(errors.DIAMONDS_OVER_COINS)
     legs = [Leg(coin_account_id(user_id=spender_id), -coins)]
     if diamonds:
         legs.append(Leg(system_account_id(Account.Kind.COIN_SPENT, Unit.COIN), diamonds))
@@ -417,7 +417,7 @@ def issue_coins(
 ) -> PostedTransaction:
     """Credit a viewer with newly issued coins (a paid purchase, a staff grant, demo data)."""
     if not isinstance(coins, int) or coins <= 0:
-        raise errors.InvalidRequest("The amount of coins must be a positive whole number.")
+        raise errors.InvalidRequest(errors.COINS_NOT_POSITIVE)
     return post_transaction(
         kind=kind,
         legs=[

@@ -1,10 +1,6 @@
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,12 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from wallet import auth, errors, selectors
 from wallet.auth import signed_in_user
 from wallet.health import health_for
+from wallet.money import format_money
 from wallet.purchases import checkout, pricing, webhooks
 from wallet.purchases import selectors as purchase_selectors
 from wallet.purchases.forms import StartPurchaseForm
-
-TOKENS_REVOKED = "Your API tokens are revoked: apps using them must log in again."
-NO_TOKENS = "You have no API tokens."
 
 
 @login_required
@@ -48,7 +42,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def revoke_api_tokens(request: HttpRequest) -> HttpResponse:
     revoked = auth.revoke_api_tokens(user_id=signed_in_user(request).pk)
-    messages.success(request, TOKENS_REVOKED if revoked else NO_TOKENS)
+    messages.success(request, errors.TOKENS_REVOKED if revoked else errors.NO_TOKENS)
     return redirect("me-tokens")
 
 
@@ -61,24 +55,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
 # ---------------------------------------------------------------- buying coins
 
 
-def _error_json(exc: errors.CoinSiteError) -> JsonResponse:
-    return JsonResponse({"code": exc.code, "message": exc.message, "extra": exc.extra}, status=exc.status)
-
-
-def _json_login_required(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        if not request.user.is_authenticated:
-            return _error_json(errors.NotAllowed("Log in to buy coins.", code="not_authenticated"))
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def _coins_context(request: HttpRequest, form: StartPurchaseForm | None = None) -> dict[str, object]:
     low, high = pricing.custom_coins_range()
     offers = [
-        {"package": package, "price": pricing.format_money(package.price_cents, package.currency)}
+        {"package": package, "price": format_money(package.price_cents, package.currency)}
         for package in selectors.active_packages()
     ]
     return {
@@ -102,7 +82,7 @@ def coins(request: HttpRequest) -> HttpResponse:
     try:
         purchase = checkout.start_purchase(
             user=signed_in_user(request),
-            page_token=form.cleaned_data["token"],
+            idempotency_key=str(form.cleaned_data["token"]),
             package_id=form.cleaned_data["package"],
             custom_coins=form.cleaned_data["custom_coins"],
         )
@@ -115,7 +95,8 @@ def coins(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def coins_pay(request: HttpRequest, purchase_id: int) -> HttpResponse:
-    """The card page of one purchase; a closed purchase goes to its receipt instead."""
+    """The card page of one purchase; a closed purchase goes to its receipt instead. Its script
+    (static/js/coins.js) confirms and re-fetches the purchase through the API."""
     try:
         prepared = checkout.prepare_checkout(purchase_id=purchase_id, user=signed_in_user(request))
     except errors.NotFound as exc:
@@ -135,37 +116,6 @@ def coins_pay(request: HttpRequest, purchase_id: int) -> HttpResponse:
     return render(request, "wallet/coins_pay.html", context)
 
 
-@_json_login_required
-@require_POST
-def coins_confirm(request: HttpRequest, purchase_id: int) -> JsonResponse:
-    """The browser's card (a PaymentMethod from confirmCardSetup) → one charge; answers the state."""
-    payment_method = request.POST.get("payment_method")
-    if payment_method is None and request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            body = {}
-        payment_method = body.get("payment_method") if isinstance(body, dict) else None
-    try:
-        state = checkout.confirm_purchase(
-            purchase_id=purchase_id, user=signed_in_user(request), payment_method_id=payment_method or ""
-        )
-    except errors.CoinSiteError as exc:
-        return _error_json(exc)
-    return JsonResponse(state.as_json())
-
-
-@_json_login_required
-@require_POST
-def coins_status(request: HttpRequest, purchase_id: int) -> JsonResponse:
-    """Re-fetch the purchase's PaymentIntent from Stripe (after 3-D Secure, or while processing)."""
-    try:
-        state = checkout.refresh_purchase(purchase_id=purchase_id, user=signed_in_user(request))
-    except errors.CoinSiteError as exc:
-        return _error_json(exc)
-    return JsonResponse(state.as_json())
-
-
 @login_required
 @require_GET
 def purchase_history(request: HttpRequest) -> HttpResponse:
@@ -182,6 +132,13 @@ def purchase_receipt(request: HttpRequest, purchase_id: int) -> HttpResponse:
     except errors.NotFound as exc:
         raise Http404(exc.message) from exc
     return render(request, "wallet/receipt.html", {"purchase": state.purchase, "state": state})
+
+
+# ---------------------------------------------------------------- Stripe
+
+
+def _error_json(exc: errors.CoinSiteError) -> JsonResponse:
+    return JsonResponse({"code": exc.code, "message": exc.message, "extra": exc.extra}, status=exc.status)
 
 
 @csrf_exempt

@@ -1,12 +1,9 @@
 """REST API for premium posts, merch orders and creator earnings: one view per operation,
 an input serializer, one service or selector call, an output serializer. Errors are the
-domain errors rendered by wallet.api.errors.exception_handler as {"code", "message", "extra"}."""
+domain errors rendered by coinsite.api.errors.exception_handler as {"code", "message", "extra"}."""
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -19,42 +16,31 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coinsite.api.fields import TextField, WholeNumberField
+from coinsite.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
+from coinsite.api.permissions import IsAdult
+from coinsite.api.schema import error_responses
+from creators import errors as creator_errors
 from creators import selectors, services
 from creators.models import Creator, MerchItem, Order, Payout, PayoutAccount, Post, Unlock
 from creators.payouts import selectors as payout_selectors
 from creators.services.merch import MAX_ORDER_QUANTITY, SHIP_PERMISSION
 from creators.services.posts import MAX_PRICE_COINS
 from wallet import errors
-from wallet.api.fields import TextField, WholeNumberField
-from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key, remembered
-from wallet.api.permissions import IsAdult
-from wallet.api.schema import error_responses
 from wallet.auth import signed_in_user
 from wallet.models import User
 from wallet.moderation.audit import REASON_MAX_LENGTH
 from wallet.selectors import diamond_balance
-
-ORDER_PLACED = "Order placed: {coins} coins."
-_SERVICE_KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
 
 
 def _caller(request: Request) -> User:
     return signed_in_user(request)
 
 
-def _service_key(request: Request) -> str:
-    """The API's Idempotency-Key as the creators services store it (8-100 of [A-Za-z0-9_-]): the
-    key itself when it fits, else a digest of it, so every valid API key maps to one stored key."""
-    key = idempotency_key(request)
-    if _SERVICE_KEY.match(key):
-        return key
-    return "api-" + hashlib.sha256(key.encode()).hexdigest()[:48]
-
-
 def _studio_creator(request: Request) -> Creator:
     creator = Creator.objects.filter(user_id=_caller(request).pk, status=Creator.Status.APPROVED).first()
     if creator is None:
-        raise errors.NotAllowed("Only approved creators have a studio.")
+        raise errors.NotAllowed(creator_errors.STUDIO_NOT_APPROVED)
     return creator
 
 
@@ -103,7 +89,7 @@ class PostDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         post = selectors.visible_post(post_id=pk, viewer=request.user)
         if post is None:
-            raise errors.NotFound("That post doesn't exist.")
+            raise errors.NotFound(creator_errors.POST_NOT_FOUND)
         return Response(PostOutput(_post_data(post, request.user)).data)
 
 
@@ -141,7 +127,7 @@ class CreatorProfileView(APIView):
         """A creator's public profile: who is live, posts and merch to open, unlock or order."""
         creator = selectors.public_creator(handle=handle, viewer=request.user)
         if creator is None:
-            raise errors.NotFound("No such creator.")
+            raise errors.NotFound(creator_errors.NO_SUCH_CREATOR)
         profile = selectors.creator_profile(creator=creator, viewer=request.user)
         return Response(CreatorProfileOutput(profile).data)
 
@@ -168,7 +154,7 @@ class UnlockView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         """Unlock a premium post (18+): charged once per viewer and post. 201 when this request
         charged (a replay of its key answers the same); 200 when the post was already unlocked."""
-        key = _service_key(request)
+        key = idempotency_key(request)
         result = services.unlock_post(user=_caller(request), post_id=pk, idempotency_key=key)
         charged = result.charged or result.replay  # a replay answers as the first request did
         unlock: Unlock = result.unlock
@@ -204,7 +190,7 @@ class MerchDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         item: MerchItem | None = selectors.visible_merch(item_id=pk, viewer=request.user)
         if item is None:
-            raise errors.NotFound("That item doesn't exist.")
+            raise errors.NotFound(creator_errors.ITEM_NOT_FOUND)
         data = {
             "id": item.pk,
             "name": item.name,
@@ -255,42 +241,16 @@ class OrderOutput(serializers.Serializer):
 class OrderActionOutput(serializers.Serializer):
     order = OrderOutput()
     changed = serializers.BooleanField(
-        help_text="False when nothing moved (a replay, or already in that state)."
+        help_text="False when the order was already in that state (nothing moved); a replay of a key "
+        "answers as its first request did."
     )
     message = serializers.CharField()
 
 
 def _order_action(result: services.OrderResult, *, created_status: int = status.HTTP_200_OK) -> Response:
-    data = {"order": result.order, "changed": result.changed, "message": result.message}
-    return Response(
-        OrderActionOutput(data).data, status=created_status if result.changed else status.HTTP_200_OK
-    )
-
-
-def _same_order(order: Order, data: dict[str, Any]) -> bool:
-    """Whether a replayed key asks for what its order holds (the service compares item and quantity)."""
-    # Normalised as the service stores it: stripped, country in capitals.
-    shipping = {field: value.strip() for field, value in data["shipping"].items()}
-    shipping["country"] = shipping["country"].upper()
-    stored = {
-        "name": order.ship_name,
-        "line1": order.ship_line1,
-        "line2": order.ship_line2,
-        "city": order.ship_city,
-        "region": order.ship_region,
-        "postcode": order.ship_postcode,
-        "country": order.ship_country,
-    }
-    expected = data.get("expected_unit_price")
-    return shipping == stored and (expected is None or expected == order.unit_price_coins)
-
-
-def _as_placed(order: Order) -> Order:
-    placed = copy.copy(order)
-    placed.status = Order.Status.PLACED
-    placed.shipped_at = None
-    placed.cancelled_at = None
-    return placed
+    changed = result.changed or result.replay  # a replay answers as the first request did
+    data = {"order": result.order, "changed": changed, "message": result.message}
+    return Response(OrderActionOutput(data).data, status=created_status if changed else status.HTTP_200_OK)
 
 
 class PlaceOrderView(APIView):
@@ -305,7 +265,7 @@ class PlaceOrderView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         """Order merch (18+): stock is taken and the coins charged once per key; a replay answers
         as the first request did (201, the order as placed). Sold out or a changed price is a 409."""
-        key = _service_key(request)
+        key = idempotency_key(request)
         body = PlaceOrderInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -317,14 +277,6 @@ class PlaceOrderView(APIView):
             idempotency_key=key,
             expected_unit_price=data.get("expected_unit_price"),
         )
-        if not result.changed:
-            if not _same_order(result.order, data):
-                raise errors.IdempotencyConflict()
-            result = services.OrderResult(
-                order=_as_placed(result.order),
-                changed=True,
-                message=ORDER_PLACED.format(coins=result.order.coins),
-            )
         return _order_action(result, created_status=status.HTTP_201_CREATED)
 
 
@@ -346,7 +298,7 @@ class OrderDetailView(APIView):
         """One of your orders (someone else's is a 404)."""
         order = selectors.orders_of(user=_caller(request)).filter(pk=pk).first()
         if order is None:
-            raise errors.NotFound("That order doesn't exist.")
+            raise errors.NotFound(creator_errors.ORDER_NOT_FOUND)
         return Response(OrderOutput(order).data)
 
 
@@ -379,11 +331,10 @@ class CancelOrderView(APIView):
         answers as the first request did; a shipped order is a 409."""
         caller = _caller(request)
         reason = _staff_reason(request)
-        return remembered(
-            request,
-            user=caller,
-            answer=lambda: _order_action(services.cancel_order(order_id=pk, by=caller, reason=reason)),
+        result = services.cancel_order(
+            order_id=pk, by=caller, reason=reason, idempotency_key=idempotency_key(request)
         )
+        return _order_action(result)
 
 
 class CreatorOrdersView(generics.ListAPIView[Order]):
@@ -404,7 +355,9 @@ class CreatorOrdersView(generics.ListAPIView[Order]):
         creator = _studio_creator(self.request)
         wanted = self.request.query_params.get("status")
         if wanted is not None and wanted not in Order.Status.values:
-            raise errors.InvalidRequest(f"status must be one of {', '.join(Order.Status.values)}.")
+            raise errors.InvalidRequest(
+                creator_errors.ORDER_STATUS_FILTER_INVALID.format(choices=", ".join(Order.Status.values))
+            )
         return selectors.orders_for_creator(creator=creator, status=wanted)
 
 
@@ -423,11 +376,10 @@ class ShipOrderView(APIView):
         if not caller.has_perm(SHIP_PERMISSION):
             _studio_creator(request)
         reason = _staff_reason(request)
-        return remembered(
-            request,
-            user=caller,
-            answer=lambda: _order_action(services.mark_order_shipped(order_id=pk, by=caller, reason=reason)),
+        result = services.mark_order_shipped(
+            order_id=pk, by=caller, reason=reason, idempotency_key=idempotency_key(request)
         )
+        return _order_action(result)
 
 
 # ---------------------------------------------------------------- earnings
@@ -550,7 +502,7 @@ class PayoutsView(APIView):
             "diamonds": diamonds,
             "account": account,
             "totals": payout_selectors.payout_totals(creator=creator),
-            "next": payout_selectors.next_payout(diamonds=diamonds, account=account),
+            "next": payout_selectors.next_payout(creator=creator),
             "payouts": payout_selectors.payouts_of(creator=creator),
         }
         return Response(PayoutsOutput(data).data)

@@ -17,16 +17,13 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from creators.models import LocalTransfer, Payout, PayoutAccount, PayoutBatch
-from creators.payouts import services
+from creators.payouts.services import accounts, planning, retries
 from wallet.errors import CoinSiteError
 from wallet.models import User
 from wallet.moderation.admin_actions import ActionAdmin, permission_check, reason_action
+from wallet.money import format_money
 
-APPROVE_PERMISSION = services.APPROVE_PERMISSION
-
-
-def _cash(cents: int, currency: str) -> str:
-    return f"{cents // 100:,}.{cents % 100:02d} {currency.upper()}"
+APPROVE_PERMISSION = planning.APPROVE_PERMISSION
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -45,7 +42,7 @@ class _ReadOnly(admin.ModelAdmin):
 
 def _set_verified(verified: bool) -> Any:
     def perform(account: PayoutAccount, staff: User, data: dict[str, Any]) -> str:
-        services.set_payout_account_verified(
+        accounts.set_payout_account_verified(
             account_id=account.pk, staff=staff, verified=verified, reason=data["reason"]
         )
         return f"{account}: {'verified' if verified else 'marked unverified'}."
@@ -70,7 +67,7 @@ class PayoutAccountAdmin(_ReadOnly, ActionAdmin):
     actions = [
         reason_action(
             name="verify_accounts",
-            permission=services.VERIFY_PERMISSION,
+            permission=accounts.VERIFY_PERMISSION,
             description="Verify selected payout accounts",
             submit="Verify",
             perform=_set_verified(True),
@@ -78,14 +75,14 @@ class PayoutAccountAdmin(_ReadOnly, ActionAdmin):
         ),
         reason_action(
             name="unverify_accounts",
-            permission=services.VERIFY_PERMISSION,
+            permission=accounts.VERIFY_PERMISSION,
             description="Mark selected payout accounts unverified",
             submit="Mark unverified",
             perform=_set_verified(False),
         ),
     ]
 
-    has_verify_payoutaccount_permission = permission_check(services.VERIFY_PERMISSION)
+    has_verify_payoutaccount_permission = permission_check(accounts.VERIFY_PERMISSION)
 
 
 class RejectBatchForm(forms.Form):
@@ -139,7 +136,7 @@ class PayoutBatchAdmin(_ReadOnly):
 
     @admin.display(description="Total")
     def total(self, batch: PayoutBatch) -> str:
-        return _cash(batch.total_cents, batch.currency)
+        return format_money(batch.total_cents, batch.currency)
 
     @admin.display(description="Done / failed / pending")
     def progress(self, batch: PayoutBatch) -> str:
@@ -171,7 +168,7 @@ class PayoutBatchAdmin(_ReadOnly):
             self.message_user(request, "You may not run payout batches.", messages.ERROR)
             return HttpResponseRedirect(changelist)
         try:
-            creation = services.create_payout_batch(
+            creation = planning.create_payout_batch(
                 period=request.POST.get("period", "").strip() or None, created_by=cast(User, request.user)
             )
         except CoinSiteError as exc:
@@ -179,12 +176,12 @@ class PayoutBatchAdmin(_ReadOnly):
             return HttpResponseRedirect(changelist)
         batch = creation.batch
         if batch.status == PayoutBatch.Status.PROCESSING:
-            services.enqueue_batch_processing(batch_id=batch.pk)
+            planning.enqueue_batch_processing(batch_id=batch.pk)
         verb = "created" if creation.created else "already exists"
         self.message_user(
             request,
             f"Batch {batch.period} {verb}: {batch.payouts_planned} payouts, "
-            f"{_cash(batch.total_cents, batch.currency)} ({batch.get_status_display()}).",
+            f"{format_money(batch.total_cents, batch.currency)} ({batch.get_status_display()}).",
             messages.SUCCESS,
         )
         return HttpResponseRedirect(changelist)
@@ -193,7 +190,7 @@ class PayoutBatchAdmin(_ReadOnly):
     def approve_batches(self, request: HttpRequest, queryset: QuerySet[PayoutBatch]) -> None:
         for batch in queryset:
             try:
-                services.approve_payout_batch(batch_id=batch.pk, staff=cast(User, request.user))
+                planning.approve_payout_batch(batch_id=batch.pk, staff=cast(User, request.user))
                 self.message_user(request, f"Batch {batch.period} approved.", messages.SUCCESS)
             except CoinSiteError as exc:
                 self.message_user(request, f"Batch {batch.period}: {exc.message}", messages.ERROR)
@@ -204,7 +201,7 @@ class PayoutBatchAdmin(_ReadOnly):
         if form.is_valid():
             for batch in queryset:
                 try:
-                    services.reject_payout_batch(
+                    planning.reject_payout_batch(
                         batch_id=batch.pk, staff=cast(User, request.user), reason=form.cleaned_data["reason"]
                     )
                     self.message_user(request, f"Batch {batch.period} rejected.", messages.SUCCESS)
@@ -227,7 +224,7 @@ class PayoutBatchAdmin(_ReadOnly):
             "pk", flat=True
         )
         _report_retry(
-            self, request, services.retry_failed_payouts(payout_ids=list(ids), staff=cast(User, request.user))
+            self, request, retries.retry_failed_payouts(payout_ids=list(ids), staff=cast(User, request.user))
         )
 
     @admin.action(
@@ -235,13 +232,13 @@ class PayoutBatchAdmin(_ReadOnly):
     )
     def drive_batches(self, request: HttpRequest, queryset: QuerySet[PayoutBatch]) -> None:
         for batch in queryset.filter(status=PayoutBatch.Status.PROCESSING):
-            services.enqueue_batch_processing(batch_id=batch.pk)
+            planning.enqueue_batch_processing(batch_id=batch.pk)
         self.message_user(
             request, "Processing queued for the selected batches that are processing.", messages.SUCCESS
         )
 
 
-def _report_retry(modeladmin: admin.ModelAdmin, request: HttpRequest, report: services.RetryReport) -> None:
+def _report_retry(modeladmin: admin.ModelAdmin, request: HttpRequest, report: retries.RetryReport) -> None:
     if report.retried:
         modeladmin.message_user(
             request, f"{len(report.retried)} payout(s) queued for a new attempt.", messages.SUCCESS
@@ -289,7 +286,7 @@ class PayoutAdmin(_ReadOnly):
     def retry_payouts(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         _report_retry(
-            self, request, services.retry_failed_payouts(payout_ids=ids, staff=cast(User, request.user))
+            self, request, retries.retry_failed_payouts(payout_ids=ids, staff=cast(User, request.user))
         )
 
 

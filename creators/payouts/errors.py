@@ -1,10 +1,17 @@
-"""Payout messages (tests assert on them) and the few payout-specific errors."""
+"""Every payout message (the payouts package, and the payout providers' refusals) and the few
+payout-specific errors."""
 
 from __future__ import annotations
 
 from wallet.errors import CoinSiteError
 
 NOT_A_CREATOR = "Only an approved creator can connect a payout account."
+ACCOUNT_CONNECTED = "Payout account connected."
+ACCOUNT_TO_VERIFY = " Staff will verify it before the next payout."
+STRIPE_ACCOUNT_INVALID = "Enter your Stripe account id: it starts with acct_ followed by letters and digits."
+LOCAL_DESTINATION_INVALID = "A local payout destination is 'local-' followed by letters, digits, '-' or '_'."
+LOCAL_REFUSED = "The local payout provider refuses this destination (LOCAL_PAYOUT_FAIL_DESTINATIONS)."
+KEY_REUSED = "This idempotency key was already used for a different transfer."
 DESTINATION_TAKEN = "This payout account is already connected to another creator."
 ACCOUNT_NOT_FOUND = "That payout account was not found."
 BATCH_NOT_FOUND = "That payout batch was not found."

@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 
 from creators.models import PayoutAccount
-from creators.payout_providers import STRIPE_ACCOUNT_ID, STRIPE_ACCOUNT_INVALID
+from creators.payout_providers import STRIPE_ACCOUNT_ID
+from creators.payouts.errors import STRIPE_ACCOUNT_INVALID
 
 
 class PayoutAccountForm(forms.Form):

@@ -31,7 +31,7 @@ from django.utils import timezone
 from creators.models import Payout, PayoutAccount
 from creators.payout_providers import TransferResult
 from creators.payouts import errors as payout_errors
-from creators.payouts.services import settle_payout
+from creators.payouts.services.driving import settle_payout
 from wallet import errors, stripe_gateway
 from wallet.models import Account, Transaction, Unit
 from wallet.purchases import webhooks

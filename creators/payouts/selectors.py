@@ -6,10 +6,12 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 
 from creators.models import Creator, Payout, PayoutAccount, PayoutBatch
-from creators.payouts.services import cents_for, diamonds_covering
+from wallet.earnings import hold_cutoff
+from wallet.services import diamond_account_id
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,8 @@ def payout_account_of(*, creator: Creator) -> PayoutAccount | None:
 
 @dataclass(frozen=True)
 class NextPayout:
-    """What the next batch would pay from `diamonds` now (if the account is verified)."""
+    """What the next batch would pay the creator now: the payable diamonds' whole `cents`, the
+    `diamonds` covering them, and whether the batch would take the creator (`eligible`)."""
 
     cents: int
     diamonds: int
@@ -71,14 +74,28 @@ class NextPayout:
     eligible: bool
 
 
-def next_payout(*, diamonds: int, account: PayoutAccount | None) -> NextPayout:
-    cents = cents_for(diamonds)
+def next_payout(*, creator: Creator, as_of: datetime.datetime | None = None) -> NextPayout:
+    """Read from `creators_payout_candidates`, the SQL the batch plans from, so the studio
+    never calls a creator eligible whom the batch would leave out (suspended, frozen, no
+    verified account, under the minimum, a payout still open)."""
     minimum = settings.MINIMUM_PAYOUT_CENTS
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT cents, diamonds, eligible FROM creators_payout_candidates("
+            "%s::timestamptz, %s::bigint, %s::bigint, ARRAY[%s]::bigint[])",
+            [
+                hold_cutoff(as_of),
+                settings.DIAMOND_VALUE_MILLICENTS,
+                minimum,
+                diamond_account_id(user_id=creator.user_id),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return NextPayout(cents=0, diamonds=0, minimum_cents=minimum, eligible=False)
+    cents, diamonds, eligible = row
     return NextPayout(
-        cents=cents,
-        diamonds=diamonds_covering(cents) if cents else 0,
-        minimum_cents=minimum,
-        eligible=cents >= max(minimum, 1) and account is not None and account.is_verified,
+        cents=int(cents), diamonds=int(diamonds), minimum_cents=minimum, eligible=bool(eligible)
     )
 
 

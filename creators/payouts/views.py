@@ -14,16 +14,14 @@ from django.views.decorators.http import require_http_methods
 
 from creators.models import Creator
 from creators.payout_providers import configured_provider
-from creators.payouts import selectors, services
+from creators.payouts import errors as payout_errors
+from creators.payouts import selectors
 from creators.payouts.forms import PayoutAccountForm
+from creators.payouts.services import accounts
 from wallet.earnings import payable_earnings
 from wallet.errors import CoinSiteError
 from wallet.models import User
 from wallet.services import diamond_account_id
-
-
-def _cash(cents: int) -> str:
-    return f"{cents // 100:,}.{cents % 100:02d}"
 
 
 @login_required
@@ -38,7 +36,7 @@ def studio_payouts(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                connected = services.connect_payout_account(
+                connected = accounts.connect_payout_account(
                     creator=creator, destination=form.cleaned_data["destination"]
                 )
             except CoinSiteError as exc:
@@ -47,8 +45,8 @@ def studio_payouts(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    "Payout account connected."
-                    + ("" if connected.is_verified else " Staff will verify it before the next payout."),
+                    payout_errors.ACCOUNT_CONNECTED
+                    + ("" if connected.is_verified else payout_errors.ACCOUNT_TO_VERIFY),
                 )
                 return redirect("creators:studio-payouts")
         else:
@@ -57,7 +55,7 @@ def studio_payouts(request: HttpRequest) -> HttpResponse:
     earnings = payable_earnings(account_id=diamond_account_id(user_id=creator.user_id))
     diamonds = earnings.balance
     totals = selectors.payout_totals(creator=creator)
-    upcoming = selectors.next_payout(diamonds=earnings.payable, account=account)
+    upcoming = selectors.next_payout(creator=creator)
     context = {
         "creator": creator,
         "form": form,
@@ -65,14 +63,10 @@ def studio_payouts(request: HttpRequest) -> HttpResponse:
         "account": account,
         "payouts": selectors.payouts_of(creator=creator),
         "totals": totals,
-        "paid_cash": _cash(totals.paid_cents),
-        "in_flight_cash": _cash(totals.in_flight_cents),
         "diamonds": diamonds,
         "earnings": earnings,
         "hold_days": settings.EARNINGS_HOLD_DAYS,
         "next": upcoming,
-        "next_cash": _cash(upcoming.cents),
-        "minimum_cash": _cash(upcoming.minimum_cents),
-        "currency": settings.COIN_CURRENCY.upper(),
+        "currency": settings.COIN_CURRENCY,
     }
     return render(request, "creators/payouts.html", context, status=status)

@@ -12,7 +12,7 @@ from creators.services.merch import (
     update_merch_item,
 )
 from creators.services.onboarding import apply_for_creator, approve_creator, reject_creator
-from creators.services.posts import UnlockResult, publish_post, unlock_post, validate_idempotency_key
+from creators.services.posts import UnlockResult, publish_post, unlock_post
 
 __all__ = [
     "OrderResult",
@@ -31,5 +31,4 @@ __all__ = [
     "roll_up_creator_earnings",
     "unlock_post",
     "update_merch_item",
-    "validate_idempotency_key",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import asdict, dataclass
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
@@ -11,8 +12,8 @@ from django.utils import timezone
 
 from creators import errors as creator_errors
 from creators.models import Creator, MerchItem, Order
-from creators.services.posts import MAX_PRICE_COINS, ensure_spending_accounts, validate_idempotency_key
-from wallet import errors
+from creators.services.posts import MAX_PRICE_COINS, ensure_spending_accounts
+from wallet import errors, idempotency
 from wallet.models import Entry, Transaction, User
 from wallet.moderation import audit
 from wallet.services import (
@@ -30,8 +31,6 @@ MAX_STOCK = 1_000_000
 CANCEL_PERMISSION = "wallet.cancel_order"
 SHIP_PERMISSION = "wallet.ship_order"
 ORDER_FIELDS = ("status", "cancel_transaction", "release_transaction", "cancelled_at", "shipped_at")
-
-STAFF_HIDDEN = "Staff hid this item, so it stays hidden. Contact support if you think that was a mistake."
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,9 @@ class OrderResult:
     # False when nothing moved: a replayed request, or the order was already in the target state.
     changed: bool
     message: str
+    # A replay of the key of a request that changed the order: `order` and `message` are that
+    # request's answer (the order as it was then); nothing moved now.
+    replay: bool = False
 
 
 _SHIPPING_LIMITS = {"name": 120, "line1": 200, "line2": 200, "city": 100, "region": 100, "postcode": 20}
@@ -61,23 +63,23 @@ def _validate_shipping(shipping: ShippingAddress) -> ShippingAddress:
     values = {field: getattr(shipping, field).strip() for field in _SHIPPING_LIMITS}
     for field in _REQUIRED_SHIPPING:
         if not values[field]:
-            raise errors.InvalidRequest(f"The shipping address needs a {field}.", code="bad_address")
+            raise errors.InvalidRequest(
+                creator_errors.SHIPPING_FIELD_REQUIRED.format(field=field), code="bad_address"
+            )
     for field, limit in _SHIPPING_LIMITS.items():
         if len(values[field]) > limit:
             raise errors.InvalidRequest(
-                f"The shipping {field} is too long (at most {limit}).", code="bad_address"
+                creator_errors.SHIPPING_FIELD_TOO_LONG.format(field=field, limit=limit), code="bad_address"
             )
     country = shipping.country.strip().upper()
     if len(country) != 2 or not country.isascii() or not country.isalpha():
-        raise errors.InvalidRequest(
-            "The country must be a two-letter code such as US or DE.", code="bad_address"
-        )
+        raise errors.InvalidRequest(creator_errors.COUNTRY_INVALID, code="bad_address")
     return ShippingAddress(country=country, **values)
 
 
 def _check_price(price_coins: int) -> None:
     if not 1 <= price_coins <= MAX_PRICE_COINS:
-        raise errors.InvalidRequest(f"The price must be between 1 and {MAX_PRICE_COINS:,} coins.")
+        raise errors.InvalidRequest(creator_errors.MERCH_PRICE_INVALID.format(max=MAX_PRICE_COINS))
 
 
 def create_merch_item(
@@ -90,10 +92,10 @@ def create_merch_item(
     image: UploadedFile | None = None,
 ) -> MerchItem:
     if not creator.is_approved:
-        raise errors.NotAllowed("Only approved creators can sell merch.")
+        raise errors.NotAllowed(creator_errors.MERCH_NOT_APPROVED)
     _check_price(price_coins)
     if not 0 <= stock <= MAX_STOCK:
-        raise errors.InvalidRequest(f"Stock must be between 0 and {MAX_STOCK:,}.")
+        raise errors.InvalidRequest(creator_errors.STOCK_INVALID.format(max=MAX_STOCK))
     item = MerchItem(
         creator=creator,
         name=name.strip(),
@@ -126,7 +128,7 @@ def update_merch_item(
             MerchItem.objects.select_for_update().values_list("hidden_by_staff", flat=True).get(pk=item.pk)
         )
         if item.hidden_by_staff and not hidden:
-            raise errors.NotAllowed(STAFF_HIDDEN, extra={"field": "hidden"})
+            raise errors.NotAllowed(creator_errors.STAFF_HIDDEN, extra={"field": "hidden"})
         if add_stock:
             item.stock = add_merch_stock(item_id=item.pk, quantity=add_stock)
         item.name = name.strip()
@@ -148,7 +150,7 @@ def add_merch_stock(*, item_id: int, quantity: int) -> int:
         )
         row = cursor.fetchone()
     if row is None:
-        raise errors.InvalidRequest(f"Stock must stay between 0 and {MAX_STOCK:,}.")
+        raise errors.InvalidRequest(creator_errors.STOCK_CHANGE_INVALID.format(max=MAX_STOCK))
     return int(row[0])
 
 
@@ -163,14 +165,15 @@ def place_order(
 ) -> OrderResult:
     """Order merch: take the stock (one conditional UPDATE, never oversold), debit the buyer,
     and hold the creator's share in escrow until the order ships. Replaying the key returns
-    the first order and moves nothing."""
-    validate_idempotency_key(idempotency_key)
+    the first order as placed and moves nothing; the same key for another item, quantity,
+    address or expected price raises IdempotencyConflict."""
+    idempotency.check_key(idempotency_key)
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_ORDER_QUANTITY:
         raise errors.InvalidRequest(
             creator_errors.BAD_QUANTITY.format(maximum=MAX_ORDER_QUANTITY), code="bad_quantity"
         )
     shipping = _validate_shipping(shipping)
-    replay = _replayed_order(buyer, idempotency_key, item_id, quantity)
+    replay = _replayed_order(buyer, idempotency_key, item_id, quantity, shipping, expected_unit_price)
     if replay is not None:
         return replay
     item = (
@@ -179,7 +182,7 @@ def place_order(
         .first()
     )
     if item is None:
-        raise errors.NotFound("That item doesn't exist.")
+        raise errors.NotFound(creator_errors.ITEM_NOT_FOUND)
     if item.creator.user_id == buyer.pk:
         raise errors.InvalidRequest(creator_errors.OWN_MERCH, code="own_merch")
     check_can_spend(buyer)
@@ -231,21 +234,53 @@ def place_order(
             order.save(update_fields=["placed_transaction"])
     except IntegrityError:
         # A concurrent request with the same key committed first (the order's unique key).
-        replay = _replayed_order(buyer, idempotency_key, item_id, quantity)
+        replay = _replayed_order(buyer, idempotency_key, item_id, quantity, shipping, expected_unit_price)
         if replay is None:
             raise
         return replay
-    return OrderResult(order=order, changed=True, message=f"Order placed: {coins} coins.")
+    return OrderResult(order=order, changed=True, message=creator_errors.ORDER_PLACED.format(coins=coins))
 
 
-def _replayed_order(buyer: User, key: str, item_id: int, quantity: int) -> OrderResult | None:
+def _order_request(item_id: int, quantity: int, shipping: ShippingAddress) -> str:
+    return idempotency.fingerprint("order.place", item_id, quantity, asdict(shipping))
+
+
+def _replayed_order(
+    buyer: User,
+    key: str,
+    item_id: int,
+    quantity: int,
+    shipping: ShippingAddress,
+    expected_unit_price: int | None,
+) -> OrderResult | None:
+    """The first answer to `key`, from the order it placed: the order as placed (not as it is
+    now), if this request asks for what that order holds; else a conflict."""
     order = Order.objects.filter(buyer=buyer, idempotency_key=key).select_related("item").first()
     if order is None:
         return None
-    if order.item_id != item_id or order.quantity != quantity:
+    stored = ShippingAddress(
+        name=order.ship_name,
+        line1=order.ship_line1,
+        line2=order.ship_line2,
+        city=order.ship_city,
+        region=order.ship_region,
+        postcode=order.ship_postcode,
+        country=order.ship_country,
+    )
+    same = _order_request(order.item_id, order.quantity, stored) == _order_request(
+        item_id, quantity, shipping
+    )
+    if not same or expected_unit_price not in (None, order.unit_price_coins):
         raise errors.IdempotencyConflict()
+    placed = copy.copy(order)
+    placed.status = Order.Status.PLACED
+    placed.cancel_transaction_id = placed.release_transaction_id = None
+    placed.shipped_at = placed.cancelled_at = None
     return OrderResult(
-        order=order, changed=False, message="This order was already placed; nothing was charged again."
+        order=placed,
+        changed=False,
+        message=creator_errors.ORDER_PLACED.format(coins=order.coins),
+        replay=True,
     )
 
 
@@ -257,7 +292,7 @@ def _order_for_update(order_id: int) -> Order:
         .first()
     )
     if order is None:
-        raise errors.NotFound("That order doesn't exist.")
+        raise errors.NotFound(creator_errors.ORDER_NOT_FOUND)
     return order
 
 
@@ -267,7 +302,7 @@ def _acting_as_staff(*, owner_id: int, by: User, permission: str, reason: str) -
     if owner_id == by.pk:
         return None
     if not by.is_active or not by.has_perm(permission):
-        raise errors.NotFound("That order doesn't exist.")
+        raise errors.NotFound(creator_errors.ORDER_NOT_FOUND)
     return audit.require_reason(reason)
 
 
@@ -286,10 +321,44 @@ def _audit_staff_change(
     )
 
 
-def cancel_order(*, order_id: int, by: User, reason: str = "") -> OrderResult:
+def _result_snapshot(result: OrderResult) -> dict[str, object]:
+    return {
+        "order": idempotency.row_snapshot(result.order),
+        "changed": result.changed,
+        "message": result.message,
+    }
+
+
+def _replayed_result(first: dict[str, object]) -> OrderResult:
+    snapshot = first["order"]
+    assert isinstance(snapshot, dict)
+    return OrderResult(
+        order=idempotency.row_from_snapshot(Order, snapshot),
+        changed=False,
+        message=str(first["message"]),
+        replay=bool(first["changed"]),
+    )
+
+
+def cancel_order(
+    *, order_id: int, by: User, reason: str = "", idempotency_key: str | None = None
+) -> OrderResult:
     """The buyer (or staff with the cancel permission, giving a reason, audited) cancels a placed
     order: the stock comes back and a reversing ledger transaction returns the coins and takes
-    the diamonds back out of escrow, exactly once."""
+    the diamonds back out of escrow, exactly once. With `idempotency_key`, a replay of the key
+    returns the first answer and the same key for another order or reason raises
+    IdempotencyConflict."""
+    return idempotency.once(
+        user=by,
+        key=idempotency_key,
+        request=("order.cancel", order_id, reason),
+        act=lambda: _cancel_order(order_id=order_id, by=by, reason=reason),
+        dump=_result_snapshot,
+        load=_replayed_result,
+    )
+
+
+def _cancel_order(*, order_id: int, by: User, reason: str) -> OrderResult:
     with transaction.atomic():
         order = _order_for_update(order_id)
         staff_reason = _acting_as_staff(
@@ -297,12 +366,12 @@ def cancel_order(*, order_id: int, by: User, reason: str = "") -> OrderResult:
         )
         before = audit.snapshot(order, ORDER_FIELDS)
         if order.status == Order.Status.CANCELLED:
-            return OrderResult(order=order, changed=False, message="This order was already cancelled.")
+            return OrderResult(order=order, changed=False, message=creator_errors.ALREADY_CANCELLED)
         if order.status == Order.Status.SHIPPED:
             raise errors.WrongState(creator_errors.ORDER_SHIPPED)
         MerchItem.objects.filter(pk=order.item_id).update(stock=F("stock") + order.quantity)
         if order.placed_transaction_id is None:
-            raise errors.WrongState("This order was never charged.")
+            raise errors.WrongState(creator_errors.ORDER_NEVER_CHARGED)
         original = Entry.objects.filter(transaction_id=order.placed_transaction_id).values_list(
             "account_id", "amount"
         )
@@ -325,12 +394,29 @@ def cancel_order(*, order_id: int, by: User, reason: str = "") -> OrderResult:
             _audit_staff_change(
                 staff=by, action="order.cancel", order=order, reason=staff_reason, before=before
             )
-    return OrderResult(order=order, changed=True, message=f"Order cancelled: {order.coins} coins returned.")
+    return OrderResult(
+        order=order, changed=True, message=creator_errors.ORDER_CANCELLED_REFUNDED.format(coins=order.coins)
+    )
 
 
-def mark_order_shipped(*, order_id: int, by: User, reason: str = "") -> OrderResult:
+def mark_order_shipped(
+    *, order_id: int, by: User, reason: str = "", idempotency_key: str | None = None
+) -> OrderResult:
     """The item's creator (or staff with the ship permission, giving a reason, audited) marks a
-    placed order shipped: its escrowed diamonds are released once."""
+    placed order shipped: its escrowed diamonds are released once. With `idempotency_key`, a
+    replay of the key returns the first answer and the same key for another order or reason
+    raises IdempotencyConflict."""
+    return idempotency.once(
+        user=by,
+        key=idempotency_key,
+        request=("order.ship", order_id, reason),
+        act=lambda: _mark_order_shipped(order_id=order_id, by=by, reason=reason),
+        dump=_result_snapshot,
+        load=_replayed_result,
+    )
+
+
+def _mark_order_shipped(*, order_id: int, by: User, reason: str) -> OrderResult:
     with transaction.atomic():
         order = _order_for_update(order_id)
         staff_reason = _acting_as_staff(
@@ -338,7 +424,7 @@ def mark_order_shipped(*, order_id: int, by: User, reason: str = "") -> OrderRes
         )
         before = audit.snapshot(order, ORDER_FIELDS)
         if order.status == Order.Status.SHIPPED:
-            return OrderResult(order=order, changed=False, message="This order was already marked shipped.")
+            return OrderResult(order=order, changed=False, message=creator_errors.ALREADY_SHIPPED)
         if order.status == Order.Status.CANCELLED:
             raise errors.WrongState(creator_errors.ORDER_CANCELLED)
         if order.diamonds:
@@ -359,5 +445,5 @@ def mark_order_shipped(*, order_id: int, by: User, reason: str = "") -> OrderRes
     return OrderResult(
         order=order,
         changed=True,
-        message=f"Order #{order.pk} marked shipped: {order.diamonds} diamonds released.",
+        message=creator_errors.ORDER_SHIPPED_RELEASED.format(id=order.pk, diamonds=order.diamonds),
     )

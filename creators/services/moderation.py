@@ -9,6 +9,14 @@ from typing import TypeVar
 
 from django.db import models, transaction
 
+from creators.errors import (
+    ALREADY_CANCELLED,
+    ALREADY_HIDDEN,
+    NOT_APPROVED,
+    NOT_HIDDEN,
+    NOT_SUSPENDED,
+    ROW_NOT_FOUND,
+)
 from creators.models import Creator, MerchItem, Post
 from creators.services import stream_keys
 from creators.services.merch import OrderResult, cancel_order
@@ -16,12 +24,6 @@ from creators.services.onboarding import approve_creator, reject_creator
 from wallet import errors
 from wallet.models import User
 from wallet.moderation import audit, reports
-
-NOT_APPROVED = "Only an approved creator can be suspended (this one is {status})."
-NOT_SUSPENDED = "Only a suspended creator can be reinstated (this one is {status})."
-ALREADY_HIDDEN = "This is already hidden."
-NOT_HIDDEN = "This is not hidden."
-ALREADY_CANCELLED = "This order was already cancelled."
 
 CREATOR_FIELDS = ("status", "status_reason", "decided_by", "decided_at")
 POST_FIELDS = ("hidden", "hidden_reason")
@@ -33,7 +35,7 @@ ModelT = TypeVar("ModelT", bound=models.Model)
 def _for_update(model: type[ModelT], pk: int) -> ModelT:
     row = model._default_manager.select_for_update().filter(pk=pk).first()
     if row is None:
-        raise errors.NotFound(f"That {model._meta.verbose_name} doesn't exist.")
+        raise errors.NotFound(ROW_NOT_FOUND.format(name=model._meta.verbose_name))
     return row
 
 

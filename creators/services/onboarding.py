@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,7 +14,34 @@ from wallet import errors
 from wallet.models import User
 from wallet.services import diamond_account
 
-HANDLE_TAKEN = "That handle is taken. Try another one."
+HANDLE_MIN_LENGTH = 3
+HANDLE_MAX_LENGTH = 40
+HANDLE_PATTERN = re.compile(rf"^[a-z0-9_-]{{{HANDLE_MIN_LENGTH},{HANDLE_MAX_LENGTH}}}$")
+# Words the site's own addresses use or that would pass for the site speaking.
+RESERVED_HANDLES = frozenset(
+    {"admin", "api", "studio", "staff", "support", "coinsite", "me", "live", "static"}
+)
+
+
+def check_handle(handle: str, *, user: User | None = None) -> str:
+    """The handle rules, in one place: returns `handle` as stored (trimmed, lower case) or
+    raises InvalidRequest (code `handle_invalid`, `handle_reserved` or `handle_taken`). A
+    handle is 3 to 40 letters, digits, '-' and '_', not reserved, and no other creator's
+    (`user`'s own creator profile may keep its handle). The unique index still decides a race."""
+    handle = handle.strip().lower()
+    if not HANDLE_PATTERN.match(handle):
+        raise errors.InvalidRequest(
+            creator_errors.HANDLE_INVALID.format(min=HANDLE_MIN_LENGTH, max=HANDLE_MAX_LENGTH),
+            code="handle_invalid",
+        )
+    if handle in RESERVED_HANDLES:
+        raise errors.InvalidRequest(creator_errors.HANDLE_RESERVED, code="handle_reserved")
+    taken = Creator.objects.filter(handle=handle)
+    if user is not None:
+        taken = taken.exclude(user=user)
+    if taken.exists():
+        raise errors.InvalidRequest(creator_errors.HANDLE_TAKEN, code="handle_taken")
+    return handle
 
 
 def require_creator_age(user: User) -> None:
@@ -26,7 +55,7 @@ def require_creator_age(user: User) -> None:
 def apply_for_creator(*, user: User, display_name: str, handle: str, bio: str, category: str) -> Creator:
     """Create (or, after a rejection, renew) the user's application to become a creator."""
     require_creator_age(user)
-    handle = handle.strip().lower()
+    handle = check_handle(handle, user=user)
     with transaction.atomic():
         creator = Creator.objects.select_for_update().filter(user=user).first()
         if creator is None:
@@ -48,7 +77,7 @@ def apply_for_creator(*, user: User, display_name: str, handle: str, bio: str, c
             with transaction.atomic():
                 creator.save()
         except IntegrityError as exc:
-            raise errors.InvalidRequest(HANDLE_TAKEN, code="handle_taken") from exc
+            raise errors.InvalidRequest(creator_errors.HANDLE_TAKEN, code="handle_taken") from exc
     return creator
 
 

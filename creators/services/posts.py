@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
@@ -10,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from creators import errors as creator_errors
 from creators.models import Creator, Post, Unlock
-from wallet import errors
+from wallet import errors, idempotency
 from wallet.models import Account, Transaction, Unit, User
 from wallet.services import (
     coin_account_id,
@@ -20,7 +19,6 @@ from wallet.services import (
     system_account_id,
 )
 
-_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
 MAX_PRICE_COINS = 1_000_000
 
 
@@ -39,12 +37,6 @@ def ensure_spending_accounts(*, spender_id: int, creator_user_id: int) -> None:
         system_account_id(kind, unit)
 
 
-def validate_idempotency_key(key: str | None) -> str:
-    if not key or not _KEY_RE.match(key):
-        raise errors.InvalidRequest(creator_errors.BAD_IDEMPOTENCY_KEY, code="bad_idempotency_key")
-    return key
-
-
 def publish_post(
     *,
     creator: Creator,
@@ -56,11 +48,11 @@ def publish_post(
 ) -> Post:
     """Publish a post; the premium part (body and/or file) is shown only after an unlock when priced."""
     if not creator.is_approved:
-        raise errors.NotAllowed("Only approved creators can publish posts.")
+        raise errors.NotAllowed(creator_errors.POST_NOT_APPROVED)
     if not 0 <= price_coins <= MAX_PRICE_COINS:
-        raise errors.InvalidRequest(f"The price must be between 0 and {MAX_PRICE_COINS:,} coins.")
+        raise errors.InvalidRequest(creator_errors.POST_PRICE_INVALID.format(max=MAX_PRICE_COINS))
     if price_coins and not premium_body.strip() and premium_file is None:
-        raise errors.InvalidRequest("A priced post needs a premium body or a file to unlock.")
+        raise errors.InvalidRequest(creator_errors.PRICED_POST_NEEDS_BODY)
     post = Post(
         creator=creator,
         title=title.strip(),
@@ -86,7 +78,7 @@ class UnlockResult:
     @property
     def message(self) -> str:
         if self.charged or self.replay:
-            return f"Unlocked for {self.unlock.coins} coins."
+            return creator_errors.UNLOCKED.format(coins=self.unlock.coins)
         return creator_errors.ALREADY_UNLOCKED
 
 
@@ -102,7 +94,7 @@ def unlock_post(*, user: User, post_id: int, idempotency_key: str) -> UnlockResu
     A replay of the key that charged answers as that request did, even after the post was
     hidden or its creator suspended (the first answer was lost, not refused).
     """
-    validate_idempotency_key(idempotency_key)
+    idempotency.check_key(idempotency_key)
     # The replay lookup comes before the availability checks below.
     prior = Unlock.objects.filter(user=user, idempotency_key=idempotency_key).first()
     if prior is not None:
@@ -115,7 +107,7 @@ def unlock_post(*, user: User, post_id: int, idempotency_key: str) -> UnlockResu
         .first()
     )
     if post is None:
-        raise errors.NotFound("That post doesn't exist.")
+        raise errors.NotFound(creator_errors.POST_NOT_FOUND)
     if post.creator.user_id == user.pk:
         raise errors.InvalidRequest(creator_errors.OWN_POST, code="own_post")
     if not post.is_premium:

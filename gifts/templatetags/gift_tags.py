@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from creators.models import Post
 from gifts.panel import gift_panel_context
-from gifts.services import CREATOR_CANNOT_RECEIVE, POST_UNAVAILABLE
 
 register = template.Library()
 
@@ -17,16 +16,12 @@ register = template.Library()
 @register.inclusion_tag("gifts/_gift_panel.html", takes_context=True)
 def post_gift_panel(context: template.Context, post: Post) -> dict[str, Any]:
     request = context["request"]
-    reason = ""
-    if post.hidden:
-        reason = POST_UNAVAILABLE
-    elif not post.creator.is_approved:
-        reason = CREATOR_CANNOT_RECEIVE
     panel = gift_panel_context(
         request,
         action=reverse("post-gift", args=[post.pk]),
+        api_url=reverse("api-post-gifts", args=[post.pk]),
         next_url=request.get_full_path(),
-        disabled_reason=reason,
+        post=post,
     )
     panel.update({"request": request, "user": context.get("user"), "csrf_token": context.get("csrf_token")})
     return panel

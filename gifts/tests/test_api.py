@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from creators.models import Creator, Post
 from gifts import services
 from gifts.models import Gift, GiftSend, LiveSession
+from wallet import idempotency
 from wallet.selectors import coin_balance, diamond_balance
 from wallet.services import run_ledger_check
 
@@ -120,7 +121,7 @@ def test_bad_input_is_a_clear_400(
 def test_a_bad_key_is_a_clear_400(api: APIClient, live_session: LiveSession, rose: Gift) -> None:
     response = send(api, f"/api/v1/live/{live_session.pk}/gifts/", {"gift": rose.pk, "count": 1}, "x" * 101)
     assert response.status_code == 400
-    assert response.json()["message"] == services.KEY_INVALID
+    assert response.json()["message"] == idempotency.KEY_INVALID
 
 
 def test_anonymous_callers_cannot_send(client: Any, live_session: LiveSession, rose: Gift) -> None:

@@ -25,11 +25,17 @@ def viewer_client(client: Client, viewer: Any) -> Client:
     return client
 
 
-def post_json(client: Client, url: str, body: Any, **headers: str) -> Any:
+def live_api(session: LiveSession | int) -> str:
+    """The API endpoint the live page's script sends gifts to (signed in by the session cookie)."""
+    return f"/api/v1/live/{getattr(session, 'pk', session)}/gifts/"
+
+
+def post_json(client: Client, url: str, body: Any, key: str | None = None) -> Any:
+    """A gift as the panel's script sends it: a JSON body and an Idempotency-Key (a fresh one
+    unless given)."""
     data = body if isinstance(body, str | bytes) else json.dumps(body)
-    return client.post(
-        url, data, content_type="application/json", headers={"Accept": "application/json", **headers}
-    )
+    headers = {"Accept": "application/json", "Idempotency-Key": str(uuid.uuid4()) if key is None else key}
+    return client.post(url, data, content_type="application/json", headers=headers)
 
 
 def test_the_live_list_shows_who_is_live(
@@ -98,36 +104,31 @@ def test_a_plain_form_post_sends_the_gift_and_redirects_with_a_message(
     assert diamond_balance(user_id=creator.user_id) == 60
 
 
-def test_a_fetch_post_answers_json_with_the_gift_and_the_new_balance(
+def test_the_panel_script_sends_through_the_api_and_reads_the_new_balance(
     viewer_client: Client, viewer: Any, live_session: LiveSession, doughnut: Gift
 ) -> None:
     key = str(uuid.uuid4())
-    url = f"/live/{live_session.pk}/gift/"
-    first = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 3}, **{"Idempotency-Key": key})
-    again = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 3}, **{"Idempotency-Key": key})
+    page = viewer_client.get(f"/live/{live_session.pk}/").content.decode()
+    assert f'data-api-url="{live_api(live_session)}"' in page and 'data-wallet-url="/api/v1/wallet/"' in page
+    url = live_api(live_session)
+    first = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 3}, key)
+    again = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 3}, key)
     assert first.status_code == again.status_code == 201
     body = first.json()
-    assert body["gift_send"]["gift"]["name"] == "Doughnut"
-    assert (body["gift_send"]["count"], body["gift_send"]["coins"], body["gift_send"]["sender"]) == (
-        3,
-        90,
-        "Viewer One",
-    )
-    assert body["balance"] == 10_000 - 90 == coin_balance(user_id=viewer.pk)
-    assert again.json()["gift_send"]["id"] == body["gift_send"]["id"]
+    assert body["gift"]["name"] == "Doughnut"
+    assert (body["count"], body["coins"], body["sender"]) == (3, 90, "Viewer One")
+    balance = viewer_client.get("/api/v1/wallet/").json()["coins"]
+    assert balance == 10_000 - 90 == coin_balance(user_id=viewer.pk)
+    assert again.json()["id"] == body["id"]
     assert GiftSend.objects.count() == 1
 
 
-def test_the_key_may_come_in_the_form_of_a_fetch_post(
+def test_the_key_comes_in_the_plain_form(
     viewer_client: Client, live_session: LiveSession, rose: Gift
 ) -> None:
     url = f"/live/{live_session.pk}/gift/"
-    response = viewer_client.post(
-        url,
-        {"gift": rose.pk, "count": 1, "idempotency_key": "abc-123"},
-        headers={"Accept": "application/json"},
-    )
-    assert response.status_code == 201
+    response = viewer_client.post(url, {"gift": rose.pk, "count": 1, "idempotency_key": "abc-123"})
+    assert response.status_code == 302
     assert GiftSend.objects.get().idempotency_key == "abc-123"
 
 
@@ -149,7 +150,7 @@ def test_the_key_may_come_in_the_form_of_a_fetch_post(
         ({"gift": {"id": 1}}, "That gift is not available."),
         ({"gift": -1}, "That gift is not available."),
         ({"drop": "gift"}, "Choose a gift."),
-        ({"key": ""}, "idempotency key"),
+        ({"key": ""}, "Idempotency-Key header is required"),
         ({"key": "x" * 101}, "idempotency key"),
         ({"key": "has spaces"}, "idempotency key"),
     ],
@@ -163,29 +164,40 @@ def test_bad_input_is_a_clear_400(
     body: dict[str, Any],
     message: str,
 ) -> None:
-    data: dict[str, Any] = {"gift": rose.pk, "count": 1, "idempotency_key": str(uuid.uuid4())}
-    if "key" in body:
-        data["idempotency_key"] = body.pop("key")
+    data: dict[str, Any] = {"gift": rose.pk, "count": 1}
+    bad_key = "key" in body
+    key = body.pop("key", str(uuid.uuid4()))
     if "drop" in body:
         del data[body.pop("drop")]
     data.update(body)
-    response = post_json(viewer_client, f"/live/{live_session.pk}/gift/", data)
+    response = post_json(viewer_client, live_api(live_session), data, key)
     assert response.status_code == 400, response.content
     body = response.json()
-    assert body["code"] == "invalid"
+    assert body["code"] == ("bad_idempotency_key" if bad_key else "invalid")
     assert message in body["message"]
-    if "fields" in body["extra"]:
-        assert body["extra"]["fields"][body["extra"]["field"]] == [body["message"]]
+    for field, field_messages in body["extra"].get("fields", {}).items():
+        assert body["message"] == f"{field}: {field_messages[0]}"
     assert coin_balance(user_id=viewer.pk) == 10_000
 
 
-@pytest.mark.parametrize("raw", ["not json", "[1, 2]", '"text"', "null", "{"], ids=repr)
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("not json", "parse_error"),
+        ("[1, 2]", "invalid"),
+        ('"text"', "invalid"),
+        ("null", "invalid"),
+        ("{", "parse_error"),
+    ],
+    ids=repr,
+)
 def test_a_body_that_is_not_a_json_object_is_a_400(
-    viewer_client: Client, live_session: LiveSession, raw: str
+    viewer_client: Client, viewer: Any, live_session: LiveSession, raw: str, code: str
 ) -> None:
-    response = post_json(viewer_client, f"/live/{live_session.pk}/gift/", raw)
+    response = post_json(viewer_client, live_api(live_session), raw)
     assert response.status_code == 400
-    assert response.json()["message"] == "The request body must be a JSON object."
+    assert response.json()["code"] == code and response.json()["message"]
+    assert coin_balance(user_id=viewer.pk) == 10_000
 
 
 def test_a_bad_plain_form_redirects_back_with_the_reason(
@@ -202,9 +214,9 @@ def test_a_bad_plain_form_redirects_back_with_the_reason(
 
 def test_anonymous_senders_are_asked_to_log_in(client: Client, live_session: LiveSession, rose: Gift) -> None:
     url = f"/live/{live_session.pk}/gift/"
-    as_json = post_json(client, url, {"gift": rose.pk, "count": 1, "idempotency_key": "k"})
+    as_json = post_json(client, live_api(live_session), {"gift": rose.pk, "count": 1}, "k")
     assert as_json.status_code == 401
-    assert as_json.json()["message"] == "Log in to send gifts."
+    assert as_json.json()["code"] == "not_authenticated"
     as_form = client.post(url, {"gift": rose.pk, "count": 1, "idempotency_key": "k"})
     assert as_form.status_code == 302
     assert as_form["Location"].startswith("/accounts/login/?next=%2Flive%2F")
@@ -221,7 +233,7 @@ def test_not_enough_coins_answers_402_with_a_link_to_get_coins(
     fund(poor, 10)
     client.force_login(poor)
     url = f"/live/{live_session.pk}/gift/"
-    response = post_json(client, url, {"gift": doughnut.pk, "count": 1, "idempotency_key": "k1"})
+    response = post_json(client, live_api(live_session), {"gift": doughnut.pk, "count": 1}, "k1")
     assert response.status_code == 402
     assert response.json() == {
         "code": "insufficient_funds",
@@ -246,9 +258,7 @@ def test_an_under_18_viewer_is_refused_with_a_clear_message(
     minor = make_user(age=16)
     fund(minor, 100)
     client.force_login(minor)
-    response = post_json(
-        client, f"/live/{live_session.pk}/gift/", {"gift": rose.pk, "count": 1, "idempotency_key": "k"}
-    )
+    response = post_json(client, live_api(live_session), {"gift": rose.pk, "count": 1}, "k")
     assert response.status_code == 403
     assert response.json()["message"] == "You must be 18 or older to buy or spend coins."
     assert "Sending gifts needs 18+." in client.get(f"/live/{live_session.pk}/").content.decode()
@@ -259,12 +269,9 @@ def test_a_viewer_over_the_daily_cap_is_refused_with_a_clear_message(
     settings: Any, viewer_client: Client, viewer: Any, live_session: LiveSession, doughnut: Gift
 ) -> None:
     settings.DAILY_SPEND_CAP_COINS = 50
-    url = f"/live/{live_session.pk}/gift/"
-    assert (
-        post_json(viewer_client, url, {"gift": doughnut.pk, "count": 1, "idempotency_key": "a"}).status_code
-        == 201
-    )
-    response = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 1, "idempotency_key": "b"})
+    url = live_api(live_session)
+    assert post_json(viewer_client, url, {"gift": doughnut.pk, "count": 1}, "a").status_code == 201
+    response = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 1}, "b")
     assert response.status_code == 403
     assert response.json()["code"] == "daily_cap_reached"
     assert response.json()["message"] == errors.DailyCapReached.default_message
@@ -275,18 +282,16 @@ def test_gifts_to_an_ended_session_answer_409(
     viewer_client: Client, creator: Creator, live_session: LiveSession, rose: Gift
 ) -> None:
     services.end_live_session(session=live_session, ended_by=creator.user)
-    response = post_json(
-        viewer_client, f"/live/{live_session.pk}/gift/", {"gift": rose.pk, "count": 1, "idempotency_key": "k"}
-    )
+    response = post_json(viewer_client, live_api(live_session), {"gift": rose.pk, "count": 1}, "k")
     assert response.status_code == 409
     assert response.json()["message"] == services.SESSION_ENDED
 
 
 def test_an_unknown_session_is_a_404(viewer_client: Client, rose: Gift) -> None:
-    response = post_json(
-        viewer_client, "/live/999999/gift/", {"gift": rose.pk, "count": 1, "idempotency_key": "k"}
-    )
+    response = post_json(viewer_client, live_api(999999), {"gift": rose.pk, "count": 1}, "k")
     assert response.status_code == 404
+    form = {"gift": rose.pk, "count": 1, "idempotency_key": "k"}
+    assert viewer_client.post("/live/999999/gift/", form).status_code == 404
     assert viewer_client.get("/live/999999/").status_code == 404
     assert viewer_client.get("/live/999999/gift/").status_code == 405
 
@@ -295,7 +300,7 @@ def test_the_post_gift_endpoint_sends_a_gift_on_a_post(
     viewer_client: Client, creator: Creator, post: Post, rose: Gift
 ) -> None:
     response = post_json(
-        viewer_client, f"/posts/{post.pk}/gift/", {"gift": rose.pk, "count": 4, "idempotency_key": "p1"}
+        viewer_client, f"/api/v1/posts/{post.pk}/gifts/", {"gift": rose.pk, "count": 4}, "p1"
     )
     assert response.status_code == 201
     assert GiftSend.objects.get().post_id == post.pk
@@ -305,7 +310,11 @@ def test_the_post_gift_endpoint_sends_a_gift_on_a_post(
         {"gift": rose.pk, "count": 1, "idempotency_key": "p2", "next": "https://evil.example/"},
     )
     assert plain["Location"] == f"/posts/{post.pk}/#gift-panel"
-    assert post_json(viewer_client, "/posts/999999/gift/", {"gift": rose.pk, "count": 1}).status_code == 404
+    assert (
+        post_json(viewer_client, "/api/v1/posts/999999/gifts/", {"gift": rose.pk, "count": 1}).status_code
+        == 404
+    )
+    assert viewer_client.post("/posts/999999/gift/", {"gift": rose.pk, "count": 1}).status_code == 404
 
 
 def test_the_gift_panel_tag_renders_for_a_post(viewer: Any, post: Post, rose: Gift) -> None:
@@ -314,7 +323,10 @@ def test_the_gift_panel_tag_renders_for_a_post(viewer: Any, post: Post, rose: Gi
     html = Template("{% load gift_tags %}{% post_gift_panel post %}").render(
         RequestContext(request, {"post": post})
     )
-    assert f'action="/posts/{post.pk}/gift/"' in html
+    assert (
+        f'action="/posts/{post.pk}/gift/"' in html
+        and f'data-api-url="/api/v1/posts/{post.pk}/gifts/"' in html
+    )
     assert "🌹" in html and 'name="idempotency_key"' in html
     assert 'name="csrfmiddlewaretoken"' in html
     post.hidden = True
@@ -368,20 +380,21 @@ def test_a_gift_replayed_from_the_page_after_the_gift_was_retired_answers_as_the
     viewer_client: Client, viewer: Any, creator: Creator, live_session: LiveSession, doughnut: Gift
 ) -> None:
     url = f"/live/{live_session.pk}/gift/"
+    api = live_api(live_session)
     key = str(uuid.uuid4())
-    fetched = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 3}, **{"Idempotency-Key": key})
+    fetched = post_json(viewer_client, api, {"gift": doughnut.pk, "count": 3}, key)
     form = {"gift": doughnut.pk, "count": "2", "idempotency_key": str(uuid.uuid4())}
     viewer_client.post(url, form)
     Gift.objects.filter(pk=doughnut.pk).update(active=False)
 
-    again = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 3}, **{"Idempotency-Key": key})
+    again = post_json(viewer_client, api, {"gift": doughnut.pk, "count": 3}, key)
     resent = viewer_client.post(url, form, follow=True)
 
     assert again.status_code == 201
-    assert again.json()["gift_send"] == fetched.json()["gift_send"]
+    assert again.json() == fetched.json()
     assert resent.redirect_chain[0] == (f"/live/{live_session.pk}/#gift-panel", 302)
     assert "You sent 🍩 Doughnut ×2 (60 coins)." in resent.content.decode()
-    fresh = post_json(viewer_client, url, {"gift": doughnut.pk, "count": 1}, **{"Idempotency-Key": "new-1"})
+    fresh = post_json(viewer_client, api, {"gift": doughnut.pk, "count": 1}, "new-1")
     assert (fresh.status_code, fresh.json()["message"]) == (400, services.GIFT_UNAVAILABLE)
     assert GiftSend.objects.count() == 2
     assert diamond_balance(user_id=creator.user_id) == 150

@@ -1,6 +1,8 @@
 // The "Get coins" card page. The server decides every outcome: the browser only turns the
 // card into a PaymentMethod (confirmCardSetup), asks the server to charge it, runs
 // confirmCardPayment once if the server says 3-D Secure is needed, and asks the server again.
+// It talks to the API (/api/v1/coins/purchases/<id>/confirm/ and the receipt), signed in by
+// the session cookie, with the CSRF token on the POST.
 (function () {
   "use strict";
   const root = document.getElementById("checkout");
@@ -30,27 +32,55 @@
     links.hidden = false;
   }
 
-  async function post(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
-      body: JSON.stringify(body || {}),
-    });
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  const FAILED = "Something went wrong. Please try again.";
+
+  async function answer(response) {
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
-      return {status: "error", message: data.message || "Something went wrong. Please try again."};
+      return {status: "error", message: data.message || FAILED};
     }
     return data;
   }
 
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  // Pay with a PaymentMethod: one Idempotency-Key per click on "Pay", reused if the request
+  // has to be sent again after a network failure.
+  async function confirm(paymentMethod) {
+    const key = crypto.randomUUID();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await answer(await fetch(root.dataset.confirmUrl, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "Idempotency-Key": key,
+            "X-CSRFToken": csrf,
+          },
+          body: JSON.stringify({payment_method: paymentMethod}),
+        }));
+      } catch (err) {
+        if (attempt >= 2) throw err;
+        await sleep(600 * (attempt + 1));
+      }
+    }
+  }
+
+  // The purchase as it is now (an open one is re-fetched from Stripe first).
+  async function refresh() {
+    return answer(await fetch(root.dataset.statusUrl, {
+      credentials: "same-origin",
+      headers: {"Accept": "application/json"},
+    }));
+  }
 
   async function settle(state) {
     // Only the server's answer counts; a processing payment is asked about a few more times.
     for (let i = 0; state.status === "processing" && i < 10; i++) {
       await sleep(1000);
-      state = await post(root.dataset.statusUrl);
+      state = await refresh();
     }
     return state;
   }
@@ -59,7 +89,7 @@
     show("processing", "Waiting for your bank…");
     // Called once per payment: a second pending call would stack a second challenge.
     await stripe.confirmCardPayment(secret);
-    return settle(await post(root.dataset.statusUrl));
+    return settle(await refresh());
   }
 
   const form = document.getElementById("pay-form");
@@ -82,9 +112,7 @@
           return;
         }
         const paymentMethod = setup.setupIntent.payment_method;
-        let state = await post(root.dataset.confirmUrl, {
-          payment_method: typeof paymentMethod === "string" ? paymentMethod : paymentMethod.id,
-        });
+        let state = await confirm(typeof paymentMethod === "string" ? paymentMethod : paymentMethod.id);
         if (state.status === "requires_action" && state.client_secret) {
           state = await authenticate(state.client_secret);
         } else {

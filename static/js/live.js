@@ -147,7 +147,7 @@
     if (badge) { badge.textContent = "Ended"; badge.classList.add("ended"); }
     var form = this.root.querySelector("[data-gift-form]");
     if (form) {
-      var note = node("p", "note", "This live session has ended, so it can't receive gifts.");
+      var note = node("p", "note", this.root.getAttribute("data-ended-note") || "");
       form.parentNode.replaceChild(note, form);
     }
   };
@@ -159,6 +159,8 @@
     return input ? input.value : "";
   }
 
+  // The form posts to the page (no script); the script sends to the API's gift endpoint
+  // (data-api-url), signed in by the session cookie, with the CSRF token and an Idempotency-Key.
   function GiftPanel(panel, live) {
     var form = panel.querySelector("[data-gift-form]");
     if (!form) { return; }
@@ -179,12 +181,20 @@
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       // A fresh key per click: each click is one gift; a retry of this click reuses its key.
-      var key = uuid();
-      form.elements.idempotency_key.value = key;
-      self.send(new FormData(form), key, 0);
+      self.send(self.body(), uuid(), 0);
     });
     this.showTotal();
   }
+
+  GiftPanel.prototype.body = function () {
+    var chosen = this.form.querySelector("input[name=gift]:checked");
+    var count = String(this.form.elements.count.value).trim();
+    // A whole number goes as a JSON number; anything else as typed, for the API to refuse.
+    return JSON.stringify({
+      gift: chosen ? Number(chosen.value) : null,
+      count: /^[0-9]{1,9}$/.test(count) ? Number(count) : count
+    });
+  };
 
   GiftPanel.prototype.showTotal = function () {
     var chosen = this.form.querySelector("input[name=gift]:checked");
@@ -206,28 +216,50 @@
     }
   };
 
+  // The balance after a gift, from the API's wallet endpoint (null if it cannot be read now).
+  GiftPanel.prototype.fetchBalance = function () {
+    return fetch(this.form.getAttribute("data-wallet-url"), {
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (wallet) {
+      return wallet && typeof wallet.coins === "number" ? wallet.coins : null;
+    }).catch(function () { return null; });
+  };
+
+  GiftPanel.prototype.showBalance = function (coins) {
+    if (coins === null) { return; }
+    if (this.balance) { this.balance.textContent = fmt(coins); }
+    var nav = document.querySelector("[data-testid=nav-balance] .coins");
+    if (nav) { nav.textContent = String(coins); }
+  };
+
   GiftPanel.prototype.send = function (body, key, attempt) {
     var self = this;
     self.say(attempt ? "Retrying…" : "Sending…", false);
-    fetch(self.form.action, {
+    fetch(self.form.getAttribute("data-api-url"), {
       method: "POST",
       body: body,
       credentials: "same-origin",
-      headers: { "Accept": "application/json", "Idempotency-Key": key, "X-CSRFToken": csrfToken(self.form) }
+      headers: {
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "Idempotency-Key": key,
+        "X-CSRFToken": csrfToken(self.form)
+      }
     }).then(function (response) {
       return response.json().then(function (data) { return { ok: response.ok, data: data }; });
     }).then(function (result) {
       var data = result.data;
       if (result.ok) {
-        var g = data.gift_send;
-        self.say("You sent " + (g.gift.emoji ? g.gift.emoji + " " : "") + g.gift.name + " ×" + fmt(g.count) + ".", false);
-        if (self.balance) { self.balance.textContent = fmt(data.balance); }
-        var nav = document.querySelector("[data-testid=nav-balance] .coins");
-        if (nav) { nav.textContent = String(data.balance); }
-        if (self.live) { self.live.addGift(g); }
-      } else {
-        self.say(data.message || "The gift could not be sent.", true, data.extra && data.extra.coins_url);
+        if (self.live) { self.live.addGift(data); }
+        return self.fetchBalance().then(function (coins) {
+          self.showBalance(coins);
+          self.say("You sent " + (data.gift.emoji ? data.gift.emoji + " " : "") + data.gift.name + " ×" + fmt(data.count) + ".", false);
+        });
       }
+      self.say(data.message || "The gift could not be sent.", true, data.extra && data.extra.coins_url);
     }).catch(function () {
       // Network failure or a non-JSON answer: the same key cannot send the gift twice.
       if (attempt < 2) {

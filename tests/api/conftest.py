@@ -119,7 +119,7 @@ def world(make_user: Callable[..., Any], fund: Callable[..., Any]) -> World:
         idempotency_key=f"world-order-{uuid.uuid4().hex[:12]}",
     ).order
     package = CoinPackage.objects.create(name="Starter", coins=70, price_cents=99, currency="usd")
-    purchase = checkout.start_purchase(user=viewer, page_token=uuid.uuid4(), package_id=package.pk)
+    purchase = checkout.start_purchase(user=viewer, idempotency_key=str(uuid.uuid4()), package_id=package.pk)
     return World(
         viewer=viewer,
         minor=minor,

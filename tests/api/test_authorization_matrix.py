@@ -183,6 +183,13 @@ API = [
     ),
     Case("studio earnings", "GET", "/api/v1/studio/earnings/", signed_in(403, **{OWNER: 200, OTHER: 200})),
     Case("studio payouts", "GET", "/api/v1/studio/payouts/", signed_in(403, **{OWNER: 200, OTHER: 200})),
+    Case(
+        "report a post",
+        "POST",
+        "/api/v1/reports/",
+        signed_in(201, **{OWNER: 400}),  # nobody reports their own content
+        body=lambda w: {"target_type": "post", "target_id": w.post.pk, "reason": "spam"},
+    ),
     Case("my tokens", "GET", "/api/v1/auth/token/", signed_in(200)),
     Case("revoke my token", "DELETE", "/api/v1/auth/token/", signed_in(204)),
 ]

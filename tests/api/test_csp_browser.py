@@ -44,7 +44,7 @@ def test_the_site_works_under_its_content_security_policy(
     stripe_settings: Any, asgi_server: str, browser: Any, world: World
 ) -> None:
     purchase = checkout.start_purchase(
-        user=world.viewer, page_token=uuid.uuid4(), package_id=world.package.pk
+        user=world.viewer, idempotency_key=str(uuid.uuid4()), package_id=world.package.pk
     )
     context = _context(browser, asgi_server, world.viewer)
     try:

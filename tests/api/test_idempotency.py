@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from coinsite.api.idempotency import KEY_REQUIRED
 from creators import services as creator_services
 from tests.api.conftest import SHIPPING, World, card_for, ledger_snapshot
-from wallet.api.idempotency import KEY_INVALID, KEY_REQUIRED
+from wallet.idempotency import KEY_INVALID
 from wallet.models import CoinPurchase, User
 from wallet.purchases import checkout
 
@@ -54,7 +56,9 @@ def _second_post(world: World) -> int:
 
 
 def _second_purchase(world: World) -> CoinPurchase:
-    return checkout.start_purchase(user=world.viewer, page_token=uuid.uuid4(), package_id=world.package.pk)
+    return checkout.start_purchase(
+        user=world.viewer, idempotency_key=str(uuid.uuid4()), package_id=world.package.pk
+    )
 
 
 def _confirm(purchase: CoinPurchase) -> Request:
@@ -207,3 +211,41 @@ def test_a_second_unlock_with_a_new_key_charges_nothing_and_says_so(
     second = _send(client, path, "second-key-002")
     assert second.status_code == 200 and second.json()["charged"] is False
     assert ledger_snapshot() == before
+
+
+PER_OBJECT = [
+    op for op in OPERATIONS if op.name in ("confirm a purchase", "cancel an order", "ship an order")
+]
+
+
+@pytest.mark.parametrize("operation", PER_OBJECT, ids=lambda op: op.name)
+def test_a_per_object_action_replays_its_first_answer_from_the_database_not_a_cache(
+    operation: Operation,
+    world: World,
+    api_as: Callable[[User | None], APIClient],
+    fund: Callable[..., Any],
+    request: Any,
+) -> None:
+    """Confirm, cancel and ship keep the first answer in the database with the action: with the
+    cache emptied (as when Redis is down) and the object since answered differently (another
+    balance, another key), a replay of the first key still gets the first answer, and the same
+    key elsewhere is a 409."""
+    if operation.needs_stripe:
+        request.getfixturevalue("stripe_settings")
+    client = api_as(getattr(world, operation.actor))
+    first = _send(client, operation.first(world), "first-key")
+    assert first.status_code == 200, first.content
+    fund(world.viewer, 5)
+    other_key = _send(client, operation.first(world), "other-key")
+    assert other_key.status_code == 200 and other_key.json() != first.json()
+    different = operation.different(world)
+    after_first = ledger_snapshot()
+
+    cache.clear()
+    replay = _send(client, operation.first(world), "first-key")
+    cache.clear()
+    conflict = _send(client, different, "first-key")
+
+    assert (replay.status_code, replay.json()) == (200, first.json())
+    assert conflict.status_code == 409 and conflict.json()["code"] == "idempotency_conflict"
+    assert ledger_snapshot() == after_first

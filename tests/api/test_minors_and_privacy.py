@@ -123,9 +123,9 @@ def test_reporting_a_hidden_object_answers_like_reporting_nothing(world: World, 
 
     def report(target_id: int) -> tuple[int, Any]:
         response = reporter.post(
-            "/reports/new/",
+            "/api/v1/reports/",
             {"target_type": target_type, "target_id": target_id, "reason": "spam"},
-            headers={"Accept": "application/json"},
+            content_type="application/json",
         )
         return response.status_code, response.json()
 
@@ -139,9 +139,9 @@ def test_reporting_a_hidden_object_answers_like_reporting_nothing(world: World, 
 def test_audit_and_report_rows_name_users_by_id_and_public_name_not_email(world: World) -> None:
     target_user = world.viewer
     filed = _client(world.owner).post(
-        "/reports/new/",
+        "/api/v1/reports/",
         {"target_type": "user", "target_id": target_user.pk, "reason": "spam"},
-        headers={"Accept": "application/json"},
+        content_type="application/json",
     )
     assert filed.status_code == 201
     actions.freeze_wallet(account_id=_wallet_id(target_user), staff=world.staff, reason="Card testing")

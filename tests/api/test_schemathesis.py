@@ -59,7 +59,7 @@ def fuzz_world(world: World, transactional_db: None, stripe_settings: Any, setti
         world.purchase.pk,
         *(
             checkout.start_purchase(
-                user=world.viewer, page_token=uuid.uuid4(), package_id=world.package.pk
+                user=world.viewer, idempotency_key=str(uuid.uuid4()), package_id=world.package.pk
             ).pk
             for _ in range(3)
         ),

@@ -88,7 +88,7 @@ class _Scripts(HTMLParser):
 
 def test_the_pages_have_no_inline_scripts(world: World, stripe_settings: Any) -> None:
     purchase = checkout.start_purchase(
-        user=world.viewer, page_token=uuid.uuid4(), package_id=world.package.pk
+        user=world.viewer, idempotency_key=str(uuid.uuid4()), package_id=world.package.pk
     )
     pages = {
         world.viewer: [

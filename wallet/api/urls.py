@@ -1,6 +1,7 @@
 from django.urls import path
 
-from wallet.api import converters, views
+from coinsite.api import converters
+from wallet.api import views
 
 converters.register()
 
@@ -16,4 +17,5 @@ urlpatterns = [
         views.ConfirmPurchaseView.as_view(),
         name="api-purchase-confirm",
     ),
+    path("reports/", views.ReportsView.as_view(), name="api-reports"),
 ]

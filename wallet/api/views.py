@@ -1,4 +1,5 @@
-"""REST API of the wallet: tokens, balance and history, coin packages, buying coins and receipts.
+"""REST API of the wallet: tokens, balance and history, coin packages, buying coins and receipts,
+and reports to the moderators.
 
 Thin views: validate, call one service or selector, serialize. Purchases reuse the checkout
 services of the "Get coins" page: start (one purchase per Idempotency-Key), confirm with a
@@ -7,7 +8,6 @@ PaymentMethod id (one charge per purchase), and the receipt re-fetches an open p
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from allauth.account.adapter import get_adapter
@@ -22,21 +22,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coinsite.api.converters import MAX_ID
+from coinsite.api.fields import TextField, WholeNumberField
+from coinsite.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
+from coinsite.api.permissions import IsAdult
+from coinsite.api.schema import error_responses
 from wallet import auth, errors, selectors
-from wallet.api.converters import MAX_ID
-from wallet.api.fields import TextField, WholeNumberField
-from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key, remembered
-from wallet.api.permissions import IsAdult
-from wallet.api.schema import error_responses
 from wallet.auth import signed_in_user
-from wallet.models import CoinPackage, CoinPurchase, Entry, Transaction, User
+from wallet.models import CoinPackage, CoinPurchase, Entry, Report, Transaction, User
+from wallet.moderation import reports
 from wallet.purchases import checkout, pricing
 from wallet.purchases import selectors as purchase_selectors
 
-BAD_CREDENTIALS = "That email address and password don't match an account."
-TOO_MANY_LOGIN_ATTEMPTS = "Too many failed log-in attempts. Try again later."
-PACKAGE_OR_AMOUNT_NOT_BOTH = "Choose a coin package or an amount of coins, not both."
-NO_SUCH_ENDPOINT = "There is no such API endpoint."
 PURCHASE_HISTORY_LIMIT = 10_000
 CHECKOUT_STATUSES = [*CoinPurchase.Status.values, "requires_action"]
 
@@ -97,9 +94,9 @@ class AuthTokenView(APIView):
                 http_request, email=body.validated_data["email"], password=body.validated_data["password"]
             )
         except forms.ValidationError as exc:  # allauth's failed-log-in limit
-            raise exceptions.Throttled(detail=TOO_MANY_LOGIN_ATTEMPTS) from exc
+            raise exceptions.Throttled(detail=errors.TOO_MANY_LOGIN_ATTEMPTS) from exc
         if not isinstance(user, User):
-            raise errors.InvalidRequest(BAD_CREDENTIALS, code="invalid_credentials")
+            raise errors.InvalidRequest(errors.BAD_CREDENTIALS, code="invalid_credentials")
         return Response(TokenOutput({"token": auth.issue_api_token(user=user)}).data)
 
     @extend_schema(responses={200: TokenListOutput})
@@ -275,7 +272,7 @@ class StartPurchaseInput(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "package" in attrs and "custom_coins" in attrs:
-            raise serializers.ValidationError(PACKAGE_OR_AMOUNT_NOT_BOTH)
+            raise serializers.ValidationError(errors.PACKAGE_OR_AMOUNT_NOT_BOTH)
         if "package" not in attrs and "custom_coins" not in attrs:
             raise serializers.ValidationError(errors.CHOOSE_PACKAGE_OR_AMOUNT)
         return attrs
@@ -304,20 +301,10 @@ class ConfirmPurchaseInput(serializers.Serializer):
         checkout.PAYMENT_METHOD_ID.pattern,
         max_length=203,
         help_text="The PaymentMethod id (`pm_...`) from Stripe.js or the mobile SDK.",
-        error_messages={"invalid": errors.PAYMENT_METHOD_INVALID},
+        error_messages=dict.fromkeys(
+            ("required", "null", "blank", "invalid", "max_length"), errors.PAYMENT_METHOD_INVALID
+        ),
     )
-
-
-def _purchase_token(user: User, key: str) -> uuid.UUID:
-    # The purchase row's unique page token, derived from the caller's key: a replay finds the
-    # same purchase, and one caller's key can never reach another caller's purchase.
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"coinsite-api-purchase:{user.pk}:{key}")
-
-
-def _asked_for(purchase: CoinPurchase, data: dict[str, Any]) -> bool:
-    if "package" in data:
-        return purchase.package_id == data["package"]
-    return purchase.package_id is None and purchase.coins == data["custom_coins"]
 
 
 class PurchasesView(generics.GenericAPIView[CoinPurchase]):
@@ -351,12 +338,10 @@ class PurchasesView(generics.GenericAPIView[CoinPurchase]):
         user = signed_in_user(request)
         purchase = checkout.start_purchase(
             user=user,
-            page_token=_purchase_token(user, key),
+            idempotency_key=key,
             package_id=data.get("package"),
             custom_coins=data.get("custom_coins"),
         )
-        if not _asked_for(purchase, data):
-            raise errors.IdempotencyConflict()
         prepared = checkout.prepare_checkout(purchase_id=purchase.pk, user=user)
         out = {
             **_state_data(prepared.state),
@@ -390,17 +375,98 @@ class ConfirmPurchaseView(APIView):
         """Pay for a purchase with a PaymentMethod: one charge per purchase, whatever the key. A
         declined card answers 200 with status `failed` and the card's reason; 3-D Secure answers
         `requires_action` with a `client_secret`."""
-        user = signed_in_user(request)
+        key = idempotency_key(request)
+        body = ConfirmPurchaseInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        state = checkout.confirm_purchase(
+            purchase_id=pk,
+            user=signed_in_user(request),
+            payment_method_id=body.validated_data["payment_method"],
+            idempotency_key=key,
+        )
+        return Response(PurchaseStateOutput(_state_data(state)).data)
 
-        def answer() -> Response:
-            body = ConfirmPurchaseInput(data=request.data)
-            body.is_valid(raise_exception=True)
-            state = checkout.confirm_purchase(
-                purchase_id=pk, user=user, payment_method_id=body.validated_data["payment_method"]
-            )
-            return Response(PurchaseStateOutput(_state_data(state)).data)
 
-        return remembered(request, user=user, answer=answer)
+# ---------------------------------------------------------------- reports
+
+
+def _one_message(*codes: str, message: str) -> dict[str, Any]:
+    return dict.fromkeys(codes, message)
+
+
+class ReportInput(serializers.Serializer):
+    """What to report (a target type and its id) and why."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # The target types are registered at start-up by the apps that own them.
+        return {
+            "target_type": serializers.ChoiceField(
+                choices=reports.report_target_types(),
+                error_messages=_one_message(
+                    "required", "null", "invalid_choice", message=errors.REPORT_TARGET_TYPE_INVALID
+                ),
+            ),
+            "target_id": WholeNumberField(
+                min_value=1,
+                max_value=MAX_ID,
+                error_messages=_one_message(
+                    "required",
+                    "null",
+                    "invalid",
+                    "min_value",
+                    "max_value",
+                    message=errors.REPORT_TARGET_NOT_FOUND,
+                ),
+            ),
+            "reason": serializers.ChoiceField(
+                choices=Report.Reason.choices,
+                error_messages=_one_message(
+                    "required", "null", "invalid_choice", message=errors.REPORT_REASON_INVALID
+                ),
+            ),
+            "details": TextField(
+                required=False,
+                allow_blank=True,
+                max_length=reports.DETAILS_MAX_LENGTH,
+                error_messages={"max_length": errors.REPORT_DETAILS_TOO_LONG},
+            ),
+        }
+
+
+class ReportOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Report.Status.choices)
+    message = serializers.CharField()
+
+
+class ReportsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=ReportInput,
+        responses={201: ReportOutput, **error_responses(404, 409)},
+        description="One open report per reporter per target (a second one is a 409). A target that "
+        "does not exist and one hidden from you are the same 404.",
+    )
+    def post(self, request: Request) -> Response:
+        """Report a post, a merch item, a live session or a user to the moderators."""
+        body = ReportInput(data=request.data)
+        if not body.is_valid():
+            # The report page's answers: a target id that is no id at all is "not found", like
+            # one that names nothing.
+            field, messages = next(iter(body.errors.items()))
+            error_type = errors.NotFound if field == "target_id" else errors.InvalidRequest
+            raise error_type(str(messages[0]), extra={"field": field})
+        data = body.validated_data
+        report = reports.file_report(
+            reporter=signed_in_user(request),
+            target_type=data["target_type"],
+            target_id=data["target_id"],
+            reason=data["reason"],
+            details=data.get("details", ""),
+        )
+        out = {"id": report.pk, "status": report.status, "message": errors.REPORT_SENT}
+        return Response(ReportOutput(out).data, status=status.HTTP_201_CREATED)
 
 
 # ---------------------------------------------------------------- anything else under /api/v1/
@@ -415,7 +481,7 @@ class UnknownEndpointView(APIView):
     permission_classes = [AllowAny]
 
     def http_method_not_allowed(self, request: Any, *args: Any, **kwargs: Any) -> Response:
-        raise exceptions.NotFound(NO_SUCH_ENDPOINT)
+        raise exceptions.NotFound(errors.NO_SUCH_ENDPOINT)
 
     def options(self, request: Any, *args: Any, **kwargs: Any) -> Response:
-        raise exceptions.NotFound(NO_SUCH_ENDPOINT)
+        raise exceptions.NotFound(errors.NO_SUCH_ENDPOINT)

@@ -26,7 +26,7 @@ def _wallet_for_update(account_id: int) -> Account:
         Account.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=account_id).first()
     )
     if account is None:
-        raise errors.NotFound("That wallet doesn't exist.")
+        raise errors.NotFound(errors.WALLET_NOT_FOUND)
     if account.kind not in Account.OWNED_KINDS:
         raise errors.InvalidRequest(errors.WALLET_NOT_FREEZABLE)
     return account
@@ -117,7 +117,7 @@ def resolve_reconciliation_issue(*, issue_id: int, staff: User, reason: str) -> 
     with transaction.atomic():
         issue = ReconciliationIssue.objects.select_for_update().filter(pk=issue_id).first()
         if issue is None:
-            raise errors.NotFound("That reconciliation issue doesn't exist.")
+            raise errors.NotFound(errors.ISSUE_NOT_FOUND)
         if issue.resolved:
             raise errors.WrongState(errors.ISSUE_ALREADY_RESOLVED)
         before = audit.snapshot(issue, ISSUE_FIELDS)
@@ -142,7 +142,7 @@ def replay_webhook_event_by_staff(*, event_id: int, staff: User, note: str = "")
         raise errors.NotAllowed(errors.REPLAY_NOT_ALLOWED)
     event = WebhookEvent.objects.filter(pk=event_id).first()
     if event is None:
-        raise errors.NotFound("That webhook event doesn't exist.")
+        raise errors.NotFound(errors.WEBHOOK_EVENT_NOT_FOUND)
     before = audit.snapshot(event, EVENT_FIELDS)
     event = replay_webhook_event(event_id=event_id)
     audit.record(

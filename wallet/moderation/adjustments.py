@@ -70,7 +70,7 @@ def request_adjustment(*, account_id: int, amount: int, reason: str, requested_b
     amount = check_amount(amount)
     account = Account.objects.filter(pk=account_id).first()
     if account is None:
-        raise errors.NotFound("That account doesn't exist.")
+        raise errors.NotFound(errors.ACCOUNT_NOT_FOUND)
     if account.kind not in ADJUSTABLE_KINDS:
         raise errors.InvalidRequest(errors.ADJUSTMENT_ACCOUNT_INVALID)
     _refuse_own_account(account, requested_by)
@@ -110,7 +110,7 @@ def _request_for_update(request_id: int) -> AdjustmentRequest:
         .first()
     )
     if request is None:
-        raise errors.NotFound("That adjustment doesn't exist.")
+        raise errors.NotFound(errors.ADJUSTMENT_NOT_FOUND)
     return request
 
 

@@ -40,7 +40,6 @@ from wallet.moderation import audit
 from wallet.moderation.audit import REASON_MAX_LENGTH
 
 APPLY = "apply"
-SELECTION_INVALID = "The selected rows are not valid ids."
 TEMPLATE = "admin/moderation/reason_form.html"
 
 Perform = Callable[[Any, User, dict[str, Any]], str]
@@ -77,7 +76,7 @@ class ActionAdmin(admin.ModelAdmin):
                 if pk.get_prep_value(pk.to_python(value)) is None:
                     raise ValueError(value)
         except (ValidationError, ValueError, TypeError):
-            return HttpResponseBadRequest(SELECTION_INVALID)
+            return HttpResponseBadRequest(errors.SELECTION_INVALID)
         return super().response_action(request, queryset, *args, **kwargs)
 
 

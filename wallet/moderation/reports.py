@@ -93,11 +93,11 @@ def close_report(*, report_id: int, staff: User, status: str, note: str) -> Repo
     audit.require_permission(staff, "wallet.handle_report")
     note = audit.require_reason(note)
     if status not in (Report.Status.ACTIONED, Report.Status.DISMISSED):
-        raise errors.InvalidRequest("A report is closed as actioned or dismissed.")
+        raise errors.InvalidRequest(errors.REPORT_CLOSE_STATUS_INVALID)
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(pk=report_id).first()
         if report is None:
-            raise errors.NotFound("That report doesn't exist.")
+            raise errors.NotFound(errors.REPORT_NOT_FOUND)
         if report.status != Report.Status.OPEN:
             raise errors.WrongState(errors.REPORT_NOT_OPEN)
         before = audit.snapshot(report, REPORT_FIELDS)

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -19,14 +19,7 @@ from wallet.earnings import chargeback_losses
 from wallet.moderation import reports
 from wallet.moderation.forms import ReportForm
 from wallet.moderation.selectors import staff_dashboard
-from wallet.purchases.pricing import format_money
-
-REPORT_SENT = "Thanks: your report was sent to our moderators."
-LOG_IN_TO_REPORT = "Log in to report something."
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False)) or "application/json" in request.headers.get("Accept", "")
+from wallet.money import format_money
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -38,24 +31,12 @@ def _safe_next(request: HttpRequest) -> str:
     return "/"
 
 
-def _error_json(error: errors.CoinSiteError) -> JsonResponse:
-    return JsonResponse(
-        {"code": error.code, "message": error.message, "extra": error.extra}, status=error.status
-    )
-
-
 @require_http_methods(["GET", "POST"])
 def new_report(request: HttpRequest) -> HttpResponse:
-    """GET: the report form for ?target_type=&target_id=; POST: file the report.
-
-    Answers JSON to fetch/htmx callers, otherwise redirects back to `next` (or re-renders the
-    form with the error and a 4xx status)."""
-    as_json = _wants_json(request)
+    """GET: the report form for ?target_type=&target_id=; POST: file the report and redirect
+    back to `next` (or re-render the form with the error and a 4xx status). Programs report
+    through the API (POST /api/v1/reports/)."""
     if not request.user.is_authenticated:
-        if as_json:
-            return JsonResponse(
-                {"code": "not_authenticated", "message": LOG_IN_TO_REPORT, "extra": {}}, status=401
-            )
         return redirect(f"{reverse('account_login')}?{urlencode({'next': _safe_next(request)})}")
     next_url = _safe_next(request)
     if request.method == "GET":
@@ -68,7 +49,7 @@ def new_report(request: HttpRequest) -> HttpResponse:
             # A target id that is no id at all is "not found", like one that names nothing.
             error_type = errors.NotFound if field == "target_id" else errors.InvalidRequest
             raise error_type(str(field_errors[0]), extra={"field": field})
-        report = reports.file_report(
+        reports.file_report(
             reporter=signed_in_user(request),
             target_type=form.cleaned_data["target_type"],
             target_id=form.cleaned_data["target_id"],
@@ -76,14 +57,10 @@ def new_report(request: HttpRequest) -> HttpResponse:
             details=form.cleaned_data["details"],
         )
     except errors.CoinSiteError as exc:
-        if as_json:
-            return _error_json(exc)
         if exc.message not in [str(message) for messages_ in form.errors.values() for message in messages_]:
             form.add_error(None, exc.message)
         return _form_page(request, form, next_url, status=exc.status)
-    if as_json:
-        return JsonResponse({"id": report.pk, "status": report.status, "message": REPORT_SENT}, status=201)
-    messages.success(request, REPORT_SENT)
+    messages.success(request, errors.REPORT_SENT)
     return HttpResponseRedirect(next_url)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from wallet import errors, selectors, services, stripe_gateway
+from wallet import errors, idempotency, selectors, services, stripe_gateway
 from wallet.models import CoinPurchase, User
 from wallet.purchases import crediting, receivables
 from wallet.purchases.locks import purchase_for_update
@@ -46,31 +46,16 @@ class PurchaseState:
     def message(self) -> str:
         purchase = self.purchase
         if self.action_client_secret:
-            return "Your bank needs to confirm this payment."
+            return errors.PURCHASE_NEEDS_BANK
         if purchase.is_credited:
-            return (
-                f"Payment received: {purchase.coins:,} coins added. Your balance is {self.balance:,} coins."
-            )
+            return errors.PURCHASE_CREDITED.format(coins=purchase.coins, balance=self.balance)
         if purchase.status == CoinPurchase.Status.FAILED:
             return purchase.failure_message or errors.CARD_DECLINED
         if purchase.status == CoinPurchase.Status.ABANDONED:
-            return "This purchase was not completed. Nothing was charged."
+            return errors.PURCHASE_ABANDONED
         if purchase.status == CoinPurchase.Status.PROCESSING:
-            return purchase.failure_message or "Your payment is being processed."
-        return "Enter your card to pay."
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "purchase_id": self.purchase.pk,
-            "status": self.status,
-            "message": self.message,
-            "coins": self.purchase.coins,
-            "amount_cents": self.purchase.amount_cents,
-            "currency": self.purchase.currency,
-            "balance": self.balance,
-            "client_secret": self.action_client_secret,
-            "receipt_url": f"/coins/purchases/{self.purchase.pk}/",
-        }
+            return purchase.failure_message or errors.PURCHASE_PROCESSING
+        return errors.PURCHASE_ENTER_CARD
 
 
 def _state(purchase: CoinPurchase, action_client_secret: str = "") -> PurchaseState:
@@ -88,16 +73,24 @@ def _own_purchase_for_update(*, purchase_id: int, user: User) -> CoinPurchase:
     return purchase
 
 
+def purchase_token(*, user_id: int, idempotency_key: str) -> uuid.UUID:
+    # The purchase row's unique token, derived from the caller's key: a replay finds the same
+    # purchase, and one caller's key can never reach another caller's purchase.
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"coinsite-api-purchase:{user_id}:{idempotency_key}")
+
+
 def start_purchase(
-    *, user: User, page_token: uuid.UUID, package_id: int | None = None, custom_coins: int | None = None
+    *, user: User, idempotency_key: str, package_id: int | None = None, custom_coins: int | None = None
 ) -> CoinPurchase:
-    """The purchase for this page load: created once, re-used on a double-click or reload."""
+    """The purchase of this key (the page sends its page-load token, the API its
+    Idempotency-Key): created once, re-used on a double-click, a reload or a retry; the same
+    key for another package or amount raises IdempotencyConflict."""
+    idempotency.check_key(idempotency_key)
     services.check_can_spend(user)
+    page_token = purchase_token(user_id=user.pk, idempotency_key=idempotency_key)
     existing = CoinPurchase.objects.filter(page_token=page_token).first()
     if existing is not None:
-        if existing.user_id != user.pk:
-            raise errors.InvalidRequest(errors.PURCHASE_TOKEN_TAKEN)
-        return existing
+        return _same_purchase(existing, package_id=package_id, custom_coins=custom_coins)
     price: Price
     if package_id is not None:
         price = price_for_package(package_id=package_id)
@@ -117,9 +110,20 @@ def start_purchase(
             )
     except IntegrityError:
         existing = CoinPurchase.objects.get(page_token=page_token)
-        if existing.user_id != user.pk:
-            raise errors.InvalidRequest(errors.PURCHASE_TOKEN_TAKEN) from None
-        return existing
+        return _same_purchase(existing, package_id=package_id, custom_coins=custom_coins)
+
+
+def _same_purchase(
+    purchase: CoinPurchase, *, package_id: int | None, custom_coins: int | None
+) -> CoinPurchase:
+    """The key's purchase, if this request asks for what it holds; else a conflict."""
+    if package_id is not None:
+        same = purchase.package_id == package_id
+    else:
+        same = purchase.package_id is None and purchase.coins == custom_coins
+    if not same:
+        raise errors.IdempotencyConflict()
+    return purchase
 
 
 @dataclass(frozen=True)
@@ -153,14 +157,47 @@ def prepare_checkout(*, purchase_id: int, user: User) -> Checkout:
     return Checkout(state=refresh_purchase(purchase_id=purchase_id, user=user))
 
 
-def confirm_purchase(*, purchase_id: int, user: User, payment_method_id: str) -> PurchaseState:
+def confirm_purchase(
+    *, purchase_id: int, user: User, payment_method_id: str, idempotency_key: str | None = None
+) -> PurchaseState:
     """Charge the card once: create and confirm the PaymentIntent, credit if it succeeded.
 
     A purchase that already has a PaymentIntent or is closed returns its state unchanged.
-    A decline marks the purchase failed with the card's reason (no exception)."""
+    A decline marks the purchase failed with the card's reason (no exception). With
+    `idempotency_key`, a replay of the key returns the first answer (the state as it was then)
+    and the same key for another purchase or card raises IdempotencyConflict."""
     if not isinstance(payment_method_id, str) or not PAYMENT_METHOD_ID.match(payment_method_id):
         raise errors.InvalidRequest(errors.PAYMENT_METHOD_INVALID)
     receivables.ensure_system_accounts()
+    return idempotency.once(
+        user=user,
+        key=idempotency_key,
+        request=("purchase.confirm", purchase_id, payment_method_id),
+        act=lambda: _confirm(purchase_id=purchase_id, user=user, payment_method_id=payment_method_id),
+        dump=_state_snapshot,
+        load=_replayed_state,
+    )
+
+
+def _state_snapshot(state: PurchaseState) -> dict[str, object]:
+    return {
+        "purchase": idempotency.row_snapshot(state.purchase),
+        "balance": state.balance,
+        "action_client_secret": state.action_client_secret,
+    }
+
+
+def _replayed_state(first: dict[str, object]) -> PurchaseState:
+    snapshot, balance = first["purchase"], first["balance"]
+    assert isinstance(snapshot, dict) and isinstance(balance, int)
+    return PurchaseState(
+        purchase=idempotency.row_from_snapshot(CoinPurchase, snapshot),
+        balance=balance,
+        action_client_secret=str(first["action_client_secret"]),
+    )
+
+
+def _confirm(*, purchase_id: int, user: User, payment_method_id: str) -> PurchaseState:
     with transaction.atomic():
         # The row lock is held across the Stripe call: a second click waits here and then
         # finds the PaymentIntent instead of creating another one.

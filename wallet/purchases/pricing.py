@@ -50,9 +50,3 @@ def price_for_custom_coins(*, coins: int) -> Price:
             rate = package
     amount = -(-coins * rate.price_cents // rate.coins)
     return Price(coins=coins, amount_cents=amount, currency=rate.currency, package=None)
-
-
-def format_money(cents: int, currency: str) -> str:
-    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency.lower())
-    amount = f"{cents // 100:,}.{cents % 100:02d}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"

@@ -5,8 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from creators.models import PayoutBatch
-from creators.payouts import services
 from creators.payouts.selectors import batch_progress
+from creators.payouts.services import driving, planning
 from wallet.errors import CoinSiteError
 
 
@@ -32,17 +32,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["drive_open"]:
-            count = services.drive_open_batches()
+            count = driving.drive_open_batches()
             self.stdout.write(f"Drove {count} open batch(es).")
             return
         try:
             if options["enqueue"]:
-                creation = services.create_payout_batch(period=options.get("period"))
+                creation = planning.create_payout_batch(period=options.get("period"))
                 batch = creation.batch
                 if batch.status == PayoutBatch.Status.PROCESSING:
-                    services.enqueue_batch_processing(batch_id=batch.pk)
+                    planning.enqueue_batch_processing(batch_id=batch.pk)
             else:
-                batch = services.run_payout_batch(period=options.get("period")).batch
+                batch = driving.run_payout_batch(period=options.get("period")).batch
         except CoinSiteError as exc:
             raise CommandError(exc.message) from exc
         progress = batch_progress(batch=batch)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from creators.models import Creator, Payout
-from creators.payouts import services
+from creators.payouts.services import accounts
 from wallet.models import Account, Transaction, Unit
 from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
 
@@ -63,7 +63,7 @@ def payee(make_creator: Callable[..., Creator]) -> Callable[..., Creator]:
 
     def make(diamonds: int = 2_001, **kwargs: Any) -> Creator:
         creator = make_creator(**kwargs)
-        services.connect_payout_account(creator=creator)
+        accounts.connect_payout_account(creator=creator)
         if diamonds:
             give_diamonds(creator, diamonds)
         return creator

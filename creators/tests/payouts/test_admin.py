@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from creators.models import LocalTransfer, Payout, PayoutAccount, PayoutBatch
-from creators.payouts import services
+from creators.payouts.services import accounts, driving, planning
 from wallet.models import User
 from wallet.selectors import diamond_balance
 
@@ -33,7 +33,7 @@ def _action(client: Client, model: str, action: str, ids: list[int], **extra: st
 def test_every_payout_admin_page_renders(admin_client, payee, payout_settings):
     creator = payee(4_000)
     payout_settings.LOCAL_PAYOUT_FAIL_DESTINATIONS = ["*"]
-    batch = services.run_payout_batch(period="admin").batch
+    batch = driving.run_payout_batch(period="admin").batch
     payout = batch.payouts.get()
     for model, pk in [
         ("payoutaccount", creator.payout_account.pk),
@@ -49,7 +49,7 @@ def test_every_payout_admin_page_renders(admin_client, payee, payout_settings):
 def test_the_batch_list_shows_progress_and_staff_retry_the_failed_ones(admin_client, payee, payout_settings):
     creators = [payee(2_000) for _ in range(3)]
     payout_settings.LOCAL_PAYOUT_FAIL_DESTINATIONS = [f"local-{creators[0].pk}"]
-    batch = services.run_payout_batch(period="progress").batch
+    batch = driving.run_payout_batch(period="progress").batch
 
     page = admin_client.get("/admin/creators/payoutbatch/").content.decode()
     assert "2 / 1 / 0" in page  # done / failed / pending
@@ -57,7 +57,7 @@ def test_the_batch_list_shows_progress_and_staff_retry_the_failed_ones(admin_cli
     payout_settings.LOCAL_PAYOUT_FAIL_DESTINATIONS = []
     response = _action(admin_client, "payoutbatch", "retry_failed_payouts", [batch.pk])
     assert "1 payout(s) queued for a new attempt." in response.content.decode()
-    services.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
 
     assert "3 / 0 / 0" in admin_client.get("/admin/creators/payoutbatch/").content.decode()
     assert diamond_balance(user_id=creators[0].user_id) == 0
@@ -73,7 +73,7 @@ def test_the_run_button_creates_this_weeks_batch_once(
         second = admin_client.post("/admin/creators/payoutbatch/run/", {"period": ""}, follow=True)
 
     batch = PayoutBatch.objects.get()
-    assert batch.period == services.current_period()
+    assert batch.period == planning.current_period()
     assert f"Batch {batch.period} created: 1 payouts" in first.content.decode()
     assert f"Batch {batch.period} already exists" in second.content.decode()
     assert len(queued) == 2  # process_payout_batch each time (a second run drives what is left)
@@ -85,7 +85,7 @@ def test_the_run_button_creates_this_weeks_batch_once(
 def test_staff_approve_a_big_batch_or_reject_it_with_a_reason(admin_client, payee, payout_settings):
     payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 500
     payee(2_000)
-    big = services.create_payout_batch(period="big").batch
+    big = planning.create_payout_batch(period="big").batch
     assert big.status == PayoutBatch.Status.AWAITING_APPROVAL
 
     form = _action(admin_client, "payoutbatch", "reject_batches", [big.pk])
@@ -94,7 +94,7 @@ def test_staff_approve_a_big_batch_or_reject_it_with_a_reason(admin_client, paye
     big.refresh_from_db()
     assert (big.status, big.decision_reason) == (PayoutBatch.Status.REJECTED, "Duplicate run")
 
-    other = services.create_payout_batch(period="big-2").batch
+    other = planning.create_payout_batch(period="big-2").batch
     _action(admin_client, "payoutbatch", "approve_batches", [other.pk])
     other.refresh_from_db()
     assert other.status == PayoutBatch.Status.PROCESSING
@@ -105,7 +105,7 @@ def test_staff_approve_a_big_batch_or_reject_it_with_a_reason(admin_client, paye
 def test_staff_verify_stripe_accounts(admin_client, make_creator, payout_settings):
     payout_settings.PAYOUT_PROVIDER = "stripe_connect"
     creator = make_creator()
-    account = services.connect_payout_account(creator=creator, destination="acct_1VerifyMe99")
+    account = accounts.connect_payout_account(creator=creator, destination="acct_1VerifyMe99")
 
     asks = _action(admin_client, "payoutaccount", "verify_accounts", [account.pk])
     assert "Reason" in asks.content.decode()
@@ -123,7 +123,7 @@ def test_staff_without_the_approve_permission_cannot_run_or_approve(make_user, p
     client.force_login(clerk)
     payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 0
     payee(2_000)
-    batch = services.create_payout_batch(period="locked").batch
+    batch = planning.create_payout_batch(period="locked").batch
 
     page = client.get("/admin/creators/payoutbatch/").content.decode()
     assert "Run payout batch now" not in page and "approve_batches" not in page

@@ -15,7 +15,7 @@ from django.test import Client
 
 from creators.models import Creator, LocalTransfer, PayoutAccount, PayoutBatch
 from creators.payouts import errors as payout_errors
-from creators.payouts import services
+from creators.payouts.services import accounts, driving, planning
 from wallet import errors
 from wallet.models import Account, AuditEntry, User
 from wallet.moderation import adjustments
@@ -62,7 +62,7 @@ def test_the_staff_member_who_ran_a_batch_cannot_approve_it(staff_in, payee, pay
     assert (batch.status, batch.created_by) == (PayoutBatch.Status.AWAITING_APPROVAL, runner)
 
     page = _action(admin, BATCHES, "approve_batches", [batch])
-    services.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
 
     batch.refresh_from_db()
     assert batch.status == PayoutBatch.Status.AWAITING_APPROVAL and batch.decided_by is None
@@ -71,7 +71,7 @@ def test_the_staff_member_who_ran_a_batch_cannot_approve_it(staff_in, payee, pay
     assert payout_errors.OWN_BATCH in page
 
     _action(_logged_in(other), BATCHES, "approve_batches", [batch])
-    services.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
     batch.refresh_from_db()
     assert (batch.status, batch.decided_by) == (PayoutBatch.Status.FINISHED, other)
     assert all(diamond_balance(user_id=c.user_id) == 0 for c in creators)
@@ -82,7 +82,7 @@ def test_the_database_refuses_a_batch_approved_by_its_creator(staff_in, payee, p
     payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 0
     payee(2_000)
     runner = staff_in(FINANCE_APPROVER)
-    batch = services.create_payout_batch(period="db", created_by=runner).batch
+    batch = planning.create_payout_batch(period="db", created_by=runner).batch
     with pytest.raises(IntegrityError), transaction.atomic():
         PayoutBatch.objects.filter(pk=batch.pk).update(
             status=PayoutBatch.Status.PROCESSING, decided_by=runner
@@ -93,14 +93,14 @@ def test_a_creator_paid_by_a_batch_cannot_approve_it(staff_in, payee, payout_set
     payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 0
     paid: Creator = payee(2_000)
     insider = staff_in(FINANCE_APPROVER, user=paid.user)
-    batch = services.create_payout_batch(period="mine").batch
+    batch = planning.create_payout_batch(period="mine").batch
 
     refused = ""
     try:
-        services.approve_payout_batch(batch_id=batch.pk, staff=insider)
+        planning.approve_payout_batch(batch_id=batch.pk, staff=insider)
     except errors.NotAllowed as exc:
         refused = exc.message
-    services.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
 
     batch.refresh_from_db()
     assert batch.status == PayoutBatch.Status.AWAITING_APPROVAL
@@ -111,7 +111,7 @@ def test_a_creator_paid_by_a_batch_cannot_approve_it(staff_in, payee, payout_set
 def test_a_creator_on_staff_cannot_verify_their_own_payout_account(staff_in, make_creator, payout_settings):
     payout_settings.LOCAL_PAYOUTS_AUTO_VERIFY = False
     creator: Creator = make_creator()
-    account = services.connect_payout_account(creator=creator)
+    account = accounts.connect_payout_account(creator=creator)
     insider = staff_in(PAYOUT_VERIFIER, user=creator.user)
 
     page = _action(_logged_in(insider), ACCOUNTS, "verify_accounts", [account], apply="Verify", reason="Mine")
@@ -126,7 +126,7 @@ def test_the_staff_member_who_runs_batches_cannot_verify_payout_accounts(
     staff_in, make_creator, payout_settings
 ):
     payout_settings.LOCAL_PAYOUTS_AUTO_VERIFY = False
-    account = services.connect_payout_account(creator=make_creator())
+    account = accounts.connect_payout_account(creator=make_creator())
     runner = staff_in(FINANCE_APPROVER)
 
     _action(_logged_in(runner), ACCOUNTS, "verify_accounts", [account], apply="Verify", reason="Looks fine")
@@ -134,7 +134,7 @@ def test_the_staff_member_who_runs_batches_cannot_verify_payout_accounts(
     account.refresh_from_db()
     assert account.status == PayoutAccount.Status.UNVERIFIED
     with pytest.raises(errors.NotAllowed):
-        services.set_payout_account_verified(account_id=account.pk, staff=runner, verified=True, reason="x")
+        accounts.set_payout_account_verified(account_id=account.pk, staff=runner, verified=True, reason="x")
     account.refresh_from_db()
     assert account.status == PayoutAccount.Status.UNVERIFIED
 
@@ -143,7 +143,7 @@ def test_verifying_a_payout_account_is_audited_with_who_why_and_the_change(
     staff_in, make_creator, payout_settings
 ):
     payout_settings.LOCAL_PAYOUTS_AUTO_VERIFY = False
-    account = services.connect_payout_account(creator=make_creator())
+    account = accounts.connect_payout_account(creator=make_creator())
     verifier = staff_in(PAYOUT_VERIFIER)
     admin = _logged_in(verifier)
 
@@ -175,7 +175,7 @@ def test_minting_diamonds_for_a_partner_and_cashing_them_out_takes_three_differe
     payout_settings.LOCAL_PAYOUTS_AUTO_VERIFY = False
     payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 0
     partner: Creator = make_creator()
-    account = services.connect_payout_account(creator=partner)
+    account = accounts.connect_payout_account(creator=partner)
     diamonds = Account.objects.get(owner=partner.user, kind=Account.Kind.CREATOR_DIAMONDS)
     requester, approver, verifier = staff_in(FINANCE), staff_in(FINANCE_APPROVER), staff_in(PAYOUT_VERIFIER)
 
@@ -184,27 +184,27 @@ def test_minting_diamonds_for_a_partner_and_cashing_them_out_takes_three_differe
     )
     for not_theirs in (
         lambda: adjustments.approve_adjustment(request_id=request.pk, staff=requester),
-        lambda: services.set_payout_account_verified(
+        lambda: accounts.set_payout_account_verified(
             account_id=account.pk, staff=requester, verified=True, reason="x"
         ),
-        lambda: services.set_payout_account_verified(
+        lambda: accounts.set_payout_account_verified(
             account_id=account.pk, staff=approver, verified=True, reason="x"
         ),
     ):
         with pytest.raises(errors.NotAllowed):
             not_theirs()
     adjustments.approve_adjustment(request_id=request.pk, staff=approver, note="Prize confirmed")
-    services.set_payout_account_verified(
+    accounts.set_payout_account_verified(
         account_id=account.pk, staff=verifier, verified=True, reason="ID checked"
     )
-    batch = services.create_payout_batch(period="chain", created_by=approver).batch
+    batch = planning.create_payout_batch(period="chain", created_by=approver).batch
     with pytest.raises(errors.NotAllowed, match=payout_errors.OWN_BATCH):
-        services.approve_payout_batch(batch_id=batch.pk, staff=approver)
+        planning.approve_payout_batch(batch_id=batch.pk, staff=approver)
     assert diamond_balance(user_id=partner.user_id) == 50_000
 
     second_approver = staff_in(FINANCE_APPROVER)
-    services.approve_payout_batch(batch_id=batch.pk, staff=second_approver, reason="Checked")
-    services.process_payout_batch(batch_id=batch.pk)
+    planning.approve_payout_batch(batch_id=batch.pk, staff=second_approver, reason="Checked")
+    driving.process_payout_batch(batch_id=batch.pk)
 
     batch.refresh_from_db()
     assert batch.status == PayoutBatch.Status.FINISHED
@@ -215,3 +215,39 @@ def test_minting_diamonds_for_a_partner_and_cashing_them_out_takes_three_differe
     assert actors["payoutaccount.verify"] == verifier.pk
     assert actors["payoutbatch.approve"] == second_approver.pk
     assert run_ledger_check().ok
+
+
+def test_an_approved_batch_is_queued_by_the_name_of_the_task_that_drives_it(
+    payee, make_user, payout_settings, django_capture_on_commit_callbacks
+):
+    """The services name the task instead of importing it; the broker (the real Redis) gets a
+    message for the task the worker registers under that name."""
+    import base64
+    import json
+
+    import redis
+    from celery import current_app
+    from django.conf import settings
+
+    from creators import tasks
+
+    payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 500
+    payee(2_000)
+    batch = planning.create_payout_batch(period="2026-W20").batch
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    before = broker.llen(queue)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        planning.approve_payout_batch(
+            batch_id=batch.pk, staff=make_user(is_staff=True, is_superuser=True), reason="ok"
+        )
+
+    new = [json.loads(raw) for raw in broker.lrange(queue, 0, broker.llen(queue) - before - 1)]
+    sent = [
+        (m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[0])
+        for m in new
+        if json.loads(base64.b64decode(m["body"]))[0] == [batch.pk]
+    ]
+    assert sent == [(planning.PROCESS_BATCH_TASK, [batch.pk])]
+    assert tasks.process_payout_batch.name == planning.PROCESS_BATCH_TASK in current_app.tasks

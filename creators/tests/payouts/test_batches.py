@@ -12,8 +12,8 @@ from django.utils import timezone
 from creators.models import Creator, LocalTransfer, Payout, PayoutBatch
 from creators.payout_providers import LocalProvider, PayoutProviderError
 from creators.payouts import errors as payout_errors
-from creators.payouts import services
 from creators.payouts.selectors import batch_progress
+from creators.payouts.services import accounts, driving, planning, retries
 from creators.tests.payouts.conftest import give_diamonds, keys_of, take_diamonds
 from wallet import errors
 from wallet.models import Account, Unit
@@ -31,7 +31,7 @@ def test_a_batch_takes_exactly_the_eligible_creators(payee, make_creator, staff)
     eligible = payee(2_000)
     payee(1_999)  # worth 9.99: below the minimum
     unverified = payee(5_000)
-    services.set_payout_account_verified(
+    accounts.set_payout_account_verified(
         account_id=unverified.payout_account.pk, staff=staff, verified=False, reason="Bank closed"
     )
     suspended = payee(5_000)
@@ -45,7 +45,7 @@ def test_a_batch_takes_exactly_the_eligible_creators(payee, make_creator, staff)
     no_account = make_creator()
     give_diamonds(no_account, 5_000)
 
-    batch = services.create_payout_batch(period="2026-W01").batch
+    batch = planning.create_payout_batch(period="2026-W01").batch
 
     assert [p.creator_id for p in batch.payouts.all()] == [eligible.pk]
     assert (batch.payouts_planned, batch.total_cents, batch.total_diamonds) == (1, 1000, 2000)
@@ -67,7 +67,7 @@ def test_a_payout_moves_exactly_the_diamonds_covering_its_whole_cents(
     payout_settings.DIAMOND_VALUE_MILLICENTS = rate
     creator = payee(balance)
 
-    batch = services.run_payout_batch(period="exact").batch
+    batch = driving.run_payout_batch(period="exact").batch
 
     payout = batch.payouts.get()
     assert (payout.amount_cents, payout.diamonds, payout.status) == (cents, diamonds, Payout.Status.PAID)
@@ -78,10 +78,21 @@ def test_a_payout_moves_exactly_the_diamonds_covering_its_whole_cents(
     assert LocalTransfer.objects.get(idempotency_key=f"payout-{payout.pk}").amount_cents == cents
 
 
+def test_the_database_refuses_a_payout_whose_cents_are_not_its_diamonds_worth(payee):
+    payee(2_001)
+    payout = planning.create_payout_batch(period="checked").batch.payouts.get()
+    assert (payout.diamonds, payout.amount_cents) == (2_000, 1_000)
+
+    with pytest.raises(IntegrityError, match="payout_cents_match_diamonds"), transaction.atomic():
+        Payout.objects.filter(pk=payout.pk).update(diamonds=2_002)
+    # 2,001 diamonds are still worth 1,000 cents (rounded down): allowed.
+    assert Payout.objects.filter(pk=payout.pk).update(diamonds=2_001) == 1
+
+
 def test_a_paid_payout_posts_start_and_settle_and_the_provider_gets_key_payout_id(payee):
     creator = payee(10_000)
 
-    run = services.run_payout_batch(period="keys")
+    run = driving.run_payout_batch(period="keys")
 
     payout = run.batch.payouts.get()
     assert payout.status == Payout.Status.PAID
@@ -103,9 +114,9 @@ def test_a_refused_transfer_returns_the_diamonds_once(payee, payout_settings):
     creator = payee(4_000)
     payout_settings.LOCAL_PAYOUT_FAIL_DESTINATIONS = [f"local-{creator.pk}"]
 
-    batch = services.run_payout_batch(period="refused").batch
-    services.process_payout_batch(batch_id=batch.pk)
-    services.drive_open_batches()
+    batch = driving.run_payout_batch(period="refused").batch
+    driving.process_payout_batch(batch_id=batch.pk)
+    driving.drive_open_batches()
 
     payout = batch.payouts.get()
     assert payout.status == Payout.Status.FAILED
@@ -120,9 +131,9 @@ def test_a_refused_transfer_returns_the_diamonds_once(payee, payout_settings):
 def test_the_same_period_gives_the_same_batch_and_pays_nobody_twice(payee):
     creators = [payee(3_000) for _ in range(3)]
 
-    first = services.run_payout_batch(period="2026-W02")
+    first = driving.run_payout_batch(period="2026-W02")
     give_diamonds(creators[0], 10_000)
-    second = services.run_payout_batch(period="2026-W02")
+    second = driving.run_payout_batch(period="2026-W02")
 
     assert (first.created, second.created) == (True, False)
     assert second.batch.pk == first.batch.pk
@@ -133,10 +144,10 @@ def test_the_same_period_gives_the_same_batch_and_pays_nobody_twice(payee):
 def test_a_creator_with_a_payout_in_another_open_batch_is_left_out(payee, payout_settings):
     payee(3_000)
     payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 0
-    waiting = services.create_payout_batch(period="waiting").batch
+    waiting = planning.create_payout_batch(period="waiting").batch
     assert waiting.status == PayoutBatch.Status.AWAITING_APPROVAL
 
-    later = services.create_payout_batch(period="later").batch
+    later = planning.create_payout_batch(period="later").batch
 
     assert later.payouts_planned == 0
     assert later.status == PayoutBatch.Status.FINISHED
@@ -148,46 +159,46 @@ def test_a_batch_above_the_threshold_waits_for_approval_then_pays(
     payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 1_500
     creators = [payee(2_000), payee(2_000)]
 
-    run = services.run_payout_batch(period="big")
+    run = driving.run_payout_batch(period="big")
     assert run.batch.status == PayoutBatch.Status.AWAITING_APPROVAL
     assert run.report is None
-    services.process_payout_batch(batch_id=run.batch.pk)
+    driving.process_payout_batch(batch_id=run.batch.pk)
     assert not LocalTransfer.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        services.approve_payout_batch(batch_id=run.batch.pk, staff=staff)
+        planning.approve_payout_batch(batch_id=run.batch.pk, staff=staff)
     assert len(queued) == 1  # process_payout_batch, once committed
-    services.process_payout_batch(batch_id=run.batch.pk)
+    driving.process_payout_batch(batch_id=run.batch.pk)
 
     run.batch.refresh_from_db()
     assert (run.batch.status, run.batch.decided_by) == (PayoutBatch.Status.FINISHED, staff)
     assert all(diamond_balance(user_id=c.user_id) == 0 for c in creators)
     with pytest.raises(errors.WrongState):
-        services.approve_payout_batch(batch_id=run.batch.pk, staff=staff)
+        planning.approve_payout_batch(batch_id=run.batch.pk, staff=staff)
 
 
 def test_a_rejected_batch_moves_nothing(payee, payout_settings, staff):
     payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 0
     creator = payee(2_000)
-    batch = services.create_payout_batch(period="no").batch
+    batch = planning.create_payout_batch(period="no").batch
 
     with pytest.raises(errors.InvalidRequest):
-        services.reject_payout_batch(batch_id=batch.pk, staff=staff, reason=" ")
-    services.reject_payout_batch(batch_id=batch.pk, staff=staff, reason="Looks wrong")
-    services.process_payout_batch(batch_id=batch.pk)
+        planning.reject_payout_batch(batch_id=batch.pk, staff=staff, reason=" ")
+    planning.reject_payout_batch(batch_id=batch.pk, staff=staff, reason="Looks wrong")
+    driving.process_payout_batch(batch_id=batch.pk)
 
     assert batch.payouts.get().status == Payout.Status.CANCELLED
     assert diamond_balance(user_id=creator.user_id) == 2_000
     # The creator has no open payout any more, so the next batch takes them.
-    assert services.create_payout_batch(period="next").batch.payouts_planned == 1
+    assert planning.create_payout_batch(period="next").batch.payouts_planned == 1
 
 
 def test_a_payout_whose_balance_was_clawed_back_is_skipped_and_moves_nothing(payee):
     creator = payee(2_500)
-    batch = services.create_payout_batch(period="clawed").batch
+    batch = planning.create_payout_batch(period="clawed").batch
     take_diamonds(creator, 600)
 
-    report = services.process_payout_batch(batch_id=batch.pk)
+    report = driving.process_payout_batch(batch_id=batch.pk)
 
     payout = batch.payouts.get()
     assert (report.skipped, payout.status) == (1, Payout.Status.SKIPPED)
@@ -198,10 +209,10 @@ def test_a_payout_whose_balance_was_clawed_back_is_skipped_and_moves_nothing(pay
 
 def test_a_creator_suspended_before_their_payout_starts_is_skipped(payee):
     creator = payee(2_000)
-    batch = services.create_payout_batch(period="suspended").batch
+    batch = planning.create_payout_batch(period="suspended").batch
     Creator.objects.filter(pk=creator.pk).update(status=Creator.Status.SUSPENDED)
 
-    services.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
 
     assert batch.payouts.get().status == Payout.Status.SKIPPED
     assert diamond_balance(user_id=creator.user_id) == 2_000
@@ -210,17 +221,17 @@ def test_a_creator_suspended_before_their_payout_starts_is_skipped(payee):
 def test_a_staff_retry_is_a_new_attempt_with_new_keys_and_pays_once(payee, payout_settings, staff):
     creator = payee(3_001)
     payout_settings.LOCAL_PAYOUT_FAIL_DESTINATIONS = ["*"]
-    batch = services.run_payout_batch(period="retry").batch
+    batch = driving.run_payout_batch(period="retry").batch
     payout = batch.payouts.get()
     assert payout.status == Payout.Status.FAILED
 
     payout_settings.LOCAL_PAYOUT_FAIL_DESTINATIONS = []
-    report = services.retry_failed_payouts(payout_ids=[payout.pk], staff=staff)
+    report = retries.retry_failed_payouts(payout_ids=[payout.pk], staff=staff)
     assert report.retried == [payout.pk]
-    again = services.retry_failed_payouts(payout_ids=[payout.pk], staff=staff)
+    again = retries.retry_failed_payouts(payout_ids=[payout.pk], staff=staff)
     assert again.refused == {payout.pk: payout_errors.NOT_FAILED.format(status="Pending")}
-    services.process_payout_batch(batch_id=batch.pk)
-    services.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
 
     payout.refresh_from_db()
     assert (payout.status, payout.attempt) == (Payout.Status.PAID, 2)
@@ -243,18 +254,18 @@ def test_a_staff_retry_is_a_new_attempt_with_new_keys_and_pays_once(payee, payou
 def test_a_retry_is_refused_while_the_creator_has_another_open_payout(payee, payout_settings, staff):
     creator = payee(3_000)
     payout_settings.LOCAL_PAYOUT_FAIL_DESTINATIONS = ["*"]
-    failed = services.run_payout_batch(period="first").batch.payouts.get()
+    failed = driving.run_payout_batch(period="first").batch.payouts.get()
     payout_settings.PAYOUT_APPROVAL_THRESHOLD_CENTS = 0
-    services.create_payout_batch(period="second")  # waits for approval: the creator's payout is open
+    planning.create_payout_batch(period="second")  # waits for approval: the creator's payout is open
 
-    report = services.retry_failed_payouts(payout_ids=[failed.pk], staff=staff)
+    report = retries.retry_failed_payouts(payout_ids=[failed.pk], staff=staff)
 
     assert report.refused == {failed.pk: payout_errors.OTHER_PAYOUT_OPEN}
     assert diamond_balance(user_id=creator.user_id) == 3_000
 
 
-def _claim(batch: PayoutBatch) -> services.Claim:
-    claimed = services._claim_next(batch.pk)
+def _claim(batch: PayoutBatch) -> driving.Claim:
+    claimed = driving._claim_next(batch.pk)
     assert claimed is not None and claimed.claim is not None
     return claimed.claim
 
@@ -265,12 +276,12 @@ def _lease_runs_out(payout_id: int) -> None:
 
 def test_a_crash_after_the_diamonds_moved_is_driven_again_with_the_same_key(payee):
     creator = payee(2_000)
-    batch = services.create_payout_batch(period="crash-1").batch
+    batch = planning.create_payout_batch(period="crash-1").batch
     claim = _claim(batch)  # start posted, then the worker died before asking the provider
 
-    assert services.process_payout_batch(batch_id=batch.pk).claimed == 0  # still leased
+    assert driving.process_payout_batch(batch_id=batch.pk).claimed == 0  # still leased
     _lease_runs_out(claim.payout_id)
-    report = services.process_payout_batch(batch_id=batch.pk)
+    report = driving.process_payout_batch(batch_id=batch.pk)
 
     payout = Payout.objects.get(pk=claim.payout_id)
     assert (report.paid, payout.status, payout.provider_calls) == (1, Payout.Status.PAID, 2)
@@ -280,7 +291,7 @@ def test_a_crash_after_the_diamonds_moved_is_driven_again_with_the_same_key(paye
 
 def test_a_crash_after_the_provider_paid_settles_without_paying_again(payee):
     payee(2_000)
-    batch = services.create_payout_batch(period="crash-2").batch
+    batch = planning.create_payout_batch(period="crash-2").batch
     claim = _claim(batch)
     LocalProvider().transfer(
         payout_id=claim.payout_id,
@@ -291,7 +302,7 @@ def test_a_crash_after_the_provider_paid_settles_without_paying_again(payee):
     )  # the money moved, then the worker died before settling
 
     _lease_runs_out(claim.payout_id)
-    services.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
 
     payout = Payout.objects.get(pk=claim.payout_id)
     assert payout.status == Payout.Status.PAID
@@ -301,12 +312,12 @@ def test_a_crash_after_the_provider_paid_settles_without_paying_again(payee):
 
 def test_a_late_worker_finishing_a_payout_another_one_settled_changes_nothing(payee):
     payee(2_000)
-    batch = services.create_payout_batch(period="late").batch
+    batch = planning.create_payout_batch(period="late").batch
     claim = _claim(batch)
     _lease_runs_out(claim.payout_id)
-    services.process_payout_batch(batch_id=batch.pk)  # a second worker finishes it
+    driving.process_payout_batch(batch_id=batch.pk)  # a second worker finishes it
 
-    assert services.drive_claimed(claim) == "already_done"  # the first worker wakes up
+    assert driving.drive_claimed(claim) == "already_done"  # the first worker wakes up
 
     assert LocalTransfer.objects.count() == 1
     assert run_ledger_check().ok
@@ -333,7 +344,7 @@ def test_the_local_provider_answers_a_repeated_key_the_same_and_refuses_other_co
 class TestDatabaseRules:
     def _payout(self, payee) -> Payout:
         payee(3_000)
-        return services.create_payout_batch(period="rules").batch.payouts.get()
+        return planning.create_payout_batch(period="rules").batch.payouts.get()
 
     def test_one_payout_per_creator_per_batch(self, payee):
         payout = self._payout(payee)
@@ -384,10 +395,10 @@ class TestDatabaseRules:
 
 def test_a_bad_period_is_a_clear_error():
     with pytest.raises(errors.InvalidRequest) as raised:
-        services.create_payout_batch(period="no spaces please")
+        planning.create_payout_batch(period="no spaces please")
     assert raised.value.message == payout_errors.PERIOD_INVALID
 
 
 def test_the_weekly_period_is_the_iso_week():
-    assert services.current_period(datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)) == "2026-W01"
-    assert services.current_period(datetime.datetime(2026, 11, 25, 12, tzinfo=datetime.UTC)) == "2026-W48"
+    assert planning.current_period(datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)) == "2026-W01"
+    assert planning.current_period(datetime.datetime(2026, 11, 25, 12, tzinfo=datetime.UTC)) == "2026-W48"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from creators.models import PayoutAccount
-from creators.payouts import services
+from creators.payouts.services import driving
 from creators.tests.payouts.conftest import give_diamonds
 
 
@@ -28,11 +28,11 @@ def test_a_creator_connects_a_payout_account_and_sees_the_payout(
         assert page.locator("[data-testid=account-status]").inner_text() == "Verified"
         assert PayoutAccount.objects.get(creator=creator).is_verified
 
-        services.run_payout_batch(period="2026-W30")
+        driving.run_payout_batch(period="2026-W30")
         page.reload()
         row = page.locator("table[data-testid=payouts] tbody tr")
         assert row.count() == 1
-        assert "Paid" in row.inner_text() and "20.00 USD" in row.inner_text()
+        assert "Paid" in row.inner_text() and "$20.00" in row.inner_text()
         assert page.locator("[data-testid=paid-cash]").inner_text() == "$20.00"
         page.screenshot(path=str(screenshot_dir / "payouts.png"), full_page=True)
     finally:

@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from creators.models import Payout
-from creators.payouts import services
+from creators.payouts.services import driving
 from creators.tests.payouts.test_chargebacks import _gift
 from drills.payments import dispute
 from gifts.models import Gift
@@ -66,7 +66,7 @@ def _laundered(client: Client, make_user: Any, paid_purchase: Any, payee: Any, m
     _gift(thief, accomplice, lion, post, count=3)
     cleared = timezone.now()
     _gift(thief, accomplice, lion, post, count=2)
-    payout = services.run_payout_batch(period="report", as_of=cleared + HOLD).batch.payouts.get()
+    payout = driving.run_payout_batch(period="report", as_of=cleared + HOLD).batch.payouts.get()
     assert (payout.status, payout.diamonds, payout.amount_cents) == (Payout.Status.PAID, 300, 150)
     deliver_3_times(
         client, event("charge.dispute.closed", dispute(stolen, "lost", "dp_report"), event_id="evt_report")

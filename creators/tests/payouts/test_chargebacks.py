@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from creators.models import Creator, Payout
 from creators.payouts import errors as payout_errors
-from creators.payouts import services
+from creators.payouts.services import driving, planning
 from creators.services import unlock_post
 from creators.tests.payouts.conftest import give_diamonds
 from drills.payments import dispute, refund_object, refunded_charge
@@ -95,7 +95,7 @@ def test_a_stolen_card_gifted_to_an_accomplice_and_charged_back_costs_the_platfo
     assert _diamonds(accomplice) == 500
 
     # The weekly batch runs when the first gifts have cleared the hold and the others have not.
-    run = services.run_payout_batch(period="story", as_of=cleared + HOLD)
+    run = driving.run_payout_batch(period="story", as_of=cleared + HOLD)
     payout = run.batch.payouts.get()
     assert (payout.status, payout.diamonds) == (Payout.Status.PAID, 300)
     assert _diamonds(accomplice) == 200
@@ -173,7 +173,7 @@ def test_a_batch_skips_earnings_inside_the_hold_and_earnings_funded_by_an_open_d
     give_diamonds(young, 5_000)  # earned after the others: inside the hold at the batch's time
     as_of = cleared + HOLD
 
-    batch = services.create_payout_batch(period="skip", as_of=as_of).batch
+    batch = planning.create_payout_batch(period="skip", as_of=as_of).batch
 
     assert list(batch.payouts.values_list("creator_id", "diamonds")) == [(clean.pk, 500)]
     assert honest.status == CoinPurchase.Status.PAID
@@ -193,11 +193,11 @@ def test_a_payout_planned_before_a_dispute_opened_is_skipped_and_moves_nothing(
     stolen = paid_purchase(thief, 700)
     _gift(thief, accomplice, lion, make_post(accomplice), count=5)
     after_hold = timezone.now() + HOLD + datetime.timedelta(seconds=1)
-    batch = services.create_payout_batch(period="late-dispute", as_of=after_hold).batch
+    batch = planning.create_payout_batch(period="late-dispute", as_of=after_hold).batch
     assert batch.payouts.get().diamonds == 500
 
     deliver_3_times(client, event("charge.dispute.created", dispute(stolen, "needs_response", "dp_late")))
-    services.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
 
     payout = batch.payouts.get()
     assert (payout.status, payout.failure_message) == (Payout.Status.SKIPPED, payout_errors.SKIP_DISPUTED)
@@ -305,7 +305,7 @@ def test_a_refund_that_stripe_reports_failed_gives_the_creators_back_what_its_re
     _gift(viewer, creator, lion, post, count=3)  # 300 diamonds, old enough by the first batch
     cleared = timezone.now()
     _gift(viewer, creator, lion, post, count=2)  # 200 diamonds, still inside the hold
-    services.run_payout_batch(period="before-refund", as_of=cleared + HOLD)
+    driving.run_payout_batch(period="before-refund", as_of=cleared + HOLD)
     assert (_paid_to(creator), _diamonds(creator)) == (300, 200)
 
     refund_purchase(purchase_id=purchase.pk, staff_user=make_user(is_staff=True), reason="Requested")
@@ -354,9 +354,9 @@ def test_a_refund_that_stripe_reports_failed_gives_the_creators_back_what_its_re
     )
 
     # The restored diamonds keep their place in the hold: a batch pays them only once it has cleared.
-    services.run_payout_batch(period="inside-hold", as_of=timezone.now())
+    driving.run_payout_batch(period="inside-hold", as_of=timezone.now())
     assert (_paid_to(creator), _diamonds(creator)) == (300, 200)
-    services.run_payout_batch(period="after-hold", as_of=timezone.now() + HOLD)
+    driving.run_payout_batch(period="after-hold", as_of=timezone.now() + HOLD)
     assert (_paid_to(creator), _diamonds(creator)) == (500, 0)
     assert run_ledger_check().ok
 
@@ -413,7 +413,7 @@ def test_when_one_of_two_refunds_fails_the_creator_gives_back_only_what_the_othe
     assert _system(Account.Kind.DIAMOND_ISSUANCE) == -174
     # The diamonds left to the creator are payable once they clear the hold, and no more.
     hold_settings.MINIMUM_PAYOUT_CENTS = 50
-    services.run_payout_batch(period="after-partial-failure", as_of=timezone.now() + HOLD)
+    driving.run_payout_batch(period="after-partial-failure", as_of=timezone.now() + HOLD)
     assert (_paid_to(creator), _diamonds(creator)) == (174, 0)
     assert run_ledger_check().ok
 
@@ -442,7 +442,7 @@ def test_coins_a_failed_refund_gave_back_still_count_as_the_purchase_s_when_it_i
     deliver_3_times(client, event("charge.dispute.closed", dispute(stolen, "lost", "dp_after_failure")))
 
     assert (_diamonds(first), _diamonds(accomplice)) == (0, 0)
-    run = services.run_payout_batch(period="after-chargeback", as_of=timezone.now() + HOLD)
+    run = driving.run_payout_batch(period="after-chargeback", as_of=timezone.now() + HOLD)
     assert not run.batch.payouts.filter(status=Payout.Status.PAID).exists()
     losses = earnings.chargeback_losses()
     assert (losses.diamonds_reversed, losses.diamonds_lost) == (700, 0)
@@ -480,7 +480,7 @@ def test_a_dispute_first_seen_in_any_event_holds_what_its_coins_funded_from_ever
 
     deliver_3_times(client, event(first_event, dispute(stolen, status, "dp_first")))
 
-    run = services.run_payout_batch(period="first-seen", as_of=timezone.now() + HOLD)
+    run = driving.run_payout_batch(period="first-seen", as_of=timezone.now() + HOLD)
     # Only the creator no open dispute touches is paid; the disputed diamonds stay on the balance.
     assert list(run.batch.payouts.values_list("creator_id", "status", "diamonds")) == [
         (clean.pk, Payout.Status.PAID, 500)

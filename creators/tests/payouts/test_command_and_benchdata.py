@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from bench.payouts_data import make_eligible_creators
 from creators import tasks
 from creators.models import LocalTransfer, Payout, PayoutBatch
-from creators.payouts import services
+from creators.payouts.services import driving, planning
 from wallet.selectors import diamond_balance
 from wallet.services import run_ledger_check
 
@@ -45,7 +45,7 @@ def test_the_command_says_when_a_batch_waits_for_approval(payee, payout_settings
 
 def test_the_command_drives_open_batches(payee):
     payee(2_000)
-    batch = services.create_payout_batch(period="cmd-3").batch
+    batch = planning.create_payout_batch(period="cmd-3").batch
     assert "Drove 1 open batch(es)." in _run("--drive-open")
     batch.refresh_from_db()
     assert batch.status == PayoutBatch.Status.FINISHED
@@ -65,7 +65,7 @@ def test_the_bulk_loader_makes_n_eligible_creators_with_a_clean_ledger():
 
     assert run_ledger_check().ok
     assert [diamond_balance(user_id=c.user_id) for c in made.creators[:3]] == [2_000, 2_001, 2_002]
-    run = services.run_payout_batch(period="bench-small")
+    run = driving.run_payout_batch(period="bench-small")
     assert run.batch.payouts_planned == 25
     assert Payout.objects.filter(batch=run.batch, status=Payout.Status.PAID).count() == 25
     assert sum(diamond_balance(user_id=c.user_id) for c in made.creators) == sum(

@@ -11,7 +11,7 @@ from django.test import Client
 from creators.models import Creator, Payout, PayoutAccount
 from creators.payout_providers import STRIPE_ACCOUNT_INVALID
 from creators.payouts import errors as payout_errors
-from creators.payouts import services
+from creators.payouts.services import driving, planning
 from creators.selectors import creator_earnings_dashboard
 from creators.tests.payouts.conftest import give_diamonds
 from wallet.models import Account, Entry, Transaction
@@ -95,32 +95,32 @@ def test_viewers_and_pending_creators_are_sent_to_apply(make_user, make_creator)
 
 def test_the_page_lists_each_payout_with_its_status_diamonds_and_cash(payee, payout_settings):
     creator = payee(4_001)
-    services.run_payout_batch(period="2026-W10")
+    driving.run_payout_batch(period="2026-W10")
     payout_settings.LOCAL_PAYOUT_FAIL_DESTINATIONS = ["*"]
     give_diamonds(creator, 3_000)
-    services.run_payout_batch(period="2026-W11")
+    driving.run_payout_batch(period="2026-W11")
 
     page = _text(_logged_in(creator.user).get("/studio/payouts/"))
 
     paid, failed = Payout.objects.filter(creator=creator).order_by("id")
     assert f'id="payout-{paid.pk}"' in page and f'id="payout-{failed.pk}"' in page
-    assert "2026-W10" in page and "Paid" in page and "20.00 USD" in page and "4,000" in page
-    assert "Failed (diamonds returned)" in page and "15.00 USD" in page
+    assert "2026-W10" in page and "Paid" in page and "$20.00" in page and "4,000" in page
+    assert "Failed (diamonds returned)" in page and "$15.00" in page
     assert "$20.00" in page  # paid out so far
     assert "3,001" in page  # diamonds now, in the next payout's line
 
 
 def test_the_dashboard_counts_paid_payouts_not_diamonds_in_flight(payee):
     creator = payee(6_000)
-    batch = services.create_payout_batch(period="dash").batch
-    claimed = services._claim_next(batch.pk)  # diamonds in flight, not paid yet
+    batch = planning.create_payout_batch(period="dash").batch
+    claimed = driving._claim_next(batch.pk)  # diamonds in flight, not paid yet
     assert claimed is not None
 
     board = creator_earnings_dashboard(creator=creator)
     assert (board.payouts_diamonds, board.payouts_in_flight_diamonds, board.diamonds) == (0, 6_000, 0)
 
     Payout.objects.filter(pk=claimed.payout_id).update(lease_until=None)
-    services.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
     board = creator_earnings_dashboard(creator=creator)
     assert (board.payouts_diamonds, board.payouts_cents, board.payouts_in_flight_diamonds) == (
         6_000,
@@ -143,6 +143,6 @@ def test_the_dashboard_counts_paid_payouts_not_diamonds_in_flight(payee):
 def test_a_failed_payout_counts_as_nothing_paid(payee, payout_settings):
     creator = payee(4_000)
     payout_settings.LOCAL_PAYOUT_FAIL_DESTINATIONS = ["*"]
-    services.run_payout_batch(period="nothing")
+    driving.run_payout_batch(period="nothing")
     board = creator_earnings_dashboard(creator=creator)
     assert (board.payouts_diamonds, board.payouts_in_flight_diamonds, board.diamonds) == (0, 0, 4_000)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from creators.models import Payout, PayoutAccount
 from creators.payout_providers import STRIPE_ACCOUNT_INVALID, PayoutProviderUnavailable, StripeConnectProvider
-from creators.payouts import services
+from creators.payouts.services import accounts, driving, planning
 from creators.tests.payouts.conftest import give_diamonds, keys_of
 from creators.tests.payouts.stripe_stub import StripeConnectStub, running_stub
 from wallet import errors, stripe_gateway
@@ -37,9 +37,9 @@ def stripe_connect(payout_settings: Any) -> Iterator[StripeConnectStub]:
 def stripe_payee(make_creator, staff) -> Any:
     def make(diamonds: int = 4_000, destination: str = ACCOUNT) -> Any:
         creator = make_creator()
-        account = services.connect_payout_account(creator=creator, destination=destination)
+        account = accounts.connect_payout_account(creator=creator, destination=destination)
         assert account.status == PayoutAccount.Status.UNVERIFIED  # Stripe accounts wait for staff
-        services.set_payout_account_verified(
+        accounts.set_payout_account_verified(
             account_id=account.pk, staff=staff, verified=True, reason="KYC done"
         )
         give_diamonds(creator, diamonds)
@@ -115,7 +115,7 @@ def test_a_server_error_or_no_connection_leaves_the_outcome_unknown(stripe_conne
 def test_a_batch_pays_a_verified_stripe_account_and_records_the_transfer(stripe_connect, stripe_payee):
     creator = stripe_payee(4_001)
 
-    batch = services.run_payout_batch(period="stripe").batch
+    batch = driving.run_payout_batch(period="stripe").batch
 
     payout = batch.payouts.get()
     assert payout.status == Payout.Status.PAID
@@ -130,7 +130,7 @@ def test_a_refused_stripe_transfer_fails_and_returns_the_diamonds(stripe_connect
     creator = stripe_payee(4_000)
     stripe_connect.refuse[ACCOUNT] = "error_balance_insufficient"
 
-    payout = services.run_payout_batch(period="stripe-refused").batch.payouts.get()
+    payout = driving.run_payout_batch(period="stripe-refused").batch.payouts.get()
 
     assert (payout.status, payout.failure_code) == (Payout.Status.FAILED, "balance_insufficient")
     assert diamond_balance(user_id=creator.user_id) == 4_000
@@ -139,14 +139,14 @@ def test_a_refused_stripe_transfer_fails_and_returns_the_diamonds(stripe_connect
 def test_an_outage_leaves_the_payout_in_flight_and_the_next_run_pays_it_once(stripe_connect, stripe_payee):
     creator = stripe_payee(4_000)
     stripe_connect.down.add(ACCOUNT)
-    batch = services.run_payout_batch(period="stripe-down").batch
+    batch = driving.run_payout_batch(period="stripe-down").batch
     payout = batch.payouts.get()
     assert payout.status == Payout.Status.IN_FLIGHT
     assert payout.last_error.startswith("payout_provider_unavailable")
 
     stripe_connect.down.clear()
     Payout.objects.filter(pk=payout.pk).update(lease_until=timezone.now() - datetime.timedelta(seconds=1))
-    services.drive_open_batches()
+    driving.drive_open_batches()
 
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PAID
@@ -158,8 +158,8 @@ def test_a_payout_transferred_before_a_crash_is_found_by_its_group_not_sent_agai
     stripe_connect, stripe_payee
 ):
     stripe_payee(4_000)
-    batch = services.create_payout_batch(period="stripe-crash").batch
-    claimed = services._claim_next(batch.pk)
+    batch = planning.create_payout_batch(period="stripe-crash").batch
+    claimed = driving._claim_next(batch.pk)
     assert claimed is not None and claimed.claim is not None
     StripeConnectProvider().transfer(
         payout_id=claimed.payout_id,
@@ -172,7 +172,7 @@ def test_a_payout_transferred_before_a_crash_is_found_by_its_group_not_sent_agai
     Payout.objects.filter(pk=claimed.payout_id).update(
         lease_until=timezone.now() - datetime.timedelta(seconds=1)
     )
-    services.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
 
     payout = Payout.objects.get(pk=claimed.payout_id)
     assert payout.status == Payout.Status.PAID
@@ -183,5 +183,5 @@ def test_a_payout_transferred_before_a_crash_is_found_by_its_group_not_sent_agai
 def test_a_stripe_account_id_is_checked(stripe_connect, make_creator):
     creator = make_creator()
     with pytest.raises(errors.InvalidRequest) as raised:
-        services.connect_payout_account(creator=creator, destination="not-an-account")
+        accounts.connect_payout_account(creator=creator, destination="not-an-account")
     assert raised.value.message == STRIPE_ACCOUNT_INVALID

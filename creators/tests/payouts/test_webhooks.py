@@ -14,7 +14,7 @@ import stripe
 from django.test import Client
 
 from creators.models import Payout, PayoutAccount
-from creators.payouts import services
+from creators.payouts.services import accounts, driving, planning
 from creators.tests.payouts.conftest import give_diamonds
 from creators.tests.payouts.stripe_stub import StripeConnectStub, fixture, running_stub
 from wallet.models import Transaction, WebhookEvent
@@ -42,10 +42,10 @@ def stripe_connect(payout_settings: Any) -> Iterator[StripeConnectStub]:
 def paid(stripe_connect, make_creator, staff) -> tuple[Any, Payout]:
     """A creator whose 4,001 diamonds were paid out ($20.00) through Stripe Connect."""
     creator = make_creator()
-    account = services.connect_payout_account(creator=creator, destination=ACCOUNT)
-    services.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True, reason="KYC done")
+    account = accounts.connect_payout_account(creator=creator, destination=ACCOUNT)
+    accounts.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True, reason="KYC done")
     give_diamonds(creator, 4_001)
-    payout = services.run_payout_batch(period=f"hooks-{uuid.uuid4().hex[:6]}").batch.payouts.get()
+    payout = driving.run_payout_batch(period=f"hooks-{uuid.uuid4().hex[:6]}").batch.payouts.get()
     assert payout.status == Payout.Status.PAID
     assert diamond_balance(user_id=creator.user_id) == 1
     return creator, payout
@@ -198,11 +198,11 @@ def test_a_reversal_of_a_payout_still_in_flight_settles_it_then_returns_it(
     client: Client, stripe_connect, make_creator, staff
 ):
     creator = make_creator()
-    account = services.connect_payout_account(creator=creator, destination=ACCOUNT)
-    services.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True, reason="KYC done")
+    account = accounts.connect_payout_account(creator=creator, destination=ACCOUNT)
+    accounts.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True, reason="KYC done")
     give_diamonds(creator, 2_000)
-    batch = services.create_payout_batch(period="in-flight").batch
-    claimed = services._claim_next(batch.pk)
+    batch = planning.create_payout_batch(period="in-flight").batch
+    claimed = driving._claim_next(batch.pk)
     assert claimed is not None and claimed.claim is not None
     transfer = stripe_connect.handle(
         "POST",
@@ -221,7 +221,7 @@ def test_a_reversal_of_a_payout_still_in_flight_settles_it_then_returns_it(
     _reverse_at_stripe(stripe_connect, transfer["id"], 1000)
 
     _deliver(client, _transfer_reversed(payout, amount_reversed=1000))
-    services.process_payout_batch(batch_id=batch.pk)
+    driving.process_payout_batch(batch_id=batch.pk)
 
     payout.refresh_from_db()
     assert (payout.status, payout.provider_reference) == (Payout.Status.REVERSED, transfer["id"])
@@ -245,11 +245,11 @@ def test_a_failed_bank_payout_for_a_payout_still_in_flight_waits_in_the_inbox_un
     client: Client, stripe_connect, make_creator, staff
 ):
     creator = make_creator()
-    account = services.connect_payout_account(creator=creator, destination=ACCOUNT)
-    services.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True, reason="KYC done")
+    account = accounts.connect_payout_account(creator=creator, destination=ACCOUNT)
+    accounts.set_payout_account_verified(account_id=account.pk, staff=staff, verified=True, reason="KYC done")
     give_diamonds(creator, 2_000)
-    batch = services.create_payout_batch(period="early-event").batch
-    claimed = services._claim_next(batch.pk)
+    batch = planning.create_payout_batch(period="early-event").batch
+    claimed = driving._claim_next(batch.pk)
     assert claimed is not None
     payout = Payout.objects.get(pk=claimed.payout_id)
 
@@ -258,7 +258,7 @@ def test_a_failed_bank_payout_for_a_payout_still_in_flight_waits_in_the_inbox_un
     assert (event.status, diamond_balance(user_id=creator.user_id)) == ("failed", 0)
 
     Payout.objects.filter(pk=payout.pk).update(lease_until=None)
-    services.process_payout_batch(batch_id=batch.pk)  # the batch pays it
+    driving.process_payout_batch(batch_id=batch.pk)  # the batch pays it
     webhooks.retry_webhook_events(older_than_seconds=0)  # the inbox's periodic retry
 
     event.refresh_from_db()

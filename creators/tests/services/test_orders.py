@@ -196,8 +196,8 @@ def test_bad_order_input_is_refused_before_anything_moves(order_setup, make_user
             shipping=ShippingAddress(name="A", line1="B", city="C", postcode="D", country="USA"),
             idempotency_key="order-key-9",
         )
-    with pytest.raises(errors.InvalidRequest, match="request key"):
-        place_order(buyer=buyer, item_id=item.pk, quantity=1, shipping=ADDRESS, idempotency_key="short")
+    with pytest.raises(errors.InvalidRequest, match="idempotency key"):
+        place_order(buyer=buyer, item_id=item.pk, quantity=1, shipping=ADDRESS, idempotency_key="bad key!")
     with pytest.raises(errors.InvalidRequest, match=creator_errors.OWN_MERCH):
         place_order(
             buyer=creator.user, item_id=item.pk, quantity=1, shipping=ADDRESS, idempotency_key="order-key-10"

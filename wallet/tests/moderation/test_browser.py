@@ -21,13 +21,11 @@ PASSWORD = "pw-Secret-123"
 
 FETCH_GIFT = """async (giftId) => {
     const form = document.querySelector("[data-gift-form]");
-    const body = new FormData();
-    body.append("gift", giftId);
-    body.append("count", "1");
-    body.append("idempotency_key", crypto.randomUUID());
-    const response = await fetch(form.action, {
-        method: "POST", body, credentials: "same-origin",
-        headers: {"Accept": "application/json",
+    const response = await fetch(form.dataset.apiUrl, {
+        method: "POST", credentials: "same-origin",
+        body: JSON.stringify({gift: giftId, count: 1}),
+        headers: {"Accept": "application/json", "Content-Type": "application/json",
+                  "Idempotency-Key": crypto.randomUUID(),
                   "X-CSRFToken": form.querySelector("input[name=csrfmiddlewaretoken]").value},
     });
     return {status: response.status, body: await response.json()};
@@ -94,7 +92,7 @@ def test_a_moderator_freezes_a_wallet_in_admin_and_the_viewer_can_no_longer_gift
             "Card testing from this account",
         )
 
-        # The viewer's gift button is refused now, and so is a direct POST to the gift endpoint.
+        # The viewer's gift button is refused now, and so is a direct POST to the API's gift endpoint.
         fan.goto(live_url)
         fan.click("[data-testid=send-gift]")
         fan.wait_for_selector(f"[data-gift-status].error:has-text('{errors.AccountFrozen.default_message}')")

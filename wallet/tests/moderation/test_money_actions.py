@@ -37,7 +37,7 @@ def paid_purchase(stripe_settings, localstripe_url, make_user) -> CoinPurchase:
     """700 coins paid with a test card at the session's localstripe and credited at checkout."""
     package = CoinPackage.objects.create(name="700 coins", coins=700, price_cents=999)
     user = make_user()
-    purchase = checkout.start_purchase(user=user, page_token=uuid.uuid4(), package_id=package.pk)
+    purchase = checkout.start_purchase(user=user, idempotency_key=str(uuid.uuid4()), package_id=package.pk)
     card = StripeJs(localstripe_url, stripe_settings.STRIPE_PUBLISHABLE_KEY).card_for(purchase, CARD_OK)
     state = checkout.confirm_purchase(purchase_id=purchase.pk, user=user, payment_method_id=card)
     assert state.status == "paid", state.message

@@ -1,9 +1,11 @@
-"""Viewers report a post, a live session or a user from the page (POST /reports/new/); bad
-input gets a clear 4xx; one open report per reporter per target; staff work the queue in admin."""
+"""Viewers report a post, a live session or a user from the page (POST /reports/new/) or the
+API (POST /api/v1/reports/); bad input gets a clear 4xx; one open report per reporter per
+target; staff work the queue in admin."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -12,12 +14,23 @@ from django.test import Client
 from wallet import errors
 from wallet.models import AuditEntry, Report
 from wallet.moderation import reports
-from wallet.moderation.views import REPORT_SENT
 from wallet.tests.moderation.conftest import action_names, logged_in, page_text, run_action
 
 pytestmark = pytest.mark.django_db
 
 NEW = "/reports/new/"
+API = "/api/v1/reports/"
+
+
+def api_report(client: Client, data: dict[str, Any]) -> Any:
+    """The report as a program sends it: a JSON body, numbers as numbers."""
+    body = {
+        key: int(value)
+        if key == "target_id" and isinstance(value, str) and value.lstrip("-").isdigit()
+        else value
+        for key, value in data.items()
+    }
+    return client.post(API, body, content_type="application/json")
 
 
 @pytest.fixture
@@ -43,7 +56,7 @@ def test_a_viewer_reports_a_post_from_its_page_and_a_second_report_is_refused(re
     )
 
     assert sent.redirect_chain == [(f"/posts/{post.pk}/", 302)]
-    assert REPORT_SENT in page_text(sent)
+    assert errors.REPORT_SENT in page_text(sent)
     report = Report.objects.get()
     assert (report.reporter, report.target, report.reason, report.details, report.status) == (
         reporter,
@@ -54,9 +67,7 @@ def test_a_viewer_reports_a_post_from_its_page_and_a_second_report_is_refused(re
     )
     again = client.post(NEW, {"target_type": "post", "target_id": post.pk, "reason": "sexual"})
     assert again.status_code == 409 and errors.REPORT_DUPLICATE in page_text(again)
-    as_json = client.post(
-        NEW, {"target_type": "post", "target_id": post.pk, "reason": "spam"}, HTTP_ACCEPT="application/json"
-    )
+    as_json = api_report(client, {"target_type": "post", "target_id": post.pk, "reason": "spam"})
     assert as_json.status_code == 409 and as_json.json()["code"] == "duplicate_report"
     assert Report.objects.count() == 1
 
@@ -66,13 +77,11 @@ def test_live_sessions_and_users_can_be_reported_too(reporter, live_session, cre
     assert 'name="target_type" value="live"' in page_text(client.get(f"/live/{live_session.pk}/"))
     assert 'name="target_type" value="user"' in page_text(client.get(f"/c/{creator.handle}/"))
     for target_type, target_id in [("live", live_session.pk), ("user", creator.user_id)]:
-        response = client.post(
-            NEW,
-            {"target_type": target_type, "target_id": target_id, "reason": "harassment"},
-            HTTP_ACCEPT="application/json",
+        response = api_report(
+            client, {"target_type": target_type, "target_id": target_id, "reason": "harassment"}
         )
         assert response.status_code == 201, response.content
-        assert response.json()["message"] == REPORT_SENT
+        assert response.json()["message"] == errors.REPORT_SENT
     assert {r.target for r in Report.objects.all()} == {live_session, creator.user}
 
 
@@ -112,7 +121,7 @@ def test_bad_reports_get_a_clear_4xx_and_store_nothing(reporter, post, data, sta
     client = logged_in(reporter)
     page = client.post(NEW, data)
     assert page.status_code == status and message in page_text(page)
-    as_json = client.post(NEW, data, HTTP_ACCEPT="application/json")
+    as_json = api_report(client, data)
     assert as_json.status_code == status and as_json.json()["message"] == message
     assert not Report.objects.exists()
 
@@ -129,7 +138,7 @@ def test_nobody_reports_themselves_or_their_own_post(creator, post):
 def test_anonymous_visitors_are_asked_to_log_in(client, post):
     page = client.post(NEW, {"target_type": "post", "target_id": post.pk, "reason": "spam", "next": "/live/"})
     assert page.status_code == 302 and page["Location"].startswith("/accounts/login/")
-    as_json = client.post(NEW, {"target_type": "post"}, HTTP_ACCEPT="application/json")
+    as_json = api_report(client, {"target_type": "post"})
     assert as_json.status_code == 401 and as_json.json()["code"] == "not_authenticated"
     assert client.put(NEW).status_code == 405
     assert "Log in</a> to report" in page_text(client.get(f"/posts/{post.pk}/"))

@@ -217,7 +217,7 @@ def succeeded_events(intent_ids: Iterable[str], *, since: int) -> dict[str, dict
 
 def start(user: User, coins: int = 700) -> CoinPurchase:
     package = CoinPackage.objects.get(coins=coins)
-    return checkout.start_purchase(user=user, page_token=uuid.uuid4(), package_id=package.pk)
+    return checkout.start_purchase(user=user, idempotency_key=str(uuid.uuid4()), package_id=package.pk)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from wallet import errors
 from wallet.models import CoinPackage
-from wallet.purchases.pricing import format_money, price_for_custom_coins, price_for_package
+from wallet.purchases.pricing import price_for_custom_coins, price_for_package
 
 
 def test_a_package_costs_its_own_price(packages):
@@ -47,9 +47,3 @@ def test_custom_amounts_outside_the_settings_are_refused(packages, settings, coi
     with pytest.raises(errors.InvalidRequest) as raised:
         price_for_custom_coins(coins=coins)
     assert raised.value.message == message
-
-
-def test_money_is_formatted_from_integer_cents():
-    assert format_money(99, "usd") == "$0.99"
-    assert format_money(24999, "usd") == "$249.99"
-    assert format_money(123456, "chf") == "1,234.56 CHF"

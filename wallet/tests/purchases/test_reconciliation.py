@@ -101,7 +101,7 @@ def test_the_webhook_the_checkout_page_and_reconciliation_racing_credit_50_purch
                     if client is None:
                         client = clients[arg.user_id] = Client()
                         client.force_login(arg.user)
-                    response = client.post(f"/coins/pay/{arg.pk}/status/")
+                    response = client.get(f"/api/v1/coins/purchases/{arg.pk}/")
                     assert response.status_code == 200
                     page_answers.append(response.json()["status"])
                 else:

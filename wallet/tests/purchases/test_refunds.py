@@ -273,7 +273,7 @@ def test_a_chargeback_before_the_credit_is_applied_when_the_purchase_is_credited
     # The page's re-fetch credits it; the chargeback recorded earlier takes the coins back.
     page = Client()
     page.force_login(user)
-    assert page.post(f"/coins/pay/{purchase.pk}/status/").json()["status"] == "disputed"
+    assert page.get(f"/api/v1/coins/purchases/{purchase.pk}/").json()["status"] == "disputed"
     assert selectors.coin_balance(user_id=user.pk) == 0
     assert Transaction.objects.filter(kind="dispute").count() == 1
     assert run_ledger_check().ok

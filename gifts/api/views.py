@@ -1,6 +1,6 @@
 """REST API for gifts: the catalogue, live sessions, and sending gifts (thin views: validate,
 call one service or selector, serialize). Errors are domain errors rendered by
-wallet.api.errors.exception_handler as {"code", "message", "extra"}."""
+coinsite.api.errors.exception_handler as {"code", "message", "extra"}."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coinsite.api.converters import MAX_ID
+from coinsite.api.fields import WholeNumberField
+from coinsite.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
+from coinsite.api.permissions import IsAdult
+from coinsite.api.schema import error_responses
 from creators.models import Post
+from gifts import errors as gift_errors
 from gifts import live_events, selectors, services
-from gifts.models import Gift, LiveSession
+from gifts.models import MAX_COMBO, Gift, LiveSession
 from wallet import errors
-from wallet.api.converters import MAX_ID
-from wallet.api.fields import WholeNumberField
-from wallet.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
-from wallet.api.permissions import IsAdult
-from wallet.api.schema import error_responses
 from wallet.auth import signed_in_user
 
 
@@ -90,14 +91,27 @@ class LiveSessionDetailOutput(LiveSessionOutput):
 
 
 class SendGiftInput(serializers.Serializer):
-    gift = WholeNumberField(min_value=1, max_value=MAX_ID, help_text="A gift id from the catalogue.")
+    gift = WholeNumberField(
+        min_value=1,
+        max_value=MAX_ID,
+        error_messages={
+            "required": gift_errors.CHOOSE_GIFT,
+            "null": gift_errors.CHOOSE_GIFT,
+            "invalid": gift_errors.GIFT_UNAVAILABLE,
+            "min_value": gift_errors.GIFT_UNAVAILABLE,
+            "max_value": gift_errors.GIFT_UNAVAILABLE,
+        },
+        help_text="A gift id from the catalogue.",
+    )
     count = WholeNumberField(
         min_value=1,
-        max_value=services.MAX_COMBO,
+        max_value=MAX_COMBO,
         error_messages={
-            "invalid": services.COUNT_INVALID,
-            "min_value": services.COUNT_INVALID,
-            "max_value": services.COUNT_INVALID,
+            "required": gift_errors.COUNT_REQUIRED,
+            "null": gift_errors.COUNT_REQUIRED,
+            "invalid": gift_errors.COUNT_INVALID,
+            "min_value": gift_errors.COUNT_INVALID,
+            "max_value": gift_errors.COUNT_INVALID,
         },
         help_text="The combo: how many of the gift at once.",
     )
@@ -145,7 +159,7 @@ def _gift(gift_id: int) -> Gift:
     # Any gift, retired ones too: send_gift refuses a retired gift after answering a replay of its key.
     gift = Gift.objects.filter(pk=gift_id).first()
     if gift is None:
-        raise errors.InvalidRequest(services.GIFT_UNAVAILABLE, extra={"field": "gift"})
+        raise errors.InvalidRequest(gift_errors.GIFT_UNAVAILABLE, extra={"field": "gift"})
     return gift
 
 
@@ -186,7 +200,7 @@ class LiveSessionGiftsView(_SendGiftView):
         """Send a gift (with a combo count) to a live session (18+; a session that has ended is a 409)."""
         session = LiveSession.objects.select_related("creator", "goal_gift").filter(pk=pk).first()
         if session is None:
-            raise errors.NotFound("No such live session.")
+            raise errors.NotFound(gift_errors.NO_SUCH_SESSION)
         return self._send(request, session=session)
 
 
@@ -196,5 +210,5 @@ class PostGiftsView(_SendGiftView):
         """Send a gift (with a combo count) on a post (18+)."""
         post = Post.objects.select_related("creator").filter(pk=pk).first()
         if post is None:
-            raise errors.NotFound("No such post.")
+            raise errors.NotFound(gift_errors.NO_SUCH_POST)
         return self._send(request, post=post)

@@ -14,8 +14,8 @@ from drf_spectacular.plumbing import ComponentRegistry
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny
 
-from wallet.api.errors import ErrorOutput
-from wallet.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from coinsite.api.errors import ErrorOutput
+from coinsite.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 COMMON_ERRORS = {
     400: "Invalid input: `invalid` (with `extra.fields`), `parse_error`, `bad_idempotency_key`, or a domain "
@@ -47,7 +47,7 @@ def error_responses(*codes: int, **descriptions: str) -> dict[int, OpenApiRespon
 
 
 class SessionScheme(_SessionScheme):
-    target_class = "wallet.api.authentication.SessionAuthentication"
+    target_class = "coinsite.api.authentication.SessionAuthentication"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}

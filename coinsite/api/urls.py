@@ -7,7 +7,7 @@ from wallet.api.views import UnknownEndpointView
 
 urlpatterns = [
     path("", include("wallet.api.urls")),
-    path("", include("gifts.api_urls")),
-    path("", include("creators.api_urls")),
+    path("", include("gifts.api.urls")),
+    path("", include("creators.api.urls")),
     re_path(r"", UnknownEndpointView.as_view(), name="api-unknown"),
 ]

@@ -1,7 +1,7 @@
 from django.urls import path
 
+from coinsite.api import converters
 from creators.api import views
-from wallet.api import converters
 
 converters.register()
 

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS creators_payout_candidates(timestamptz, bigint, bigint, bigint[]);
