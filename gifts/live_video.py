@@ -25,13 +25,13 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 from coinsite import media_server
 from creators.models import StreamKey
 from creators.services import stream_keys
+from gifts import errors as gifts_errors
 from gifts import selectors, services
 from gifts.models import LiveSession
 from wallet import errors
 
 logger = logging.getLogger(__name__)
 
-KEY_REFUSED = "This stream key is not valid, or its creator can't stream now."
 SESSION_TITLE = "{name} is live"
 
 
@@ -41,11 +41,11 @@ def stream_published(*, key: str) -> LiveSession:
     new one starts. Returns the session whose public stream name the publisher is renamed to."""
     found = stream_keys.publishable_key(key=key)
     if found is None:
-        raise errors.NotAllowed(KEY_REFUSED)
+        raise errors.NotAllowed(gifts_errors.STREAM_KEY_REFUSED)
     with transaction.atomic():
         stream_key = StreamKey.objects.select_for_update().get(pk=found.pk)
         if stream_key.revoked_at is not None:  # regenerated while we looked
-            raise errors.NotAllowed(KEY_REFUSED)
+            raise errors.NotAllowed(gifts_errors.STREAM_KEY_REFUSED)
         creator = found.creator
         session = selectors.live_session_of(creator_id=creator.pk)
         if session is None:

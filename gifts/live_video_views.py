@@ -20,8 +20,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from coinsite import media_server
+from creators import errors as creators_errors
 from creators.models import Creator
 from creators.services import stream_keys
+from gifts import errors as gifts_errors
 from gifts import live_video, selectors
 from wallet import errors
 
@@ -42,9 +44,9 @@ def _refuse(status: int, message: str) -> HttpResponse:
 @require_POST
 def rtmp_publish(request: HttpRequest) -> HttpResponse:
     if not _from_media_server(request):
-        return _refuse(403, "Not the media server.")
+        return _refuse(403, gifts_errors.NOT_THE_MEDIA_SERVER)
     if request.POST.get("app") != media_server.APP:
-        return _refuse(403, "Unknown application.")
+        return _refuse(403, gifts_errors.UNKNOWN_RTMP_APPLICATION)
     try:
         session = live_video.stream_published(key=request.POST.get("name", ""))
     except errors.CoinSiteError as error:
@@ -59,7 +61,7 @@ def rtmp_publish(request: HttpRequest) -> HttpResponse:
 @require_POST
 def rtmp_publish_done(request: HttpRequest) -> HttpResponse:
     if not _from_media_server(request):
-        return _refuse(403, "Not the media server.")
+        return _refuse(403, gifts_errors.NOT_THE_MEDIA_SERVER)
     live_video.stream_stopped(name=request.POST.get("name", ""))
     return HttpResponse("ok", content_type="text/plain")
 
@@ -71,7 +73,9 @@ def studio_stream(request: HttpRequest) -> HttpResponse:
     the creator is streaming."""
     creator = getattr(request.user, "creator", None)
     if not isinstance(creator, Creator) or not creator.is_approved:
-        return render(request, "gifts/studio_stream.html", {"refused": stream_keys.NOT_APPROVED}, status=403)
+        return render(
+            request, "gifts/studio_stream.html", {"refused": creators_errors.STREAM_NOT_APPROVED}, status=403
+        )
     new_key = ""
     if request.method == "POST":
         new_key = stream_keys.issue_stream_key(creator=creator)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('creators', '0007_payout_four_eyes'),
+        ('creators', '0009_payout_eligibility_sql'),
     ]
 
     operations = [

@@ -16,11 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from coinsite import media_server
+from creators import errors as creators_errors
 from creators.models import Creator, StreamKey
 from wallet import errors
 
 KEY_PREFIX = "live_"
-NOT_APPROVED = "Only approved creators can stream."
 
 
 def key_hash(key: str) -> str:
@@ -31,7 +31,7 @@ def issue_stream_key(*, creator: Creator) -> str:
     """A new key for `creator`, returned once (only its hash is kept); the old key stops
     working at once and a stream running on it is cut."""
     if creator.status != Creator.Status.APPROVED:
-        raise errors.NotAllowed(NOT_APPROVED)
+        raise errors.NotAllowed(creators_errors.STREAM_NOT_APPROVED)
     key = KEY_PREFIX + secrets.token_urlsafe(24)
     now = timezone.now()
     with transaction.atomic():
