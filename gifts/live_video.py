@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 SESSION_TITLE = "{name} is live"
 
 
-def stream_published(*, key: str) -> LiveSession:
+def stream_published(*, key: str, client_id: str = "") -> LiveSession:
     """The media server asks whether `key` may publish. Yes for the active key of an approved
     creator: their open live session continues (a reconnect keeps its gifts and board), or a
     new one starts. Returns the session whose public stream name the publisher is renamed to."""
@@ -54,14 +54,19 @@ def stream_published(*, key: str) -> LiveSession:
             )
         stream_key.stream_name = media_server.stream_name(session.pk)
         stream_key.publishing_since = timezone.now()
+        stream_key.publisher_client_id = client_id[:20]
         stream_key.disconnected_at = None
-        stream_key.save(update_fields=["stream_name", "publishing_since", "disconnected_at"])
+        stream_key.save(
+            update_fields=["stream_name", "publishing_since", "publisher_client_id", "disconnected_at"]
+        )
     return session
 
 
-def stream_stopped(*, name: str) -> StreamKey | None:
+def stream_stopped(*, name: str, client_id: str = "") -> StreamKey | None:
     """The media server says the publisher of `name` (the public stream name, or the key it
-    connected with) has gone. Its session ends after the grace unless it publishes again."""
+    connected with) over connection `client_id` has gone. Its session ends after the grace
+    unless it publishes again. The end of an older connection than the one publishing now
+    changes nothing."""
     with transaction.atomic():
         stream_key = (
             StreamKey.objects.select_for_update()
@@ -70,6 +75,8 @@ def stream_stopped(*, name: str) -> StreamKey | None:
             .first()
         ) or StreamKey.objects.select_for_update().filter(key_hash=stream_keys.key_hash(name)).first()
         if stream_key is None or stream_key.publishing_since is None:
+            return stream_key
+        if client_id and stream_key.publisher_client_id and client_id != stream_key.publisher_client_id:
             return stream_key
         stream_key.publishing_since = None
         stream_key.disconnected_at = timezone.now()

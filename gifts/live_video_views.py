@@ -48,7 +48,9 @@ def rtmp_publish(request: HttpRequest) -> HttpResponse:
     if request.POST.get("app") != media_server.APP:
         return _refuse(403, gifts_errors.UNKNOWN_RTMP_APPLICATION)
     try:
-        session = live_video.stream_published(key=request.POST.get("name", ""))
+        session = live_video.stream_published(
+            key=request.POST.get("name", ""), client_id=request.POST.get("clientid", "")
+        )
     except errors.CoinSiteError as error:
         logger.info("stream refused from %s: %s", request.POST.get("addr", "?"), error.message)
         return _refuse(403, error.message)
@@ -62,7 +64,7 @@ def rtmp_publish(request: HttpRequest) -> HttpResponse:
 def rtmp_publish_done(request: HttpRequest) -> HttpResponse:
     if not _from_media_server(request):
         return _refuse(403, gifts_errors.NOT_THE_MEDIA_SERVER)
-    live_video.stream_stopped(name=request.POST.get("name", ""))
+    live_video.stream_stopped(name=request.POST.get("name", ""), client_id=request.POST.get("clientid", ""))
     return HttpResponse("ok", content_type="text/plain")
 
 

@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
                 ('revoked_at', models.DateTimeField(blank=True, null=True)),
                 ('stream_name', models.CharField(blank=True, max_length=40)),
                 ('publishing_since', models.DateTimeField(blank=True, null=True)),
+                ('publisher_client_id', models.CharField(blank=True, max_length=20)),
                 ('disconnected_at', models.DateTimeField(blank=True, null=True)),
                 ('creator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stream_keys', to='creators.creator')),
             ],

@@ -93,6 +93,8 @@ rtmp {{
       live on;
       record off;
       deny play all;
+      # A publisher whose connection died silently frees its name for the reconnect.
+      drop_idle_publisher 5s;
       on_publish {callback_base}{PUBLISH_PATH}{query};
       on_publish_done {callback_base}{PUBLISH_DONE_PATH}{query};
       notify_method post;

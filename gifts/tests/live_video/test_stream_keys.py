@@ -112,3 +112,16 @@ def test_a_session_the_creator_ended_meanwhile_is_left_alone(creator: Creator, s
 
 def test_publish_done_for_an_unknown_stream_changes_nothing(creator: Creator) -> None:
     assert live_video.stream_stopped(name="live-999999") is None
+
+
+def test_the_late_end_of_an_older_connection_does_not_mark_a_reconnected_stream_down(
+    creator: Creator,
+) -> None:
+    key = stream_keys.issue_stream_key(creator=creator)
+    session = live_video.stream_published(key=key, client_id="7")
+    live_video.stream_published(key=key, client_id="9")  # the reconnect overtook the old end
+    live_video.stream_stopped(name=key, client_id="7")
+    assert StreamKey.objects.get(creator=creator).is_publishing
+    live_video.stream_stopped(name=key, client_id="9")
+    assert not StreamKey.objects.get(creator=creator).is_publishing
+    assert session.is_live
