@@ -3,7 +3,6 @@ localstripe started for the session, and a real Chromium driven by Playwright.""
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,32 +22,56 @@ def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def _forget_cached_system_accounts() -> Iterator[None]:
-    # Production never deletes accounts, so their ids are cached per process; a test's
-    # rollback or flush does delete them.
-    from wallet.services import forget_cached_accounts
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    """Create a user (tests/factories.py); adults (born 30 years ago) unless `age` says otherwise."""
+    from tests.factories import PASSWORD, UserFactory
 
-    forget_cached_accounts()
-    yield
-    forget_cached_accounts()
+    def make(
+        email: str | None = None, *, age: int | None = 30, password: str = PASSWORD, **extra: Any
+    ) -> Any:
+        if email is not None:
+            extra["email"] = email
+        return UserFactory.create(age=age, password=password, **extra)
+
+    return make
 
 
 @pytest.fixture
-def make_user(db: None) -> Callable[..., Any]:
-    """Create a user; adults (born 1990) unless `age` says otherwise."""
+def staff(make_user: Callable[..., Any]) -> Any:
+    """Staff with every permission (a superuser)."""
     from wallet.models import User
 
-    counter = {"n": 0}
+    return make_user(is_staff=True, is_superuser=True, role=User.Role.STAFF)
+
+
+@pytest.fixture
+def make_creator(make_user: Callable[..., Any], request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Create a creator through the services (tests/factories.py `CreatorFactory`).
+
+    Approved unless `status` says otherwise (applied, rejected, suspended), decided by the
+    test's `staff`. `handle` picks the handle; `payout_account=True` connects a payout account
+    (verified when LOCAL_PAYOUTS_AUTO_VERIFY is on); `diamonds=N` credits N diamonds. Other
+    keywords are the user's, as `make_user` takes them (`is_staff=True`, `display_name=...`)."""
+    from creators.models import Creator
+    from tests.factories import CreatorFactory
 
     def make(
-        email: str | None = None, *, age: int | None = 30, password: str = "pw-Secret-123", **extra: Any
-    ) -> Any:
-        counter["n"] += 1
-        today = datetime.date.today()
-        dob = None if age is None else today.replace(year=today.year - age) - datetime.timedelta(days=1)
-        return User.objects.create_user(
-            email or f"user{counter['n']}-{os.getpid()}@example.com", password, date_of_birth=dob, **extra
+        *,
+        status: str = Creator.Status.APPROVED,
+        handle: str | None = None,
+        payout_account: bool = False,
+        diamonds: int = 0,
+        **user_fields: Any,
+    ) -> Creator:
+        fields: dict[str, Any] = {"handle": handle} if handle is not None else {}
+        return CreatorFactory.create(
+            user=make_user(**user_fields),
+            status=status,
+            decided_by=request.getfixturevalue("staff"),
+            payout_account=payout_account,
+            diamonds=diamonds,
+            **fields,
         )
 
     return make

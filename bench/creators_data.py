@@ -21,7 +21,13 @@ from django.utils import timezone
 from creators.models import Creator
 from creators.services.earnings import rebuild_creator_earnings, roll_up_creator_earnings
 from wallet.models import Account, Unit, User
-from wallet.services import coin_account, diamond_account, system_account_id
+from wallet.services import (
+    coin_account_id,
+    diamond_account_id,
+    open_coin_accounts,
+    open_diamond_accounts,
+    system_account_id,
+)
 
 BENCH_PASSWORD = "pw-Secret-123"
 LEFTOVER_COINS = 1000
@@ -124,8 +130,11 @@ def make_creator_with_entries(n: int, *, supporters: int = 50, days: int = 90) -
                 for i in range(supporters)
             ]
         )
-        viewer_accounts = [coin_account(user_id=v.pk).pk for v in viewers]
-        creator_account = diamond_account(user_id=user.pk).pk
+        # Made in bulk and approved without the approval service: open their accounts here.
+        open_coin_accounts(user_ids=[v.pk for v in viewers])
+        open_diamond_accounts(user_ids=[user.pk])
+        viewer_accounts = [coin_account_id(user_id=v.pk) for v in viewers]
+        creator_account = diamond_account_id(user_id=user.pk)
         now = timezone.now()
         start = now - datetime.timedelta(days=days)
         step = (now - datetime.timedelta(minutes=1) - start) / n

@@ -196,7 +196,7 @@ def run(quick: bool) -> list[Row]:
 
     rounds, per_worker = (1, 80) if quick else (3, 250)
     world = gift_world(64)  # bench.gift_http's 64 viewers; 16 of them send here
-    # Warm up connections, the account-id cache and the plans once, then measure.
+    # Warm up connections and the plans once, then measure.
     with ErrorLog("gifts.live_updates") as broadcasts:
         service_gifts(world, 4, 25, hot=False)
         raw_send_gifts(world, 4, 25, hot=False)

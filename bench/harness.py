@@ -7,13 +7,14 @@ import logging
 import os
 import secrets
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tests.concurrency import run_concurrently
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench-results"
@@ -126,36 +127,29 @@ class Run:
 
 
 def run_workers(workers: int, per_worker: int, work: Callable[[int, int], None]) -> Run:
-    """Run `work(worker, i)` per_worker times in each of `workers` threads started together."""
-    barrier = threading.Barrier(workers + 1)
-    latencies: list[list[float]] = [[] for _ in range(workers)]
-    errors = [0] * workers
+    """Run `work(worker, i)` per_worker times in each of `workers` threads started together;
+    the run lasts from the first worker's start to the last one's end."""
 
-    def runner(w: int) -> None:
-        from django.db import connection
-
-        barrier.wait()
+    def lane(w: int) -> tuple[float, float, list[float], int]:
+        began, latencies, errors = time.perf_counter(), [], 0
         for i in range(per_worker):
             t0 = time.perf_counter()
             try:
                 work(w, i)
             except Exception:  # noqa: BLE001 - counted and reported in the table
-                errors[w] += 1
-            latencies[w].append(time.perf_counter() - t0)
-        connection.close()
+                errors += 1
+            latencies.append(time.perf_counter() - t0)
+        return began, time.perf_counter(), latencies, errors
 
-    threads = [threading.Thread(target=runner, args=(w,)) for w in range(workers)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - start
-    flat = [x for lane in latencies for x in lane]
-    return Run(
-        operations=workers * per_worker - sum(errors), seconds=seconds, latencies=flat, errors=sum(errors)
-    )
+    lanes = []
+    for outcome in run_concurrently(workers, lane, timeout=None):
+        if isinstance(outcome, Exception):
+            raise outcome
+        lanes.append(outcome)
+    seconds = max(end for _, end, _, _ in lanes) - min(began for began, _, _, _ in lanes)
+    errors = sum(lane_errors for _, _, _, lane_errors in lanes)
+    flat = [x for _, _, lane_latencies, _ in lanes for x in lane_latencies]
+    return Run(operations=workers * per_worker - errors, seconds=seconds, latencies=flat, errors=errors)
 
 
 def run_raw_workers(workers: int, per_worker: int, work: Callable[[Any, int, int], None]) -> Run:

@@ -26,7 +26,7 @@ class LedgerWorld:
 
     def __init__(self, viewers: int, creators: int = 1000) -> None:
         from wallet import services
-        from wallet.models import Account, Unit, User
+        from wallet.models import User
 
         dob = datetime.date(1990, 1, 1)
         self.tag = tag = uuid.uuid4().hex[:8]
@@ -48,22 +48,11 @@ class LedgerWorld:
             .order_by("id")
             .values_list("id", flat=True)
         )
+        # Made in bulk (no User.save, no approval): open their accounts here.
+        services.open_coin_accounts(user_ids=[v.pk for v in self.viewers])
+        services.open_diamond_accounts(user_ids=self.creator_ids)
         for v in self.viewers:
             services.issue_coins(user=v, coins=10**12, idempotency_key=f"bench-fund-{v.pk}")
-        # Empty diamond accounts, as wallet.services would create them on first use (one by one).
-        Account.objects.bulk_create(
-            [
-                Account(
-                    kind=Account.Kind.CREATOR_DIAMONDS,
-                    unit=Unit.DIAMOND,
-                    owner_id=c,
-                    posting=Account.Posting.DEFERRED,
-                )
-                for c in self.creator_ids
-            ]
-        )
-        for v in self.viewers:
-            services.coin_account_id(user_id=v.pk)
 
         with raw_connection() as conn:
             conn.execute(RAW_SCHEMA)

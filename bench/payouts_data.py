@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from creators.models import Creator, PayoutAccount
 from wallet.models import Account, Unit, User
-from wallet.services import system_account_id
+from wallet.services import open_coin_accounts, system_account_id
 
 # Diamonds each creator gets by default: 2,001 at 500 millicents is $10.00 and one diamond left over.
 DEFAULT_DIAMONDS = 2_001
@@ -83,6 +83,9 @@ def make_eligible_creators(
             ],
             batch_size=2000,
         )
+        # Made in bulk (no User.save, no approval): their coin wallets here, their diamond
+        # accounts (holding the diamonds) below.
+        open_coin_accounts(user_ids=[u.pk for u in users])
         creators = Creator.objects.bulk_create(
             [
                 Creator(

@@ -44,6 +44,7 @@ def paid_purchases_without_webhook(n: int, buyers: int = 100) -> list[Any]:
     """`n` purchases whose PaymentIntent succeeded at localstripe while we recorded only
     "processing" (the browser finished 3-D Secure and went away; the webhook was dropped)."""
     from drills.payments import pay_at_stripe
+    from wallet import services
     from wallet.models import CoinPurchase, User
 
     tag = uuid.uuid4().hex[:8]
@@ -57,6 +58,8 @@ def paid_purchases_without_webhook(n: int, buyers: int = 100) -> list[Any]:
             for i in range(buyers)
         ]
     )
+    # Made in bulk (no User.save): open their coin wallets here.
+    services.open_coin_accounts(user_ids=[u.pk for u in users])
     purchases = CoinPurchase.objects.bulk_create(
         [
             CoinPurchase(

@@ -1,40 +1,41 @@
-"""The Content-Security-Policy header (Django 5.2 has none built in).
+"""The Content-Security-Policy header (django-csp) and the static-file middleware, so the
+middleware around every response is in one place.
 
-Scripts run only from this site's static files and from Stripe.js: the origin of
-STRIPE_JS_URL (localstripe's stand-in offline, js.stripe.com with a real test key). The
-card page talks to that Stripe API origin, and real Stripe.js opens its 3-D Secure frames
-on js.stripe.com / hooks.stripe.com. No inline scripts anywhere (the pages load
-static/js/*.js), no plugins, no framing of our pages. The Swagger UI page keeps its one
-inline <style> block, so only that page allows inline styles; its script is served
-separately (drf-spectacular's split view).
+The policy's fixed directives are settings.CONTENT_SECURITY_POLICY. Scripts run only from this
+site's static files and from Stripe.js: the origin of STRIPE_JS_URL (localstripe's stand-in
+offline, js.stripe.com with a real test key), which the middleware adds per request, with the
+Stripe API origin the card page talks to and the frames real Stripe.js opens for 3-D Secure
+(js.stripe.com / hooks.stripe.com). The Stripe part is read from settings per request (cached
+per value), so a test that points STRIPE_JS_URL at its own localstripe gets a policy that lets
+it load. No inline scripts anywhere (the pages load static/js/*.js), no plugins, no framing of
+our pages. The Swagger UI page keeps its one inline <style> block, so only that view allows
+inline styles (`csp_update` in coinsite/urls.py); its script is served separately
+(drf-spectacular's split view).
 
-`StaticFilesMiddleware` (WhiteNoise made async-capable) lives here too, so the middleware
-around every response is in one place.
-
-The policy is built from settings per request (cached per value), so a test that points
-STRIPE_JS_URL at its own localstripe gets a policy that lets it load. The pages that play live
-video (VIDEO_PATHS) may also fetch from the media server's HLS origin (MEDIA_HLS_URL); every
-page may play media from blob: URLs (hls.js feeds the video through a MediaSource)."""
+Live video: every page may play media from blob: URLs (hls.js feeds the video element through
+a MediaSource), and the pages that play HLS (VIDEO_PATHS) may also fetch and play from the
+media server's origin (MEDIA_HLS_URL), read per request like Stripe's."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-HEADER = "Content-Security-Policy"
-DOCS_PATH = "/api/docs/"
-VIDEO_PATHS = ("/live/", "/studio/stream/")  # pages that play HLS from the media server
 REAL_STRIPE_JS = ("https://js.stripe.com", "https://*.js.stripe.com")
 REAL_STRIPE_FRAMES = (*REAL_STRIPE_JS, "https://hooks.stripe.com")
 REAL_STRIPE_API = "https://api.stripe.com"
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), usb=()"
+VIDEO_PATHS = ("/live/", "/studio/stream/")  # pages that play HLS from the media server
 
 
 def _origin(url: str) -> str:
@@ -42,81 +43,82 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
+@dataclass(frozen=True)
+class StripeSources:
+    """What Stripe.js needs: `update` adds its script origin and the origins it connects to;
+    `replace` puts the frames it opens in place of frame-src's 'none' (both in django-csp's
+    shape)."""
+
+    update: Mapping[str, tuple[str, ...]]
+    replace: Mapping[str, tuple[str, ...]]
+
+
 @lru_cache(maxsize=16)
-def content_security_policy(
-    *, stripe_js_url: str, stripe_api_base: str, report_uri: str, inline_styles: bool, hls_url: str = ""
-) -> str:
+def stripe_sources(*, stripe_js_url: str, stripe_api_base: str) -> StripeSources:
     js_origin = _origin(stripe_js_url)
     api_origin = _origin(stripe_api_base)
-    scripts = ["'self'"]
-    frames: list[str] = []
-    connect = ["'self'"]
+    scripts: tuple[str, ...] = ()
+    frames: tuple[str, ...] = ()
+    connect: tuple[str, ...] = ()
     if js_origin == "https://js.stripe.com":
-        scripts += REAL_STRIPE_JS
-        frames += REAL_STRIPE_FRAMES
-        connect.append(REAL_STRIPE_API)
+        scripts, frames, connect = REAL_STRIPE_JS, REAL_STRIPE_FRAMES, (REAL_STRIPE_API,)
     elif js_origin:
-        scripts.append(js_origin)
-        frames.append(js_origin)
-        connect.append(js_origin)
+        scripts = frames = connect = (js_origin,)
     if api_origin and api_origin not in connect:
-        connect.append(api_origin)
-    # Live video: hls.js fetches playlists and segments from the media server and plays them
-    # through a MediaSource (a blob: URL).
-    hls_origin = _origin(hls_url)
-    if hls_origin and hls_origin not in connect:
-        connect.append(hls_origin)
-    directives = {
-        "default-src": ["'self'"],
-        "script-src": scripts,
-        "style-src": ["'self'", "'unsafe-inline'"] if inline_styles else ["'self'"],
-        "img-src": ["'self'", "data:"],
-        "font-src": ["'self'"],
-        "media-src": ["'self'", "blob:", *([hls_origin] if hls_origin else [])],
-        "connect-src": connect,
-        "frame-src": frames or ["'none'"],
-        "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
-        "base-uri": ["'self'"],
-        "object-src": ["'none'"],
+        connect = (*connect, api_origin)
+    update = {
+        name: sources for name, sources in (("script-src", scripts), ("connect-src", connect)) if sources
     }
-    if report_uri:
-        directives["report-uri"] = [report_uri]
-    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+    return StripeSources(update=update, replace={"frame-src": frames} if frames else {})
 
 
-class ContentSecurityPolicyMiddleware:
-    """Sets the policy on every response. Sync and async: under ASGI a sync-only middleware
-    makes every request hop from the event loop to a thread and back once more."""
+@lru_cache(maxsize=16)
+def video_sources(*, hls_url: str) -> Mapping[str, tuple[str, ...]]:
+    """What the live video player needs, in django-csp's `update` shape."""
+    hls_origin = _origin(hls_url)
+    media: tuple[str, ...] = ("'self'", "blob:", *((hls_origin,) if hls_origin else ()))
+    return {"media-src": media, **({"connect-src": (hls_origin,)} if hls_origin else {})}
 
-    sync_capable = True
-    async_capable = True
 
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
+def _merged(*updates: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    merged: dict[str, tuple[str, ...]] = {}
+    for update in updates:
+        for name, sources in update.items():
+            merged[name] = (*merged.get(name, ()), *(s for s in sources if s not in merged.get(name, ())))
+    return merged
 
-    def __call__(self, request: HttpRequest) -> Any:
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
-        return self._finish(request, self.get_response(request))
 
-    async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        return self._finish(request, await self.get_response(request))
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware: the policy of settings.CONTENT_SECURITY_POLICY with Stripe.js's
+    sources for STRIPE_JS_URL / STRIPE_API_BASE as they are now, the live video player's (a view's own `csp_update` /
+    `csp_replace` still apply on top), and a Permissions-Policy header. Under ASGI it runs its
+    hooks on the event loop: the base class (Django's MiddlewareMixin) would run them through
+    sync_to_async, two thread hops on every request for work that does no I/O."""
 
-    @staticmethod
-    def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if HEADER not in response.headers:
-            response.headers[HEADER] = content_security_policy(
-                stripe_js_url=settings.STRIPE_JS_URL,
-                stripe_api_base=settings.STRIPE_API_BASE,
-                report_uri=settings.CSP_REPORT_URI,
-                inline_styles=request.path == DOCS_PATH,
-                hls_url=settings.MEDIA_HLS_URL if request.path.startswith(VIDEO_PATHS) else "",
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if not report_only:
+            stripe = stripe_sources(
+                stripe_js_url=settings.STRIPE_JS_URL, stripe_api_base=settings.STRIPE_API_BASE
             )
+            video = video_sources(
+                hls_url=settings.MEDIA_HLS_URL if request.path.startswith(VIDEO_PATHS) else ""
+            )
+            parts.update = {**_merged(stripe.update, video), **(parts.update or {})}
+            parts.replace = {**stripe.replace, **(parts.replace or {})}
+        return parts
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        response = super().process_response(request, response)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        self.process_request(request)
+        response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
+        return self.process_response(request, response)
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):  # type: ignore[misc]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from coinsite import production
@@ -41,8 +42,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
-    "django_htmx",
     "django_celery_beat",
+    "csp",
     "channels",
     "wallet",
     "creators",
@@ -60,7 +61,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "coinsite.urls"
@@ -334,9 +334,26 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_COOKIE_HTTPONLY = True  # the pages' scripts read the token from the form, never the cookie
-# Content-Security-Policy (coinsite/security.py): scripts only from this site and Stripe.js
-# (STRIPE_JS_URL's origin), Stripe's 3-D Secure frames; CSP_REPORT_URI collects violations.
-CSP_REPORT_URI = env("CSP_REPORT_URI", default="")
+# Content-Security-Policy (django-csp): scripts, styles, fonts and connections only from this
+# site; coinsite/security.py adds Stripe.js (STRIPE_JS_URL's origin) to script-src and
+# connect-src, and its 3-D Secure frames in place of frame-src's 'none'. The CSP_REPORT_URI
+# environment variable says where browsers report violations.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+        "report-uri": env("CSP_REPORT_URI", default="") or None,
+    }
+}
 
 if not DEBUG:
     # TLS ends at the load balancer, which sets X-Forwarded-Proto.

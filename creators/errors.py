@@ -64,7 +64,6 @@ ORDER_CANCELLED_REFUNDED = "Order cancelled: {coins} coins returned."
 ALREADY_CANCELLED = "This order was already cancelled."
 ALREADY_SHIPPED = "This order was already marked shipped."
 ORDER_SHIPPED_RELEASED = "Order #{id} marked shipped: {diamonds} diamonds released."
-ORDER_STATUS_FILTER_INVALID = "status must be one of {choices}."
 
 # ---------------------------------------------------------------- staff moderation
 NOT_APPROVED = "Only an approved creator can be suspended (this one is {status})."

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
-import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from creators.charts import DayBar, chart_frame, draw_bars
 from creators.models import (
     Creator,
     CreatorEarningsDay,
@@ -29,10 +27,14 @@ from creators.models import (
 from creators.payouts.selectors import PayoutTotals, payout_totals
 from creators.services.earnings import EARNING_KINDS, EPOCH, SUPPORTER_CTES
 from wallet.earnings import diamonds_to_cents
-from wallet.models import Account, Entry, Unit, User
-from wallet.selectors import balance_of
-
-logger = logging.getLogger(__name__)
+from wallet.models import User
+from wallet.selectors import (
+    account_history,
+    balance_of,
+    creator_entries_by_day_and_kind,
+    diamond_account_id_of,
+    public_names,
+)
 
 SOURCES = {"gift": "gifts", "unlock": "unlocks", "merch_release": "merch"}
 PAYOUT_KINDS = ("payout", "payout_return")
@@ -143,17 +145,12 @@ def orders_for_creator(*, creator: Creator, status: str | None = None) -> QueryS
 
 
 def creator_account_id(*, creator: Creator) -> int | None:
-    return (
-        Account.objects.filter(
-            owner_id=creator.user_id, kind=Account.Kind.CREATOR_DIAMONDS, unit=Unit.DIAMOND
-        )
-        .values_list("id", flat=True)
-        .first()
-    )
+    """The creator's diamond account (None before approval)."""
+    return diamond_account_id_of(user_id=creator.user_id)
 
 
 @contextmanager
-def _one_snapshot() -> Iterator[None]:
+def one_snapshot() -> Iterator[None]:
     """Rollups, horizon and live tail read in one snapshot, so a rollup committing meanwhile
     neither double-counts nor drops a day. (Inside an outer atomic block, e.g. a test, the
     isolation level can no longer change; that block's transaction is used as it is.)"""
@@ -169,31 +166,14 @@ def _horizon() -> datetime.datetime:
     return EarningsRollupState.objects.filter(pk=1).values_list("horizon", flat=True).first() or EPOCH
 
 
-def _live_by_day_kind(
-    account_id: int, horizon: datetime.datetime
-) -> list[tuple[datetime.date, str, int, int]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT (t.created_at AT TIME ZONE 'UTC')::date, t.kind, sum(e.amount), count(*)
-              FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
-             WHERE e.account_id = %s AND t.created_at >= %s
-             GROUP BY 1, 2
-            """,
-            [account_id, horizon],
-        )
-        return [(day, kind, int(total), int(count)) for day, kind, total, count in cursor.fetchall()]
-
-
 def _live_supporters(account_id: int, horizon: datetime.datetime) -> dict[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH earned AS MATERIALIZED (
-                SELECT e.account_id, t.id AS transaction_id, e.amount
-                  FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
-                 WHERE e.account_id = %s AND t.created_at >= %s AND e.amount > 0
-                   AND t.kind IN ('gift', 'unlock', 'merch_release')
+            WITH src AS MATERIALIZED (
+                SELECT account_id, transaction_id, kind, amount, payer_id
+                  FROM wallet_creator_entries(%s::bigint, %s::timestamptz, NULL)
+                 WHERE amount > 0 AND kind IN ('gift', 'unlock', 'merch_release')
             ),
             {SUPPORTER_CTES}
             SELECT supporter_id, sum(amount) FROM credited WHERE supporter_id IS NOT NULL GROUP BY 1
@@ -208,7 +188,11 @@ def _gift_total(account_id: int) -> int:
     rolled = CreatorEarningsDay.objects.filter(account_id=account_id, kind="gift").aggregate(
         t=Sum("diamonds")
     )["t"]
-    live = sum(total for _, kind, total, _ in _live_by_day_kind(account_id, horizon) if kind == "gift")
+    live = sum(
+        total
+        for _, kind, total, _ in creator_entries_by_day_and_kind(account_id=account_id, since=horizon)
+        if kind == "gift"
+    )
     return int(rolled or 0) + live
 
 
@@ -217,17 +201,8 @@ def creator_gift_total(*, creator: Creator) -> int:
     account_id = creator_account_id(creator=creator)
     if account_id is None:
         return 0
-    with _one_snapshot():
+    with one_snapshot():
         return _gift_total(account_id)
-
-
-@dataclass(frozen=True)
-class DayBar:
-    day: datetime.date
-    diamonds: int
-    x: int = 0
-    height: int = 0
-    y: int = 0
 
 
 @dataclass(frozen=True)
@@ -280,22 +255,6 @@ def _empty_sources() -> dict[str, int]:
     return {"gifts": 0, "unlocks": 0, "merch": 0, "other": 0}
 
 
-CHART_WIDTH = 720
-CHART_HEIGHT = 160
-
-
-def _chart(bars: list[DayBar]) -> tuple[list[DayBar], int]:
-    top = max((bar.diamonds for bar in bars), default=0)
-    slot = CHART_WIDTH // max(len(bars), 1)
-    drawn = []
-    for i, bar in enumerate(bars):
-        height = 0 if top <= 0 or bar.diamonds <= 0 else max(1, bar.diamonds * CHART_HEIGHT // top)
-        drawn.append(
-            DayBar(day=bar.day, diamonds=bar.diamonds, x=i * slot, height=height, y=CHART_HEIGHT - height)
-        )
-    return drawn, top
-
-
 def creator_earnings_dashboard(
     *, creator: Creator, days: int = 30, today: datetime.date | None = None
 ) -> EarningsDashboard:
@@ -315,7 +274,7 @@ def creator_earnings_dashboard(
     recent: list[RecentLine] = []
     diamonds = 0
     horizon = EPOCH
-    with _one_snapshot():
+    with one_snapshot():
         if account_id is not None:
             diamonds = balance_of(account_id=account_id)
             horizon = _horizon()
@@ -326,7 +285,12 @@ def creator_earnings_dashboard(
                 .annotate(total=Sum("diamonds"))
                 .values_list("day", "kind", "total")
             ]
-            rows += [(day, kind, total) for day, kind, total, _ in _live_by_day_kind(account_id, horizon)]
+            rows += [
+                (day, kind, total)
+                for day, kind, total, _ in creator_entries_by_day_and_kind(
+                    account_id=account_id, since=horizon
+                )
+            ]
             for day, kind, total in rows:
                 source = _source(kind)
                 if source == "payouts":
@@ -339,7 +303,7 @@ def creator_earnings_dashboard(
             supporters = _top_supporters(account_id, horizon)
             paid = payout_totals(creator=creator)
             recent = _recent(account_id)
-    bars, top = _chart(
+    bars, top = draw_bars(
         [
             DayBar(
                 day=since + datetime.timedelta(days=i),
@@ -367,7 +331,7 @@ def creator_earnings_dashboard(
         held_in_escrow=int(held or 0),
         rollup_horizon=horizon,
         chart_max=top,
-        chart={"width": CHART_WIDTH, "height": CHART_HEIGHT, "bar_width": max(CHART_WIDTH // days - 2, 1)},
+        chart=chart_frame(days),
     )
 
 
@@ -384,102 +348,18 @@ def _top_supporters(account_id: int, horizon: datetime.datetime, limit: int = 10
     for supporter_id, amount in live.items():
         totals[supporter_id] = totals.get(supporter_id, 0) + amount
     ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    names = {user.pk: user.public_name for user in User.objects.filter(pk__in=[uid for uid, _ in ranked])}
+    names = public_names(user_ids=[uid for uid, _ in ranked])
     return [Supporter(user_id=uid, name=names.get(uid, "?"), diamonds=amount) for uid, amount in ranked]
 
 
 def _recent(account_id: int, limit: int = 15) -> list[RecentLine]:
-    entries = (
-        Entry.objects.filter(account_id=account_id).select_related("transaction").order_by("-id")[:limit]
-    )
     return [
         RecentLine(
-            when=e.created_at,
-            kind=e.transaction.kind,
-            kind_label=e.transaction.get_kind_display(),
-            reference=e.transaction.reference,
-            amount=e.amount,
+            when=line.when,
+            kind=line.kind,
+            kind_label=line.kind_label,
+            reference=line.reference,
+            amount=line.amount,
         )
-        for e in entries
+        for line in account_history(account_id=account_id, limit=limit)
     ]
-
-
-# ---------------------------------------------------------------- statement
-
-
-STATEMENT_HEADER = ["date", "transaction", "kind", "reference", "amount", "balance"]
-
-# Every entry of the account in id order with its running balance; text that a spreadsheet
-# would run as a formula is prefixed with a quote.
-_STATEMENT_SQL = """
-COPY (
-    SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-           e.transaction_id,
-           t.kind,
-           CASE WHEN left(t.reference, 1) IN ('=', '+', '-', '@') THEN '''' || t.reference ELSE t.reference END,
-           e.amount,
-           sum(e.amount) OVER (ORDER BY e.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-      FROM wallet_entry e JOIN wallet_transaction t ON t.id = e.transaction_id
-     WHERE e.account_id = %s
-     ORDER BY e.id
-) TO STDOUT (FORMAT CSV)
-"""
-
-
-@dataclass(frozen=True)
-class StatementTotals:
-    entries: int
-    credits: int
-    debits: int
-    total: int
-    balance: int
-
-
-def write_statement(*, creator: Creator, out: IO[bytes]) -> StatementTotals:
-    """Write the creator's diamond statement as CSV: every ledger entry of their account with
-    date, transaction, kind, reference, amount and running balance, then a totals line whose
-    amount is the sum of the entries and whose balance is the account's exact balance, all read
-    in one snapshot (so they agree to the diamond)."""
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(STATEMENT_HEADER)
-    out.write(header.getvalue().encode())
-    account_id = creator_account_id(creator=creator)
-    totals = StatementTotals(entries=0, credits=0, debits=0, total=0, balance=0)
-    if account_id is not None:
-        with _one_snapshot(), connection.cursor() as cursor:
-            with cursor.cursor.copy(_STATEMENT_SQL, [account_id]) as copy:
-                for chunk in copy:
-                    out.write(bytes(chunk))
-            cursor.execute(
-                """
-                SELECT count(*), COALESCE(sum(amount) FILTER (WHERE amount > 0), 0),
-                       COALESCE(sum(amount) FILTER (WHERE amount < 0), 0), COALESCE(sum(amount), 0)
-                  FROM wallet_entry WHERE account_id = %s
-                """,
-                [account_id],
-            )
-            count, credits, debits, total = cursor.fetchone()
-            totals = StatementTotals(
-                entries=int(count),
-                credits=int(credits),
-                debits=int(debits),
-                total=int(total),
-                balance=balance_of(account_id=account_id),
-            )
-    if totals.total != totals.balance:
-        logger.error(
-            "statement total differs from the balance", extra={"account_id": account_id, "totals": totals}
-        )
-    footer = io.StringIO()
-    csv.writer(footer, lineterminator="\n").writerow(
-        [
-            "TOTAL",
-            "",
-            "",
-            f"{totals.entries} entries; credits {totals.credits}; debits {totals.debits}",
-            totals.total,
-            totals.balance,
-        ]
-    )
-    out.write(footer.getvalue().encode())
-    return totals

@@ -40,6 +40,7 @@ from creators.forms import (
     new_idempotency_key,
 )
 from creators.models import Creator, MerchItem, Order, Post, Unlock
+from creators.statements import write_statement
 from wallet.errors import CoinSiteError
 from wallet.models import User
 from wallet.selectors import coin_balance
@@ -359,7 +360,7 @@ def statement_csv(request: HttpRequest) -> HttpResponseBase:
     # Spooled to a temporary file first: the rows are read in one database snapshot, and a
     # million-entry statement is not held in memory.
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # closed by the response
-    selectors.write_statement(creator=creator, out=out)
+    write_statement(creator=creator, out=out)
     out.seek(0)
     content: Any = _file_chunks_async(out) if isinstance(request, ASGIRequest) else _file_chunks(out)
     response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")

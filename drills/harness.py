@@ -85,29 +85,6 @@ def retrying(call: Callable[[], T], *, attempts: int = 200, pause: float = 0.05)
     raise AssertionError("unreachable")
 
 
-def in_threads(n: int, work: Callable[[int], Any]) -> list[Any]:
-    from django.db import connection
-
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def runner(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - reported by the drill
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def raw_connection() -> Any:
     from bench.harness import raw_connection as connect
 

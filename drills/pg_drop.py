@@ -11,8 +11,9 @@ import time
 
 from django.db import connection
 
-from drills.harness import Report, check_ledger, in_threads, retrying
+from drills.harness import Report, check_ledger, retrying
 from drills.world import people
+from tests.concurrency import run_concurrently
 
 
 def run(small: bool) -> Report:
@@ -64,7 +65,7 @@ def run(small: bool) -> Report:
     k = threading.Thread(target=killer)
     k.start()
     try:
-        results = in_threads(threads, gifting)
+        results = run_concurrently(threads, gifting, timeout=None)
     finally:
         stop.set()
         k.join()

@@ -8,8 +8,9 @@ import uuid
 
 from django.db import connection
 
-from drills.harness import BASE_DIR, Report, celery, check_ledger, in_threads, process_env, processes, start
+from drills.harness import BASE_DIR, Report, celery, check_ledger, process_env, processes, start
 from drills.world import people
+from tests.concurrency import run_concurrently
 
 
 def run(small: bool) -> Report:
@@ -61,7 +62,7 @@ def run(small: bool) -> Report:
         return spent
 
     with processes(worker, *beats):
-        results = in_threads(4, gifting)
+        results = run_concurrently(4, gifting, timeout=None)
         time.sleep(3)  # let the last roll-ups land
         alive = [p.poll() is None for p in beats]
     connection.close()

@@ -31,6 +31,6 @@ def people(*, viewers: int, creators: int, coins_each: int) -> People:
     ]
     for v in vs:
         services.issue_coins(user=v, coins=coins_each, idempotency_key=f"drill-fund-{v.pk}")
-    for c in cs:
-        services.diamond_account_id(user_id=c.pk)
+    # Drill creators are made without the approval service: open their diamond accounts here.
+    services.open_diamond_accounts(user_ids=[c.pk for c in cs])
     return People(viewers=vs, creators=cs, funded=coins_each)

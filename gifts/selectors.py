@@ -90,10 +90,9 @@ def _board(scope: Literal["session", "creator", "post"], scope_id: int, limit: i
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT b.sender_id, b.coins, u.display_name
+            SELECT b.sender_id, b.coins, wallet_display_name(b.sender_id)
               FROM (SELECT sender_id, sum(coins) AS coins FROM gifts_giftsend WHERE {column} = %s
                      GROUP BY sender_id ORDER BY 2 DESC, 1 LIMIT %s) b
-              JOIN wallet_user u ON u.id = b.sender_id
              ORDER BY b.coins DESC, b.sender_id
             """,
             [scope_id, limit],
@@ -132,7 +131,7 @@ def session_states(sessions: list[LiveSession], *, board_size: int = BOARD_SIZE)
         cursor.execute(
             """
             SELECT b.session_id, b.sender_id, b.coins, b.sends, b.total_coins, b.goal_progress,
-                   u.display_name
+                   wallet_display_name(b.sender_id)  -- looked up per board row
               FROM (SELECT s.id AS session_id, p.sender_id, p.coins,
                            sum(p.sends) OVER w AS sends,
                            sum(p.coins) OVER w AS total_coins,
@@ -148,8 +147,6 @@ def session_states(sessions: list[LiveSession], *, board_size: int = BOARD_SIZE)
                             WHERE g.session_id = s.id
                             GROUP BY g.sender_id) p
                     WINDOW w AS (PARTITION BY s.id)) b
-             CROSS JOIN LATERAL (SELECT u.display_name FROM wallet_user u WHERE u.id = b.sender_id
-                                  OFFSET 0) u  -- OFFSET 0: looked up per board row, never a hash join
              WHERE b.place <= %s
              ORDER BY b.session_id, b.place
             """,

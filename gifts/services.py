@@ -4,9 +4,10 @@
 session (or post) with its creator, a gift is ONE SQL statement: the wallet's posting
 statement (the same one `wallet.services.spend_coins` runs: debit, credit and daily cap)
 wrapped with the GiftSend insert, so both commit together, with no savepoint in autocommit.
-The sender's age is checked in Python before it. Account ids come from the wallet's
-per-process cache. After commit the gift is queued for the live broadcaster
-(`gifts.live_updates`), which sends a session's gifts in batches.
+The sender's age is checked in Python before it. The statement names the accounts by kind
+and owner and looks their ids up itself (no per-process cache). After commit the gift is
+queued for the live broadcaster (`gifts.live_updates`), which sends a session's gifts in
+batches.
 """
 
 from __future__ import annotations

@@ -41,6 +41,13 @@ class NotFound(CoinSiteError):
     default_message = "Not found."
 
 
+class AccountNotFound(NotFound):
+    """A lookup of an account that was never provisioned (accounts are not created on demand)."""
+
+    code = "account_not_found"
+    default_message = "That account does not exist."
+
+
 class InsufficientCoins(CoinSiteError):
     code = "insufficient_funds"
     status = 402

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -85,7 +85,17 @@ class User(AbstractUser):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         ends_tokens = self._password_replaced and self.pk is not None
-        super().save(*args, **kwargs)
+        if self._state.adding:
+            # Every way a user is created saves it here (sign-up through allauth's adapter, the
+            # manager, createsuperuser, the admin's add form, seed_demo): the user's coin wallet
+            # is opened with the user, in one transaction. Bulk loaders open theirs explicitly.
+            from wallet.services import open_coin_accounts
+
+            with transaction.atomic(using=kwargs.get("using")):
+                super().save(*args, **kwargs)
+                open_coin_accounts(user_ids=[self.pk])
+        else:
+            super().save(*args, **kwargs)
         self._password_replaced = False
         if ends_tokens:
             from wallet.auth import revoke_api_tokens

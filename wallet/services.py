@@ -7,7 +7,8 @@ Ten thousand viewers gifting one creator must not queue on one row lock. Creator
 diamond accounts and the system accounts every gift touches use *deferred* posting:
 a credit inserts an `AccountDelta` row (append-only, no row lock shared with other
 gifts) next to its ledger entries, and the creator's exact balance is
-`Account.balance + sum(AccountDelta.amount)` (see `wallet.selectors.balance_of`).
+`Account.balance + sum(AccountDelta.amount)` (the SQL function `wallet_balance`, read by
+`wallet.selectors.balance_of`).
 `roll_up_account` folds the deltas into the balance (DELETE ... RETURNING under the
 account's row lock, so a delta is counted exactly once even while new ones arrive); a
 periodic task rolls up every account with pending deltas. Debits of a creator balance
@@ -31,9 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, connections, transaction
 from django.db import utils as db_utils
-from django.db.models.signals import post_migrate
 from django.utils import timezone
 
 from coinsite.db import prepared_cursor
@@ -42,36 +42,35 @@ from wallet.models import Account, AccountDelta, DailySpend, LedgerCheck, Transa
 
 logger = logging.getLogger(__name__)
 
-SYSTEM_POSTING = {
-    Account.Kind.COIN_ISSUANCE: (Account.Posting.DEFERRED, True),
-    Account.Kind.COIN_SPENT: (Account.Posting.DEFERRED, True),
-    Account.Kind.DIAMOND_ISSUANCE: (Account.Posting.DEFERRED, True),
-    Account.Kind.PLATFORM_REVENUE: (Account.Posting.DEFERRED, True),
-    Account.Kind.PAYOUTS_IN_FLIGHT: (Account.Posting.DEFERRED, True),
-    Account.Kind.PAID_OUT: (Account.Posting.DEFERRED, True),
-    Account.Kind.RECEIVABLE: (Account.Posting.STRICT, True),
-    Account.Kind.ADJUSTMENTS: (Account.Posting.DEFERRED, True),
-    Account.Kind.ESCROW: (Account.Posting.DEFERRED, True),
+# Every system account, by (kind, unit): its posting mode and whether it may go negative.
+SYSTEM_ACCOUNTS: dict[tuple[str, str], tuple[str, bool]] = {
+    (Account.Kind.COIN_ISSUANCE, Unit.COIN): (Account.Posting.DEFERRED, True),
+    (Account.Kind.COIN_SPENT, Unit.COIN): (Account.Posting.DEFERRED, True),
+    (Account.Kind.PLATFORM_REVENUE, Unit.COIN): (Account.Posting.DEFERRED, True),
+    (Account.Kind.RECEIVABLE, Unit.COIN): (Account.Posting.STRICT, True),
+    (Account.Kind.ADJUSTMENTS, Unit.COIN): (Account.Posting.DEFERRED, True),
+    (Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND): (Account.Posting.DEFERRED, True),
+    (Account.Kind.PAYOUTS_IN_FLIGHT, Unit.DIAMOND): (Account.Posting.DEFERRED, True),
+    (Account.Kind.PAID_OUT, Unit.DIAMOND): (Account.Posting.DEFERRED, True),
+    (Account.Kind.ADJUSTMENTS, Unit.DIAMOND): (Account.Posting.DEFERRED, True),
+    (Account.Kind.ESCROW, Unit.DIAMOND): (Account.Posting.DEFERRED, True),
 }
 
-_system_account_ids: dict[tuple[str, str], int] = {}
-# (owner id, kind) -> account id; bounded so a long-lived worker does not grow without limit.
-_owned_account_ids: dict[tuple[int, str], int] = {}
-_OWNED_CACHE_LIMIT = 100_000
 
+@dataclass(frozen=True)
+class AccountKey:
+    """An account named by kind, unit and owner (None: the system account). A leg may name its
+    account this way; the posting statement looks the id up itself (`wallet_account_id`), so the
+    hot paths stay one round trip without caching ids in the process."""
 
-def forget_cached_accounts(**_: object) -> None:
-    """Accounts are never deleted, so their ids are cached; a flush or migration can renumber them."""
-    _system_account_ids.clear()
-    _owned_account_ids.clear()
-
-
-post_migrate.connect(forget_cached_accounts, dispatch_uid="wallet-forget-cached-accounts")
+    kind: str
+    unit: str
+    owner_id: int | None = None
 
 
 @dataclass(frozen=True)
 class Leg:
-    account_id: int
+    account: int | AccountKey
     amount: int
 
 
@@ -82,75 +81,127 @@ class PostedTransaction:
 
 
 # ---------------------------------------------------------------- accounts
+#
+# Accounts are provisioned, never created by a lookup: the system accounts by a data migration
+# (and again after a flush, by `provision_system_accounts` on post_migrate), a user's coin wallet
+# when the user is saved for the first time (`User.save`), a creator's diamond account when staff
+# approve the creator (`creators.services.approve_creator`). Opening is idempotent.
+
+
+def provision_system_accounts(*, using: str = "default") -> None:
+    """Create the system accounts that do not exist yet (idempotent)."""
+    Account.objects.using(using).bulk_create(
+        [
+            Account(kind=kind, unit=unit, owner=None, posting=posting, allow_negative=allow_negative)
+            for (kind, unit), (posting, allow_negative) in SYSTEM_ACCOUNTS.items()
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def provision_after_migrate(*, using: str = "default", **_: object) -> None:
+    """post_migrate: the data migration created the system accounts; a test harness's or a
+    drill's flush empties the table and emits post_migrate, so they are created again here."""
+    if "wallet_account" not in connections[using].introspection.table_names():
+        return  # migrated back before the ledger exists
+    provision_system_accounts(using=using)
+
+
+def open_coin_accounts(*, user_ids: Sequence[int]) -> None:
+    """Open the coin wallets of these users (those that have one keep it). `User.save` opens a
+    new user's; bulk loaders that bypass it call this."""
+    Account.objects.bulk_create(
+        [
+            Account(
+                kind=Account.Kind.USER_COINS, unit=Unit.COIN, owner_id=uid, posting=Account.Posting.STRICT
+            )
+            for uid in user_ids
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def open_diamond_accounts(*, user_ids: Sequence[int]) -> None:
+    """Open the diamond accounts of these creators' users (those that have one keep it).
+    Approval opens a creator's; bulk loaders that bypass it call this."""
+    Account.objects.bulk_create(
+        [
+            Account(
+                kind=Account.Kind.CREATOR_DIAMONDS,
+                unit=Unit.DIAMOND,
+                owner_id=uid,
+                posting=Account.Posting.DEFERRED,
+            )
+            for uid in user_ids
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def coin_key(user_id: int) -> AccountKey:
+    return AccountKey(Account.Kind.USER_COINS, Unit.COIN, user_id)
+
+
+def diamond_key(user_id: int) -> AccountKey:
+    return AccountKey(Account.Kind.CREATOR_DIAMONDS, Unit.DIAMOND, user_id)
+
+
+def system_key(kind: str, unit: str) -> AccountKey:
+    return AccountKey(kind, unit, None)
+
+
+def account_of(key: AccountKey) -> Account:
+    """The account `key` names; AccountNotFound when it was never provisioned."""
+    account = Account.objects.filter(kind=key.kind, unit=key.unit, owner_id=key.owner_id).first()
+    if account is None:
+        who = "the system" if key.owner_id is None else f"user #{key.owner_id}"
+        raise errors.AccountNotFound(
+            f"There is no {Account.Kind(key.kind).label.lower()} account of {who}.",
+            extra={"kind": key.kind, "unit": key.unit, "owner_id": key.owner_id},
+        )
+    return account
 
 
 def system_account_id(kind: str, unit: str) -> int:
-    key = (kind, unit)
-    found = _system_account_ids.get(key)
-    if found is None:
-        posting, allow_negative = SYSTEM_POSTING[Account.Kind(kind)]
-        try:
-            account, _ = Account.objects.get_or_create(
-                kind=kind,
-                unit=unit,
-                owner=None,
-                defaults={"posting": posting, "allow_negative": allow_negative},
-            )
-        except IntegrityError:
-            account = Account.objects.get(kind=kind, unit=unit, owner=None)
-        found = account.pk
-        if not connection.in_atomic_block:
-            # Only ids that are surely committed are shared with other threads.
-            _system_account_ids[key] = found
-    return found
-
-
-def _owned_account(user_id: int, kind: str, unit: str, posting: str) -> Account:
-    account = Account.objects.filter(kind=kind, unit=unit, owner_id=user_id).first()
-    if account is not None:
-        return account
-    try:
-        with transaction.atomic():
-            return Account.objects.create(kind=kind, unit=unit, owner_id=user_id, posting=posting)
-    except IntegrityError:
-        return Account.objects.get(kind=kind, unit=unit, owner_id=user_id)
-
-
-def _owned_account_id(user_id: int, kind: str, unit: str, posting: str) -> int:
-    key = (user_id, kind)
-    found = _owned_account_ids.get(key)
-    if found is None:
-        found = _owned_account(user_id, kind, unit, posting).pk
-        if connection.in_atomic_block:
-            return found  # the row may yet roll back: do not share its id
-        if len(_owned_account_ids) >= _OWNED_CACHE_LIMIT:
-            _owned_account_ids.clear()
-        _owned_account_ids[key] = found
-    return found
+    return account_of(system_key(kind, unit)).pk
 
 
 def coin_account_id(*, user_id: int) -> int:
-    return _owned_account_id(user_id, Account.Kind.USER_COINS, Unit.COIN, Account.Posting.STRICT)
+    return account_of(coin_key(user_id)).pk
 
 
 def diamond_account_id(*, user_id: int) -> int:
-    return _owned_account_id(user_id, Account.Kind.CREATOR_DIAMONDS, Unit.DIAMOND, Account.Posting.DEFERRED)
+    return account_of(diamond_key(user_id)).pk
 
 
 def coin_account(*, user_id: int) -> Account:
-    return _owned_account(user_id, Account.Kind.USER_COINS, Unit.COIN, Account.Posting.STRICT)
+    return account_of(coin_key(user_id))
 
 
 def diamond_account(*, user_id: int) -> Account:
-    return _owned_account(user_id, Account.Kind.CREATOR_DIAMONDS, Unit.DIAMOND, Account.Posting.DEFERRED)
+    return account_of(diamond_key(user_id))
 
 
 # ---------------------------------------------------------------- posting
 
 
 def _fingerprint(kind: str, legs: Sequence[Leg], reference: str) -> str:
+    # An account named by key counts as "kind:unit:owner" (ids first, then keys, each sorted).
+    named = [
+        (
+            leg.account
+            if isinstance(leg.account, int)
+            else f"{leg.account.kind}:{leg.account.unit}:{leg.account.owner_id or ''}",
+            leg.amount,
+        )
+        for leg in legs
+    ]
     canonical = json.dumps(
-        {"kind": kind, "reference": reference, "legs": sorted((leg.account_id, leg.amount) for leg in legs)},
+        {
+            "kind": kind,
+            "reference": reference,
+            "legs": sorted(named, key=lambda pair: (isinstance(pair[0], str), pair)),
+        },
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -158,6 +209,7 @@ def _fingerprint(kind: str, legs: Sequence[Leg], reference: str) -> str:
 
 _SQLSTATE_ERRORS: dict[str, type[errors.CoinSiteError]] = {
     "CS402": errors.InsufficientCoins,
+    "CS404": errors.AccountNotFound,
     "CS409": errors.IdempotencyConflict,
     "CS422": errors.UnbalancedTransaction,
     "CS423": errors.AccountFrozen,
@@ -171,6 +223,8 @@ def domain_error_from(exc: db_utils.Error) -> errors.CoinSiteError | None:
     if error_type is None:
         return None
     diag = getattr(exc.__cause__, "diag", None)
+    if error_type is errors.AccountNotFound:
+        return error_type(extra={"account": getattr(diag, "message_primary", None)})
     detail = getattr(diag, "message_detail", None)
     return error_type(extra={"account_id": int(detail)} if detail and detail.isdigit() else None)
 
@@ -196,6 +250,23 @@ def _check_legs(legs: Sequence[Leg], idempotency_key: str) -> None:
             raise errors.InvalidRequest("That amount is too large.")
 
 
+def _accounts_array(legs: Sequence[Leg]) -> tuple[str, list[Any]]:
+    """The SQL array of the legs' account ids: ids as they are, keys looked up in the statement
+    (`wallet_account_id` raises CS404, AccountNotFound, for an account never provisioned)."""
+    if all(isinstance(leg.account, int) for leg in legs):
+        return "%s::bigint[]", [[leg.account for leg in legs]]
+    parts: list[str] = []
+    params: list[Any] = []
+    for leg in legs:
+        if isinstance(leg.account, int):
+            parts.append("%s::bigint")
+            params.append(leg.account)
+        else:
+            parts.append("wallet_account_id(%s, %s, %s::bigint)")
+            params += [leg.account.kind, leg.account.unit, leg.account.owner_id]
+    return f"ARRAY[{', '.join(parts)}]", params
+
+
 def posting_statement(
     *,
     kind: str,
@@ -214,9 +285,10 @@ def posting_statement(
     (a CTE calling a volatile function runs exactly once).
     """
     _check_legs(legs, idempotency_key)
+    accounts_sql, accounts_params = _accounts_array(legs)
     sql = (
         "SELECT transaction_id, created FROM wallet_post_transaction("
-        "%s, %s, %s, %s, %s, %s::bigint, %s::bigint[], %s::bigint[], %s, %s::bigint, %s::bigint, %s::bigint)"
+        f"%s, %s, %s, %s, %s, %s::bigint, {accounts_sql}, %s::bigint[], %s, %s::bigint, %s::bigint, %s::bigint)"
     )
     params: list[Any] = [
         kind,
@@ -225,7 +297,7 @@ def posting_statement(
         reference[:200],
         memo[:255],
         created_by.pk if created_by is not None else None,
-        [leg.account_id for leg in legs],
+        *accounts_params,
         [leg.amount for leg in legs],
         allow_frozen,
         daily_cap.user_id if daily_cap else None,
@@ -323,19 +395,17 @@ def spending_legs(
         raise errors.InvalidRequest(errors.COINS_NOT_POSITIVE)
     if not isinstance(diamonds, int) or not 0 <= diamonds <= coins:
         raise errors.InvalidRequest(errors.DIAMONDS_OVER_COINS)
-    legs = [Leg(coin_account_id(user_id=spender_id), -coins)]
+    legs = [Leg(coin_key(spender_id), -coins)]
     if diamonds:
-        legs.append(Leg(system_account_id(Account.Kind.COIN_SPENT, Unit.COIN), diamonds))
+        legs.append(Leg(system_key(Account.Kind.COIN_SPENT, Unit.COIN), diamonds))
     if coins - diamonds:
-        legs.append(Leg(system_account_id(Account.Kind.PLATFORM_REVENUE, Unit.COIN), coins - diamonds))
+        legs.append(Leg(system_key(Account.Kind.PLATFORM_REVENUE, Unit.COIN), coins - diamonds))
     if diamonds:
         earner = (
-            system_account_id(Account.Kind.ESCROW, Unit.DIAMOND)
-            if hold_earnings
-            else diamond_account_id(user_id=creator_user_id)
+            system_key(Account.Kind.ESCROW, Unit.DIAMOND) if hold_earnings else diamond_key(creator_user_id)
         )
         legs += [
-            Leg(system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), -diamonds),
+            Leg(system_key(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), -diamonds),
             Leg(earner, diamonds),
         ]
     return legs
@@ -397,10 +467,12 @@ def daily_spend_today(user_id: int) -> int:
 def release_held_earnings(
     *, creator_user_id: int, diamonds: int, idempotency_key: str, reference: str
 ) -> PostedTransaction:
-    escrow = system_account_id(Account.Kind.ESCROW, Unit.DIAMOND)
     return post_transaction(
         kind=Transaction.Kind.MERCH_RELEASE,
-        legs=[Leg(escrow, -diamonds), Leg(diamond_account(user_id=creator_user_id).pk, diamonds)],
+        legs=[
+            Leg(system_account_id(Account.Kind.ESCROW, Unit.DIAMOND), -diamonds),
+            Leg(diamond_account_id(user_id=creator_user_id), diamonds),
+        ],
         idempotency_key=idempotency_key,
         reference=reference,
     )
@@ -422,7 +494,7 @@ def issue_coins(
         kind=kind,
         legs=[
             Leg(system_account_id(Account.Kind.COIN_ISSUANCE, Unit.COIN), -coins),
-            Leg(coin_account(user_id=user.pk).pk, coins),
+            Leg(coin_account_id(user_id=user.pk), coins),
         ],
         idempotency_key=idempotency_key,
         reference=reference,
@@ -466,29 +538,22 @@ _CHECKS = {
          GROUP BY transaction_id, unit HAVING sum(amount) <> 0 ORDER BY 1 LIMIT 100
     """,
     "balance_mismatch": """
-        SELECT a.id, a.balance + COALESCE(d.total, 0), COALESCE(e.total, 0)
+        SELECT a.id, wallet_balance(a.id), COALESCE(e.total, 0)
           FROM wallet_account a
-          LEFT JOIN (SELECT account_id, sum(amount) AS total FROM wallet_accountdelta GROUP BY 1) d ON d.account_id = a.id
           LEFT JOIN (SELECT account_id, sum(amount) AS total FROM wallet_entry GROUP BY 1) e ON e.account_id = a.id
-         WHERE a.balance + COALESCE(d.total, 0) <> COALESCE(e.total, 0) ORDER BY 1 LIMIT 100
+         WHERE wallet_balance(a.id) <> COALESCE(e.total, 0) ORDER BY 1 LIMIT 100
     """,
     "negative_balance": """
-        SELECT a.id, a.balance + COALESCE((SELECT sum(amount) FROM wallet_accountdelta d WHERE d.account_id = a.id), 0), 0
-          FROM wallet_account a
-         WHERE NOT a.allow_negative
-           AND a.balance + COALESCE((SELECT sum(amount) FROM wallet_accountdelta d WHERE d.account_id = a.id), 0) < 0
-         ORDER BY 1 LIMIT 100
+        SELECT id, balance, 0 FROM (
+            SELECT a.id, wallet_balance(a.id) AS balance FROM wallet_account a WHERE NOT a.allow_negative
+        ) t WHERE balance < 0 ORDER BY 1 LIMIT 100
     """,
     "unit_mismatch": """
         SELECT e.id, e.unit, a.unit FROM wallet_entry e JOIN wallet_account a ON a.id = e.account_id
          WHERE e.unit <> a.unit ORDER BY 1 LIMIT 100
     """,
     "units_do_not_net_to_zero": """
-        SELECT unit, sum(total), 0 FROM (
-            SELECT a.unit, a.balance + COALESCE(sum(d.amount), 0) AS total
-              FROM wallet_account a LEFT JOIN wallet_accountdelta d ON d.account_id = a.id
-             GROUP BY a.id
-        ) t GROUP BY unit HAVING sum(total) <> 0
+        SELECT unit, sum(wallet_balance(id)), 0 FROM wallet_account GROUP BY unit HAVING sum(wallet_balance(id)) <> 0
     """,
 }
 

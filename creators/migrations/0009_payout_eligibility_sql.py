@@ -12,8 +12,8 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("creators", "0007_payout_four_eyes"),
-        ("wallet", "0017_money_rules_sql"),
+        ("creators", "0008_diamond_accounts_provisioned"),
+        ("wallet", "0015_money_rules_sql"),
     ]
 
     operations = [

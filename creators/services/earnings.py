@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from creators.models import EarningsRollupState
-from wallet.models import Transaction
+from wallet.selectors import first_transaction_at
 
 logger = logging.getLogger(__name__)
 
@@ -46,46 +46,25 @@ CLOCK_MARGIN = timedelta(seconds=2)
 MAX_WINDOW = timedelta(days=1)
 
 # Who earned the creator the diamonds: the viewer whose coin wallet paid in the same
-# transaction (gifts, unlocks), or the buyer of the order whose escrow was released (merch).
-# Set-based (joins, not a subquery per row): expects a CTE `earned(account_id, transaction_id,
-# amount)` of credits of earning kinds and defines `credited(account_id, supporter_id, amount)`.
+# transaction (gifts, unlocks: `payer_id` of `wallet_creator_entries`), or the buyer of the order
+# whose escrow was released (merch). Expects a CTE `src` of `wallet_creator_entries` rows and
+# defines `credited(account_id, supporter_id, amount)` over its credits of earning kinds.
 SUPPORTER_CTES = """
-payer AS (
-    -- The account lookup is a scalar subquery by primary key (never the outer side of a join:
-    -- with stale statistics the planner otherwise loops over every viewer account per row);
-    -- OFFSET 0 keeps it from being evaluated twice.
-    SELECT DISTINCT ON (transaction_id) transaction_id, owner_id
-      FROM (SELECT e2.transaction_id, e2.id,
-                   (SELECT CASE WHEN ca.kind = 'user_coins' THEN ca.owner_id END
-                      FROM wallet_account ca WHERE ca.id = e2.account_id) AS owner_id
-              FROM earned JOIN wallet_entry e2 ON e2.transaction_id = earned.transaction_id
-             WHERE e2.amount < 0
-            OFFSET 0) debits
-     WHERE owner_id IS NOT NULL
-     ORDER BY transaction_id, id
-),
 credited AS (
-    SELECT earned.account_id, COALESCE(payer.owner_id, o.buyer_id) AS supporter_id, earned.amount
-      FROM earned
-      LEFT JOIN payer ON payer.transaction_id = earned.transaction_id
-      LEFT JOIN creators_order o ON o.release_transaction_id = earned.transaction_id
+    SELECT src.account_id, COALESCE(src.payer_id, o.buyer_id) AS supporter_id, src.amount
+      FROM src
+      LEFT JOIN creators_order o ON o.release_transaction_id = src.transaction_id
+     WHERE src.amount > 0 AND src.kind IN ('gift', 'unlock', 'merch_release')
 )
 """
-EARNED_FILTER = "amount > 0 AND kind IN ('gift', 'unlock', 'merch_release')"
 
-# `{where}` is one of the two fixed filters below, never user input.
+# `{entries}` is one of the two fixed calls below, never user input.
 _ROLLUP_SQL = (
     """
 WITH src AS MATERIALIZED (
-    SELECT e.account_id, (t.created_at AT TIME ZONE 'UTC')::date AS day, t.kind, e.amount, t.id AS transaction_id
-      FROM wallet_transaction t
-      JOIN wallet_entry e ON e.transaction_id = t.id
-      JOIN wallet_account a ON a.id = e.account_id
-     WHERE a.kind = 'creator_diamonds' AND {where}
+    SELECT account_id, (created_at AT TIME ZONE 'UTC')::date AS day, kind, amount, transaction_id, payer_id
+      FROM {entries}
 ),
-earned AS MATERIALIZED (SELECT account_id, transaction_id, amount FROM src WHERE """
-    + EARNED_FILTER
-    + """),
 """
     + SUPPORTER_CTES
     + """,
@@ -108,8 +87,9 @@ supporters AS (
 SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM days), (SELECT count(*) FROM supporters)
 """
 )
-_WINDOW = "t.created_at >= %s AND t.created_at < %s"
-_ONE_ACCOUNT = "e.account_id = %s AND t.created_at < %s"
+# Every creator's entries of transactions created in [from, until); one account's before `until`.
+_WINDOW = "wallet_creator_entries(NULL, %s::timestamptz, %s::timestamptz)"
+_ONE_ACCOUNT = "wallet_creator_entries(%s::bigint, NULL, %s::timestamptz)"
 
 
 @dataclass(frozen=True)
@@ -160,13 +140,11 @@ def roll_up_creator_earnings(*, max_window: timedelta = MAX_WINDOW) -> RollupRun
             start = state.horizon
             if start == EPOCH:
                 # Nothing before the first ledger transaction: start there, not in 1970.
-                first = (
-                    Transaction.objects.order_by("created_at").values_list("created_at", flat=True).first()
-                )
+                first = first_transaction_at()
                 start = first if first is not None else safe
             horizon = min(safe, max(start + max_window, state.horizon))
             with connection.cursor() as cursor:
-                cursor.execute(_ROLLUP_SQL.format(where=_WINDOW), [state.horizon, horizon])
+                cursor.execute(_ROLLUP_SQL.format(entries=_WINDOW), [state.horizon, horizon])
                 window_entries = int(cursor.fetchone()[0])
             entries += window_entries
             state.horizon = horizon
@@ -189,6 +167,6 @@ def rebuild_creator_earnings(*, account_id: int) -> RollupRun:
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM creators_creatorearningsday WHERE account_id = %s", [account_id])
             cursor.execute("DELETE FROM creators_creatorsupporter WHERE account_id = %s", [account_id])
-            cursor.execute(_ROLLUP_SQL.format(where=_ONE_ACCOUNT), [account_id, state.horizon])
+            cursor.execute(_ROLLUP_SQL.format(entries=_ONE_ACCOUNT), [account_id, state.horizon])
             entries = int(cursor.fetchone()[0])
     return RollupRun(horizon=state.horizon, entries=entries)

@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from creators import errors as creator_errors
 from creators.models import Creator, MerchItem, Order
-from creators.services.posts import MAX_PRICE_COINS, ensure_spending_accounts
+from creators.services.posts import MAX_PRICE_COINS
 from wallet import errors, idempotency
-from wallet.models import Entry, Transaction, User
+from wallet.models import Transaction, User
 from wallet.moderation import audit
+from wallet.selectors import transaction_legs
 from wallet.services import (
     Leg,
     check_can_spend,
@@ -186,7 +187,6 @@ def place_order(
     if item.creator.user_id == buyer.pk:
         raise errors.InvalidRequest(creator_errors.OWN_MERCH, code="own_merch")
     check_can_spend(buyer)
-    ensure_spending_accounts(spender_id=buyer.pk, creator_user_id=item.creator.user_id)
     try:
         with transaction.atomic():
             # The one guard against overselling: a single-table conditional UPDATE (it also locks the row,
@@ -372,9 +372,7 @@ def _cancel_order(*, order_id: int, by: User, reason: str) -> OrderResult:
         MerchItem.objects.filter(pk=order.item_id).update(stock=F("stock") + order.quantity)
         if order.placed_transaction_id is None:
             raise errors.WrongState(creator_errors.ORDER_NEVER_CHARGED)
-        original = Entry.objects.filter(transaction_id=order.placed_transaction_id).values_list(
-            "account_id", "amount"
-        )
+        original = transaction_legs(transaction_id=order.placed_transaction_id)
         # The exact mirror of the placing transaction: buyer +coins, coins spent -share, platform
         # revenue -(coins - share), escrow -share, diamond issuance +share.
         legs = [Leg(account_id, -amount) for account_id, amount in original]

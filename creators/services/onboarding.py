@@ -12,7 +12,7 @@ from creators import errors as creator_errors
 from creators.models import Creator
 from wallet import errors
 from wallet.models import User
-from wallet.services import diamond_account
+from wallet.services import open_diamond_accounts
 
 HANDLE_MIN_LENGTH = 3
 HANDLE_MAX_LENGTH = 40
@@ -104,7 +104,7 @@ def approve_creator(*, creator_id: int, decided_by: User, reason: str = "") -> C
         creator.save(update_fields=["status", "status_reason", "decided_at", "decided_by"])
         if creator.user.role == User.Role.VIEWER:
             User.objects.filter(pk=creator.user_id).update(role=User.Role.CREATOR)
-        diamond_account(user_id=creator.user_id)
+        open_diamond_accounts(user_ids=[creator.user_id])
     return creator
 
 

@@ -10,31 +10,13 @@ from django.db import IntegrityError, transaction
 from creators import errors as creator_errors
 from creators.models import Creator, Post, Unlock
 from wallet import errors, idempotency
-from wallet.models import Account, Transaction, Unit, User
+from wallet.models import Transaction, User
 from wallet.services import (
-    coin_account_id,
     creator_share,
-    diamond_account_id,
     spend_coins,
-    system_account_id,
 )
 
 MAX_PRICE_COINS = 1_000_000
-
-
-def ensure_spending_accounts(*, spender_id: int, creator_user_id: int) -> None:
-    """Create (and commit) every account a spend touches before the caller's atomic block:
-    wallet.services caches account ids, so an account first created inside a block that then
-    rolls back would leave a cached id of a row that does not exist."""
-    coin_account_id(user_id=spender_id)
-    diamond_account_id(user_id=creator_user_id)
-    for kind, unit in (
-        (Account.Kind.COIN_SPENT, Unit.COIN),
-        (Account.Kind.PLATFORM_REVENUE, Unit.COIN),
-        (Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND),
-        (Account.Kind.ESCROW, Unit.DIAMOND),
-    ):
-        system_account_id(kind, unit)
 
 
 def publish_post(
@@ -115,7 +97,6 @@ def unlock_post(*, user: User, post_id: int, idempotency_key: str) -> UnlockResu
     existing = Unlock.objects.filter(user=user, post=post).first()
     if existing is not None:
         return UnlockResult(unlock=existing, charged=False)
-    ensure_spending_accounts(spender_id=user.pk, creator_user_id=post.creator.user_id)
     try:
         with transaction.atomic():
             spend = spend_coins(

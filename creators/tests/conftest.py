@@ -1,5 +1,5 @@
-"""Fixtures for the creators tests: approved creators made through the onboarding services,
-posts, merch, and a private MEDIA_ROOT per test."""
+"""Fixtures for the creators tests: posts and merch made through the services, a shipping
+address, and a private MEDIA_ROOT per test (creators come from the root `make_creator`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from creators import services
 from creators.models import Creator, MerchItem, Post
 from creators.services import ShippingAddress
-from wallet.models import User
 
 ADDRESS = ShippingAddress(
     name="Ada Viewer", line1="1 Main St", city="Springfield", postcode="12345", country="US"
@@ -33,29 +32,6 @@ def media_root(settings: Any, tmp_path: Path) -> Path:
     root = tmp_path / "media"
     settings.MEDIA_ROOT = root
     return root
-
-
-@pytest.fixture
-def staff(make_user: Callable[..., Any]) -> User:
-    return make_user(is_staff=True, is_superuser=True, role=User.Role.STAFF)
-
-
-@pytest.fixture
-def make_creator(make_user: Callable[..., Any], staff: User) -> Callable[..., Creator]:
-    """A viewer who applied and was approved by staff (so they have the creator role and a diamond account)."""
-
-    def make(handle: str | None = None, **user_fields: Any) -> Creator:
-        user = make_user(**user_fields)
-        creator = services.apply_for_creator(
-            user=user,
-            display_name=f"Creator {user.pk}",
-            handle=handle or f"creator-{user.pk}",
-            bio="Making things.",
-            category="Art",
-        )
-        return services.approve_creator(creator_id=creator.pk, decided_by=staff)
-
-    return make
 
 
 @pytest.fixture

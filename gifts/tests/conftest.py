@@ -33,21 +33,6 @@ def doughnut(catalogue: dict[str, Gift]) -> Gift:
 
 
 @pytest.fixture
-def make_creator(make_user: Callable[..., Any]) -> Callable[..., Creator]:
-    counter = {"n": 0}
-
-    def make(status: str = Creator.Status.APPROVED, **extra: Any) -> Creator:
-        counter["n"] += 1
-        handle = extra.pop("handle", f"creator{counter['n']}-{uuid.uuid4().hex[:6]}")
-        user = make_user(display_name=f"Creator {counter['n']}", role="creator")
-        return Creator.objects.create(
-            user=user, handle=handle, display_name=f"Creator {counter['n']}", status=status, **extra
-        )
-
-    return make
-
-
-@pytest.fixture
 def creator(make_creator: Callable[..., Creator]) -> Creator:
     return make_creator()
 

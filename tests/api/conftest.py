@@ -19,6 +19,7 @@ from creators import services as creator_services
 from creators.models import Creator, MerchItem, Order, Post
 from gifts.catalogue import GIFT_CATALOGUE
 from gifts.models import Gift, LiveSession
+from tests.factories import CreatorFactory
 from wallet.models import AccountDelta, CoinPackage, CoinPurchase, Entry, Transaction, User
 from wallet.purchases import checkout
 
@@ -91,13 +92,10 @@ def world(make_user: Callable[..., Any], fund: Callable[..., Any]) -> World:
     staff = make_user(is_staff=True, is_superuser=True, role=User.Role.STAFF)
     viewer, minor = make_user(), make_user(age=15)
     owner, other_creator = make_user(), make_user()
-    creators = []
-    for user in (owner, other_creator):
-        applied = creator_services.apply_for_creator(
-            user=user, display_name=f"Creator {user.pk}", handle=f"maker-{user.pk}", bio="", category="Art"
-        )
-        creators.append(creator_services.approve_creator(creator_id=applied.pk, decided_by=staff))
-    creator, rival = creators
+    creator, rival = (
+        CreatorFactory.create(user=user, handle=f"maker-{user.pk}", bio="", decided_by=staff)
+        for user in (owner, other_creator)
+    )
     for user in (viewer, minor, owner, other_creator, staff):
         fund(user, COINS)
     gifts = [

@@ -21,7 +21,7 @@ from gifts import services as gift_services
 from tests.api.conftest import World
 from wallet.models import AuditEntry, Report, User
 from wallet.moderation import actions
-from wallet.services import run_ledger_check
+from wallet.services import open_diamond_accounts, run_ledger_check
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +37,14 @@ def _client(user: User | None, **defaults: Any) -> Client:
 
 
 def _minor_creator(minor: User, status: str) -> Creator:
-    # A profile from before the age rule (or a birth date corrected since).
-    return Creator.objects.create(
+    # A profile from before the age rule (or a birth date corrected since): approved back then,
+    # so it has the diamond account approval (or the provisioning migration) opened.
+    creator = Creator.objects.create(
         user=minor, handle=f"young-{minor.pk}", display_name="Young One", status=status
     )
+    if status == Creator.Status.APPROVED:
+        open_diamond_accounts(user_ids=[minor.pk])
+    return creator
 
 
 def test_a_minor_cannot_apply_to_become_a_creator(world: World) -> None:

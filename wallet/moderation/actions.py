@@ -86,7 +86,6 @@ def refund_purchase_by_staff(*, purchase_id: int, staff: User, reason: str) -> P
     the whole refund rolls back and a retry asks Stripe for the same refund."""
     audit.require_permission(staff, "wallet.refund_purchase")
     reason = audit.require_reason(reason)
-    receivables.ensure_system_accounts()
     with transaction.atomic():
         locked = purchase_for_update(purchase_id=purchase_id)
         before = audit.snapshot(locked, REFUND_FIELDS) if locked is not None else {}

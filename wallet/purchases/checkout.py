@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 
 from wallet import errors, idempotency, selectors, services, stripe_gateway
 from wallet.models import CoinPurchase, User
-from wallet.purchases import crediting, receivables
+from wallet.purchases import crediting
 from wallet.purchases.locks import purchase_for_update
 from wallet.purchases.pricing import Price, price_for_custom_coins, price_for_package
 
@@ -168,7 +168,6 @@ def confirm_purchase(
     and the same key for another purchase or card raises IdempotencyConflict."""
     if not isinstance(payment_method_id, str) or not PAYMENT_METHOD_ID.match(payment_method_id):
         raise errors.InvalidRequest(errors.PAYMENT_METHOD_INVALID)
-    receivables.ensure_system_accounts()
     return idempotency.once(
         user=user,
         key=idempotency_key,
@@ -279,7 +278,6 @@ def refresh_purchase(*, purchase_id: int, user: User) -> PurchaseState:
     except (errors.StripeObjectNotFound, errors.PaymentProviderError):
         # Show what we know; the webhook or reconciliation settles it (and records a 404).
         return _state(purchase)
-    receivables.ensure_system_accounts()
     with transaction.atomic():
         purchase = _own_purchase_for_update(purchase_id=purchase_id, user=user)
         if purchase.stripe_payment_intent_id == intent.id:

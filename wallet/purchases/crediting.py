@@ -57,7 +57,6 @@ def apply_payment_intent(
 ) -> Outcome:
     """Find the purchase a PaymentIntent belongs to and apply its state (webhook, reconciliation)."""
     purchase_id = _purchase_id_in(intent)
-    receivables.ensure_system_accounts()
     with transaction.atomic():
         purchase = purchase_by_payment_intent_for_update(payment_intent_id=intent.id)
         if purchase is None and purchase_id is not None:

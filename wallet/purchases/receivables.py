@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -29,17 +28,6 @@ from wallet.services import Leg
 class Clawback:
     taken: int
     owed: int
-
-
-def ensure_system_accounts() -> None:
-    """Create (and commit) the system accounts purchases post to, before any transaction opens.
-
-    `services.system_account_id` caches the id of an account it creates; created inside an
-    open transaction, that id is used by other threads before the row is committed, and their
-    postings fail with "unknown accounts". Entry points call this outside `atomic` first."""
-    if not connection.in_atomic_block:
-        _issuance()
-        _receivable_account()
 
 
 def _issuance() -> int:

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from wallet import errors, stripe_gateway
 from wallet.models import CoinPurchase, ReconciliationIssue, ReconciliationRun
-from wallet.purchases import crediting, receivables
+from wallet.purchases import crediting
 from wallet.purchases.crediting import Outcome
 from wallet.purchases.issues import record_issue
 from wallet.purchases.locks import purchase_for_update
@@ -58,7 +58,6 @@ def run_reconciliation(
 
     Raises PaymentProviderUnavailable (after recording the run as failed) when Stripe cannot
     be reached, so the task can retry."""
-    receivables.ensure_system_accounts()
     now = timezone.now()
     since = events_since or _events_since(now)
     run = ReconciliationRun.objects.create(started_at=now, events_since=since)

@@ -118,7 +118,6 @@ def refund_purchase(*, purchase_id: int, staff_user: User, reason: str) -> Purch
     reason = (reason or "").strip()
     if not reason:
         raise errors.InvalidRequest(errors.REFUND_REASON_REQUIRED)
-    receivables.ensure_system_accounts()
     with transaction.atomic():
         purchase = purchase_for_update(purchase_id=purchase_id)
         if purchase is None:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from wallet import stripe_gateway
 from wallet.models import WebhookEvent
-from wallet.purchases import crediting, receivables, refunds
+from wallet.purchases import crediting, refunds
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,6 @@ def receive_webhook(*, payload: bytes, signature: str) -> WebhookEvent:
 
 def process_webhook_event(*, event_id: int) -> WebhookEvent:
     """Apply a stored event once. Safe to call any number of times, concurrently."""
-    receivables.ensure_system_accounts()
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.select_for_update().get(pk=event_id)

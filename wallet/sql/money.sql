@@ -69,8 +69,7 @@ SELECT a.owner_id, a.id, bal.diamonds,
        a.frozen
   FROM wallet_account a
  CROSS JOIN LATERAL (
-        SELECT (a.balance + COALESCE((SELECT sum(d.amount) FROM wallet_accountdelta d WHERE d.account_id = a.id), 0))::bigint
-               AS diamonds
+        SELECT wallet_balance(a.id) AS diamonds
        ) bal
   LEFT JOIN recent rc ON rc.account_id = a.id
   LEFT JOIN LATERAL (

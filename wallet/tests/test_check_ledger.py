@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ledger(make_user, fund):
     viewer, creator = make_user(), make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     fund(viewer, 100)
     services.spend_coins(
         spender=viewer, coins=30, creator_user_id=creator.pk, diamonds=30, kind="gift", idempotency_key="g"

@@ -3,18 +3,13 @@ a verified local payout account, made through the real services."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from creators.models import Creator, Payout
-from creators.payouts.services import accounts
-from wallet.models import Account, Transaction, Unit
-from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
-
-_keys = itertools.count()
+from wallet.models import Transaction
 
 
 @pytest.fixture(autouse=True)
@@ -33,40 +28,13 @@ def payout_settings(settings: Any) -> Any:
     return settings
 
 
-def give_diamonds(creator: Creator, diamonds: int) -> None:
-    """Credit diamonds the way a staff adjustment does (from diamond issuance)."""
-    post_transaction(
-        kind=Transaction.Kind.ADJUSTMENT,
-        legs=[
-            Leg(system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), -diamonds),
-            Leg(diamond_account_id(user_id=creator.user_id), diamonds),
-        ],
-        idempotency_key=f"test-diamonds-{creator.pk}-{next(_keys)}",
-    )
-
-
-def take_diamonds(creator: Creator, diamonds: int) -> None:
-    """A clawback or adjustment taking diamonds back (the strict debit path)."""
-    post_transaction(
-        kind=Transaction.Kind.ADJUSTMENT,
-        legs=[
-            Leg(diamond_account_id(user_id=creator.user_id), -diamonds),
-            Leg(system_account_id(Account.Kind.DIAMOND_ISSUANCE, Unit.DIAMOND), diamonds),
-        ],
-        idempotency_key=f"test-take-{creator.pk}-{next(_keys)}",
-    )
-
-
 @pytest.fixture
 def payee(make_creator: Callable[..., Creator]) -> Callable[..., Creator]:
-    """An approved creator with `diamonds` and a verified local payout account."""
+    """`make_creator` with a payout account (verified: these tests' settings auto-verify) and
+    `diamonds` (2,001 unless given)."""
 
     def make(diamonds: int = 2_001, **kwargs: Any) -> Creator:
-        creator = make_creator(**kwargs)
-        accounts.connect_payout_account(creator=creator)
-        if diamonds:
-            give_diamonds(creator, diamonds)
-        return creator
+        return make_creator(payout_account=True, diamonds=diamonds, **kwargs)
 
     return make
 

@@ -14,7 +14,8 @@ from creators.payout_providers import LocalProvider, PayoutProviderError
 from creators.payouts import errors as payout_errors
 from creators.payouts.selectors import batch_progress
 from creators.payouts.services import accounts, driving, planning, retries
-from creators.tests.payouts.conftest import give_diamonds, keys_of, take_diamonds
+from creators.tests.payouts.conftest import keys_of
+from tests.factories import give_diamonds, take_diamonds
 from wallet import errors
 from wallet.models import Account, Unit
 from wallet.selectors import balance_of, diamond_balance

@@ -7,7 +7,7 @@ import pytest
 
 from creators.models import PayoutAccount
 from creators.payouts.services import driving
-from creators.tests.payouts.conftest import give_diamonds
+from tests.factories import give_diamonds
 
 
 @pytest.mark.django_db(transaction=True)

@@ -19,10 +19,10 @@ from creators.models import Creator, Payout
 from creators.payouts import errors as payout_errors
 from creators.payouts.services import driving, planning
 from creators.services import unlock_post
-from creators.tests.payouts.conftest import give_diamonds
 from drills.payments import dispute, refund_object, refunded_charge
 from gifts.models import Gift
 from gifts.services import send_gift
+from tests.factories import give_diamonds
 from wallet import earnings, selectors
 from wallet.models import (
     Account,
@@ -139,11 +139,13 @@ def test_the_payouts_page_shows_held_earnings_with_the_day_they_become_payable(
     available = timezone.localtime(ledger_day + HOLD).date().isoformat()
     assert f"available on {available}" in page
     assert 'data-testid="payable-now">0<' in page
-    shown = earnings.payable_earnings(account_id=Account.objects.get(owner=creator.user).pk)
+    shown = earnings.payable_earnings(
+        account_id=Account.objects.get(owner=creator.user, kind=Account.Kind.CREATOR_DIAMONDS).pk
+    )
     assert (shown.balance, shown.payable, shown.held) == (400, 0, 400)
     # After the hold the same diamonds are payable.
     later = earnings.payable_earnings(
-        account_id=Account.objects.get(owner=creator.user).pk,
+        account_id=Account.objects.get(owner=creator.user, kind=Account.Kind.CREATOR_DIAMONDS).pk,
         as_of=ledger_day + HOLD + datetime.timedelta(seconds=1),
     )
     assert (later.payable, later.held, later.schedule) == (400, 0, [])
@@ -180,7 +182,7 @@ def test_a_batch_skips_earnings_inside_the_hold_and_earnings_funded_by_an_open_d
     # Once the dispute is won (Stripe confirms it), the held diamonds are payable again.
     stripe_disputes["dp_open"] = dispute(stolen, "won", "dp_open")
     deliver_3_times(client, event("charge.dispute.closed", dispute(stolen, "won", "dp_open")))
-    account = Account.objects.get(owner=disputed.user)
+    account = Account.objects.get(owner=disputed.user, kind=Account.Kind.CREATOR_DIAMONDS)
     assert earnings.payable_diamonds(account_ids=[account.pk], as_of=as_of) == {account.pk: 500}
     assert run_ledger_check().ok
 

@@ -4,7 +4,6 @@ payout drill's core with real workers SIGKILLed mid-batch: every creator is paid
 from __future__ import annotations
 
 import os
-import threading
 import time
 import uuid
 from collections import Counter
@@ -19,6 +18,7 @@ from creators import tasks
 from creators.models import LocalTransfer, Payout, PayoutBatch
 from drills import payout_kill
 from drills.harness import celery, start, stop
+from tests.concurrency import run_concurrently
 from wallet.selectors import diamond_balance
 from wallet.services import roll_up_all, run_ledger_check
 
@@ -67,23 +67,7 @@ def test_five_threads_running_the_weekly_task_at_once_pay_each_creator_once(payo
     payout_settings.LOCAL_PAYOUT_DELAY_MS = 10
     made = make_eligible_creators(20, diamonds=[2_000 + i for i in range(20)])
     balances = {c.user_id: d for c, d in zip(made.creators, made.diamonds_each, strict=True)}
-    barrier = threading.Barrier(5)
-    results: list[Any] = [None] * 5
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = tasks.run_payout_batch("2026-W20")
-        except Exception as exc:  # noqa: BLE001 - asserted below
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results: list[Any] = run_concurrently(5, lambda i: tasks.run_payout_batch("2026-W20"))
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(r["created"] for r in results) == [False, False, False, False, True]

@@ -13,7 +13,7 @@ from creators.models import Creator, Payout
 from creators.payouts.selectors import next_payout
 from creators.payouts.services import accounts, planning
 from creators.services.moderation import suspend_creator
-from creators.tests.payouts.conftest import give_diamonds
+from tests.factories import give_diamonds
 from wallet.models import Account
 from wallet.services import set_frozen
 

@@ -13,7 +13,7 @@ from creators.payout_providers import STRIPE_ACCOUNT_INVALID
 from creators.payouts import errors as payout_errors
 from creators.payouts.services import driving, planning
 from creators.selectors import creator_earnings_dashboard
-from creators.tests.payouts.conftest import give_diamonds
+from tests.factories import give_diamonds
 from wallet.models import Account, Entry, Transaction
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,9 @@ from django.utils import timezone
 from creators.models import Payout, PayoutAccount
 from creators.payout_providers import STRIPE_ACCOUNT_INVALID, PayoutProviderUnavailable, StripeConnectProvider
 from creators.payouts.services import accounts, driving, planning
-from creators.tests.payouts.conftest import give_diamonds, keys_of
+from creators.tests.payouts.conftest import keys_of
 from creators.tests.payouts.stripe_stub import StripeConnectStub, running_stub
+from tests.factories import give_diamonds
 from wallet import errors, stripe_gateway
 from wallet.selectors import diamond_balance
 from wallet.services import run_ledger_check

@@ -15,8 +15,8 @@ from django.test import Client
 
 from creators.models import Payout, PayoutAccount
 from creators.payouts.services import accounts, driving, planning
-from creators.tests.payouts.conftest import give_diamonds
 from creators.tests.payouts.stripe_stub import StripeConnectStub, fixture, running_stub
+from tests.factories import give_diamonds
 from wallet.models import Transaction, WebhookEvent
 from wallet.purchases import webhooks
 from wallet.selectors import diamond_balance

@@ -10,7 +10,7 @@ import pytest
 from django.db.models import Sum
 from django.test import Client
 
-from creators.selectors import STATEMENT_HEADER, creator_account_id, creator_earnings_dashboard
+from creators.selectors import creator_account_id, creator_earnings_dashboard
 from creators.services import (
     cancel_order,
     mark_order_shipped,
@@ -19,6 +19,7 @@ from creators.services import (
     unlock_post,
 )
 from creators.services import earnings as earnings_service
+from creators.statements import STATEMENT_HEADER
 from creators.tests.conftest import ADDRESS
 from wallet.models import Entry, Transaction
 from wallet.selectors import diamond_balance

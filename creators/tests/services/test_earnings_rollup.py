@@ -15,7 +15,6 @@ from creators.models import CreatorEarningsDay, CreatorSupporter, EarningsRollup
 from creators.selectors import creator_account_id, creator_earnings_dashboard, creator_gift_total
 from creators.services import earnings as earnings_service
 from creators.services import rebuild_creator_earnings, roll_up_creator_earnings
-from creators.services.posts import ensure_spending_accounts
 from wallet.models import Entry, Transaction
 from wallet.services import spend_coins
 
@@ -46,8 +45,6 @@ def test_an_entry_that_commits_after_a_later_one_is_still_counted_once(
     slow, fast = make_user(), make_user()
     fund(slow, 1000)
     fund(fast, 1000)
-    for viewer in (slow, fast):
-        ensure_spending_accounts(spender_id=viewer.pk, creator_user_id=creator.user_id)
     posted = threading.Event()
     release = threading.Event()
     slow_txn: list[int] = []

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.db import connection
 
 from creators import errors as creator_errors
 from creators.models import Order
 from creators.services import OrderResult, place_order
 from creators.tests.conftest import ADDRESS
+from tests.concurrency import run_concurrently
 from wallet.errors import CoinSiteError
 from wallet.models import Account, Transaction, Unit
 from wallet.selectors import balance_of, coin_balance
 from wallet.services import run_ledger_check, system_account_id
-
-
-def _run_together(count: int, work: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except CoinSiteError as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -51,7 +25,7 @@ def test_forty_concurrent_orders_for_ten_in_stock_sell_exactly_ten(make_user, fu
     escrow = system_account_id(Account.Kind.ESCROW, Unit.DIAMOND)
     escrow_before = balance_of(account_id=escrow)
 
-    results = _run_together(
+    results = run_concurrently(
         40,
         lambda i: place_order(
             buyer=buyers[i],
@@ -87,7 +61,7 @@ def test_the_same_order_key_sent_five_times_at_once_places_one_order(
     buyer = make_user()
     fund(buyer, 1000)
 
-    results = _run_together(
+    results = run_concurrently(
         5,
         lambda i: place_order(
             buyer=buyer, item_id=item.pk, quantity=2, shipping=ADDRESS, idempotency_key="double-click-1"

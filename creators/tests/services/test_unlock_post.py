@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from creators import errors as creator_errors
 from creators.models import Unlock
 from creators.services import unlock_post
+from tests.concurrency import run_concurrently
 from wallet import errors
 from wallet.models import Transaction
 from wallet.selectors import coin_balance, diamond_balance
@@ -42,21 +40,9 @@ def test_concurrent_unlocks_with_different_keys_charge_once(make_user, fund, mak
     post = make_post(make_creator(), price=100)
     viewer = make_user()
     fund(viewer, 1000)
-    barrier = threading.Barrier(6)
-    results: list[object] = []
-
-    def unlock(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results.append(unlock_post(user=viewer, post_id=post.pk, idempotency_key=f"tab-{i}-unlock"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=unlock, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results: list[object] = run_concurrently(
+        6, lambda i: unlock_post(user=viewer, post_id=post.pk, idempotency_key=f"tab-{i}-unlock")
+    )
 
     assert len(results) == 6
     assert sum(r.charged for r in results) == 1  # type: ignore[attr-defined]

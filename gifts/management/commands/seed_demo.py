@@ -62,7 +62,8 @@ class Command(BaseCommand):
                 "status": Creator.Status.APPROVED,
             },
         )
-        services.diamond_account(user_id=creator_user.pk)
+        # The demo creator is made approved without the approval service: open its diamond account.
+        services.open_diamond_accounts(user_ids=[creator_user.pk])
         if not LiveSession.objects.filter(creator=creator, status=LiveSession.Status.LIVE).exists():
             rose = Gift.objects.get(name="Rose")
             LiveSession.objects.create(

@@ -313,7 +313,7 @@ def test_a_hidden_post_refuses_gifts(
 def test_sending_a_gift_on_a_post_is_one_sql_statement(
     viewer: Any, post: Post, rose: Gift, gift_to: Callable[..., GiftSend]
 ) -> None:
-    gift_to(viewer, rose, 1, post=post)  # warms the wallet's account-id cache
+    gift_to(viewer, rose, 1, post=post)  # a first gift: the measured one is a repeat
     with CaptureQueriesContext(connection) as queries:
         gift_to(viewer, rose, 1, post=post)
     assert len(queries) == 1, [q["sql"] for q in queries]

@@ -3,7 +3,6 @@ data migration), logged-in clients, creators, posts, live sessions and a gift.""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +12,6 @@ from django.test import Client
 
 from creators.models import Creator, Post
 from gifts.models import Gift, LiveSession
-from wallet import services
 from wallet.models import User
 from wallet.moderation.groups import FINANCE, FINANCE_APPROVER, MODERATOR
 
@@ -83,19 +81,6 @@ def finance(make_staff: Callable[..., User]) -> User:
 @pytest.fixture
 def finance2(make_staff: Callable[..., User]) -> User:
     return make_staff(FINANCE, display_name="Fin Two")
-
-
-@pytest.fixture
-def make_creator(make_user: Callable[..., Any]) -> Callable[..., Creator]:
-    def make(status: str = Creator.Status.APPROVED, **user_fields: Any) -> Creator:
-        user = make_user(role=User.Role.CREATOR, **user_fields)
-        creator = Creator.objects.create(
-            user=user, handle=f"c-{uuid.uuid4().hex[:8]}", display_name=f"Creator {user.pk}", status=status
-        )
-        services.diamond_account(user_id=user.pk)
-        return creator
-
-    return make
 
 
 @pytest.fixture

@@ -5,13 +5,12 @@ cannot both slip under the threshold."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
 
+from tests.concurrency import run_concurrently
 from wallet import errors, services
 from wallet.models import Account, AdjustmentRequest, AuditEntry, Transaction, User
 from wallet.moderation import adjustments
@@ -142,25 +141,14 @@ def test_an_approver_cannot_approve_an_adjustment_of_their_own_creator_balance(
 def test_two_concurrent_requests_under_the_threshold_cannot_both_be_applied(finance, creator):
     partner = _diamonds_of(creator.user)
     services.system_account_id(Account.Kind.ADJUSTMENTS, partner.unit)
-    barrier = threading.Barrier(2)
-    statuses: list[Any] = [None, None]
-
-    def request(i: int) -> None:
-        try:
-            barrier.wait()
-            statuses[i] = adjustments.request_adjustment(
+    statuses: list[Any] = run_concurrently(
+        2,
+        lambda i: (
+            adjustments.request_adjustment(
                 account_id=partner.pk, amount=6_000, reason=f"Split {i}", requested_by=finance
             ).status
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
-            statuses[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=request, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+        ),
+    )
 
     assert sorted(statuses) == [AdjustmentRequest.Status.APPLIED, AdjustmentRequest.Status.PENDING], statuses
     assert diamond_balance(user_id=creator.user_id) == 6_000

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.test import Client
 
+from tests.concurrency import run_concurrently
 from wallet import errors, selectors, stripe_gateway
 from wallet.models import CoinPackage, CoinPurchase, Transaction
 from wallet.purchases import checkout
@@ -248,24 +247,13 @@ def test_confirms_racing_on_one_purchase_charge_the_card_once(make_user, package
     user = make_user()
     purchase = start(user, 7000)
     payment_method = stripe_js.card_for(purchase, CARD_OK)
-    barrier = threading.Barrier(6)
-    statuses: list[str] = []
 
-    def click() -> None:
-        try:
-            barrier.wait()
-            state = checkout.confirm_purchase(
-                purchase_id=purchase.pk, user=user, payment_method_id=payment_method
-            )
-            statuses.append(state.status)
-        finally:
-            connections.close_all()
+    def click(i: int) -> str:
+        return checkout.confirm_purchase(
+            purchase_id=purchase.pk, user=user, payment_method_id=payment_method
+        ).status
 
-    threads = [threading.Thread(target=click) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_concurrently(6, click)
     assert statuses == ["paid"] * 6
     assert selectors.coin_balance(user_id=user.pk) == 7000
     assert _purchase_credits(purchase) == 1

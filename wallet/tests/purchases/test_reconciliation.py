@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import queue
 import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -15,10 +14,10 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
+from tests.concurrency import run_concurrently
 from wallet import selectors, stripe_gateway
 from wallet.models import CoinPurchase, ReconciliationIssue, ReconciliationRun, Transaction, WebhookEvent
 from wallet.purchases import checkout, crediting
@@ -81,41 +80,29 @@ def test_the_webhook_the_checkout_page_and_reconciliation_racing_credit_50_purch
     work: queue.Queue[tuple[str, Any]] = queue.Queue()
     for task in tasks:
         work.put(task)
-    barrier = threading.Barrier(16)
-    failures: list[BaseException] = []
     page_answers: list[str] = []
 
-    def worker() -> None:
+    def worker(i: int) -> None:
         clients: dict[int, Client] = {}
-        try:
-            barrier.wait()
-            while True:
-                try:
-                    kind, arg = work.get_nowait()
-                except queue.Empty:
-                    return
-                if kind == "webhook":
-                    assert deliver(Client(), *arg).status_code == 200
-                elif kind == "page":
-                    client = clients.get(arg.user_id)
-                    if client is None:
-                        client = clients[arg.user_id] = Client()
-                        client.force_login(arg.user)
-                    response = client.get(f"/api/v1/coins/purchases/{arg.pk}/")
-                    assert response.status_code == 200
-                    page_answers.append(response.json()["status"])
-                else:
-                    assert run_reconciliation(events_since=since).status == "ok"
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connections.close_all()
+        while True:
+            try:
+                kind, arg = work.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "webhook":
+                assert deliver(Client(), *arg).status_code == 200
+            elif kind == "page":
+                client = clients.get(arg.user_id)
+                if client is None:
+                    client = clients[arg.user_id] = Client()
+                    client.force_login(arg.user)
+                response = client.get(f"/api/v1/coins/purchases/{arg.pk}/")
+                assert response.status_code == 200
+                page_answers.append(response.json()["status"])
+            else:
+                assert run_reconciliation(events_since=since).status == "ok"
 
-    threads = [threading.Thread(target=worker) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failures = [r for r in run_concurrently(16, worker) if isinstance(r, Exception)]
 
     assert not failures, failures
     assert page_answers == ["paid"] * 50  # the page always answers the credited state

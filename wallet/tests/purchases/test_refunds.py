@@ -23,6 +23,7 @@ DISPUTE_ID = "dp_test_1"
 
 
 def _spend(user: Any, creator: Any, coins: int) -> None:
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approving the creator does
     services.spend_coins(
         spender=user,
         coins=coins,

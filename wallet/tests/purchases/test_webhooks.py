@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import queue
 import random
-import threading
 import time
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.test import Client
 
+from tests.concurrency import run_concurrently
 from tools.localstripe_server import free_port
 from wallet import errors, selectors
 from wallet.models import CoinPurchase, ReconciliationIssue, Transaction, WebhookEvent
@@ -189,27 +188,18 @@ def test_200_purchases_each_event_delivered_5_times_in_shuffled_order_16_at_once
     work: queue.Queue[tuple[bytes, str]] = queue.Queue()
     for item in deliveries:
         work.put(item)
-    barrier = threading.Barrier(16)
     codes: list[int] = []
 
-    def worker() -> None:
+    def worker(i: int) -> None:
         client = Client()
-        try:
-            barrier.wait()
-            while True:
-                try:
-                    body, header = work.get_nowait()
-                except queue.Empty:
-                    return
-                codes.append(deliver(client, body, header).status_code)
-        finally:
-            connections.close_all()
+        while True:
+            try:
+                body, header = work.get_nowait()
+            except queue.Empty:
+                return
+            codes.append(deliver(client, body, header).status_code)
 
-    threads = [threading.Thread(target=worker) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(16, worker)
 
     assert codes == [200] * 1000
     assert WebhookEvent.objects.count() == 200

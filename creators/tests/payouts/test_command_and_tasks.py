@@ -1,4 +1,4 @@
-"""`manage.py run_payout_batch`, the Celery task functions, and the benchmark's bulk creators."""
+"""`manage.py run_payout_batch` and the Celery task functions."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from bench.payouts_data import make_eligible_creators
 from creators import tasks
-from creators.models import LocalTransfer, Payout, PayoutBatch
-from creators.payouts.services import driving, planning
+from creators.models import LocalTransfer, PayoutBatch
+from creators.payouts.services import planning
 from wallet.selectors import diamond_balance
-from wallet.services import run_ledger_check
 
 pytestmark = pytest.mark.django_db
 
@@ -58,17 +56,3 @@ def test_the_weekly_task_and_the_drive_task_call_the_services(payee):
     assert tasks.run_payout_batch(period="task-week")["created"] is False
     assert tasks.drive_payout_batches() == 0
     assert tasks.process_payout_batch(PayoutBatch.objects.get().pk)["claimed"] == 0
-
-
-def test_the_bulk_loader_makes_n_eligible_creators_with_a_clean_ledger():
-    made = make_eligible_creators(25, diamonds=[2_000 + i for i in range(25)])
-
-    assert run_ledger_check().ok
-    assert [diamond_balance(user_id=c.user_id) for c in made.creators[:3]] == [2_000, 2_001, 2_002]
-    run = driving.run_payout_batch(period="bench-small")
-    assert run.batch.payouts_planned == 25
-    assert Payout.objects.filter(batch=run.batch, status=Payout.Status.PAID).count() == 25
-    assert sum(diamond_balance(user_id=c.user_id) for c in made.creators) == sum(
-        i % 2 for i in range(2_000, 2_025)
-    )
-    assert run_ledger_check().ok

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wallet", "0017_money_rules_sql"),
+        ("wallet", "0015_money_rules_sql"),
     ]
 
     operations = [

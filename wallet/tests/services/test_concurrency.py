@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 
+from tests.concurrency import run_concurrently
 from wallet import errors, selectors, services
 from wallet.models import Account, Transaction, Unit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def run_together(n: int, work: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def runner(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
-
-
 def test_32_threads_spending_from_one_wallet_never_overdraw_it(make_user, fund):
     viewer, creator = make_user(), make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     fund(viewer, 100)
 
     def spend(i: int) -> Any:
@@ -50,7 +28,7 @@ def test_32_threads_spending_from_one_wallet_never_overdraw_it(make_user, fund):
             idempotency_key=f"spend-{i}",
         )
 
-    results = run_together(32, spend)
+    results = run_concurrently(32, spend)
 
     succeeded = [r for r in results if isinstance(r, services.Spend)]
     refused = [r for r in results if isinstance(r, errors.InsufficientCoins)]
@@ -62,6 +40,7 @@ def test_32_threads_spending_from_one_wallet_never_overdraw_it(make_user, fund):
 
 def test_32_threads_gifting_one_creator_lose_no_diamond(make_user, fund):
     creator = make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     viewers = [make_user() for _ in range(32)]
     for v in viewers:
         fund(v, 1000)
@@ -78,7 +57,7 @@ def test_32_threads_gifting_one_creator_lose_no_diamond(make_user, fund):
             )
         return i
 
-    results = run_together(32, gift)
+    results = run_concurrently(32, gift)
 
     assert results == list(range(32))
     expected = 10 * sum(range(1, 33))
@@ -92,6 +71,7 @@ def test_32_threads_gifting_one_creator_lose_no_diamond(make_user, fund):
 
 def test_rolling_up_while_gifts_arrive_loses_nothing(make_user, fund):
     creator = make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     viewers = [make_user() for _ in range(8)]
     for v in viewers:
         fund(v, 100)
@@ -112,7 +92,7 @@ def test_rolling_up_while_gifts_arrive_loses_nothing(make_user, fund):
             for _ in range(20):
                 services.roll_up_account(account_id=account_id)
 
-    assert run_together(10, work) == [None] * 10
+    assert run_concurrently(10, work) == [None] * 10
     assert selectors.diamond_balance(user_id=creator.pk) == 160
     assert services.run_ledger_check().ok
 
@@ -123,7 +103,7 @@ def test_replays_of_one_key_from_10_threads_post_one_transaction(make_user):
     issuance = services.system_account_id(Account.Kind.COIN_ISSUANCE, Unit.COIN)
     legs = [services.Leg(issuance, -350), services.Leg(wallet.pk, 350)]
 
-    results = run_together(
+    results = run_concurrently(
         10, lambda i: services.post_transaction(kind="purchase", legs=legs, idempotency_key="replayed-key")
     )
 

@@ -70,6 +70,7 @@ def test_an_unbalanced_transaction_is_refused(make_user):
 
 def test_legs_in_different_units_must_each_balance(make_user):
     user = make_user()
+    services.open_diamond_accounts(user_ids=[user.pk])
     coins = services.coin_account(user_id=user.pk)
     diamonds = services.diamond_account(user_id=user.pk)
 
@@ -82,6 +83,7 @@ def test_legs_in_different_units_must_each_balance(make_user):
 def test_a_debit_larger_than_the_balance_is_refused_and_nothing_moves(make_user, fund):
     viewer = make_user()
     creator = make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     fund(viewer, 10)
 
     with pytest.raises(errors.InsufficientCoins):
@@ -99,7 +101,8 @@ def test_a_debit_larger_than_the_balance_is_refused_and_nothing_moves(make_user,
 
 
 def test_a_frozen_wallet_cannot_spend(make_user, fund):
-    viewer = make_user()
+    viewer, creator = make_user(), make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     fund(viewer, 10)
     services.set_frozen(account=services.coin_account(user_id=viewer.pk), frozen=True, reason="chargeback")
 
@@ -107,7 +110,7 @@ def test_a_frozen_wallet_cannot_spend(make_user, fund):
         services.spend_coins(
             spender=viewer,
             coins=1,
-            creator_user_id=make_user().pk,
+            creator_user_id=creator.pk,
             diamonds=1,
             kind="gift",
             idempotency_key="f",
@@ -117,6 +120,7 @@ def test_a_frozen_wallet_cannot_spend(make_user, fund):
 
 def test_spending_splits_exactly_between_creator_and_platform(make_user, fund):
     viewer, creator = make_user(), make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     fund(viewer, 101)
 
     spend = services.spend_coins(
@@ -155,6 +159,7 @@ def test_under_18_viewers_cannot_spend(make_user, fund):
 def test_the_daily_cap_is_enforced_in_the_spending_transaction(make_user, fund, settings):
     settings.DAILY_SPEND_CAP_COINS = 100
     viewer, creator = make_user(), make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     fund(viewer, 500)
     services.spend_coins(
         spender=viewer, coins=60, creator_user_id=creator.pk, diamonds=60, kind="gift", idempotency_key="c1"
@@ -176,6 +181,7 @@ def test_the_daily_cap_is_enforced_in_the_spending_transaction(make_user, fund, 
 def test_a_replayed_spend_does_not_count_twice_against_the_cap(make_user, fund, settings):
     settings.DAILY_SPEND_CAP_COINS = 100
     viewer, creator = make_user(), make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     fund(viewer, 500)
     for _ in range(3):
         services.spend_coins(
@@ -192,6 +198,7 @@ def test_a_replayed_spend_does_not_count_twice_against_the_cap(make_user, fund, 
 
 def test_creator_credits_are_deferred_and_roll_up_to_the_same_balance(make_user, fund):
     viewer, creator = make_user(), make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     fund(viewer, 100)
     for i in range(5):
         services.spend_coins(
@@ -214,6 +221,7 @@ def test_creator_credits_are_deferred_and_roll_up_to_the_same_balance(make_user,
 
 def test_debiting_a_creator_folds_pending_credits_first(make_user, fund):
     viewer, creator = make_user(), make_user()
+    services.open_diamond_accounts(user_ids=[creator.pk])  # as approval does
     fund(viewer, 50)
     services.spend_coins(
         spender=viewer, coins=50, creator_user_id=creator.pk, diamonds=50, kind="gift", idempotency_key="p"

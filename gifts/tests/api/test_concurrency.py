@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from creators.models import Creator
 from gifts import selectors
 from gifts.models import Gift, GiftSend, LiveSession
+from tests.concurrency import run_concurrently
 from wallet import services as wallet_services
 from wallet.selectors import coin_balance, diamond_balance
 
@@ -30,21 +28,19 @@ RICH_COINS = 5_000
 POOR_COINS = 40  # ten viewers run out part-way: their later gifts must be refused, not overdrawn
 
 
-def run_concurrently(jobs: list[list[Any]], work: Callable[[Client, Any], Any]) -> list[Any]:
+def run_jobs(jobs: list[list[Any]], work: Callable[[Client, Any], Any]) -> list[Any]:
     """Run each job list in its own thread with its own Client; all threads start together."""
-    barrier = threading.Barrier(len(jobs))
 
-    def thread(items: list[Any]) -> list[Any]:
+    def thread(t: int) -> list[Any]:
         client = Client()
-        try:
-            barrier.wait(timeout=30)
-            return [work(client, item) for item in items]
-        finally:
-            connections.close_all()
+        return [work(client, item) for item in jobs[t]]
 
-    with ThreadPoolExecutor(len(jobs)) as pool:
-        futures = [pool.submit(thread, items) for items in jobs]
-        return [result for future in futures for result in future.result()]
+    results: list[Any] = []
+    for outcome in run_concurrently(len(jobs), thread, timeout=240):
+        if isinstance(outcome, Exception):
+            raise outcome
+        results += outcome
+    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -79,7 +75,7 @@ def test_a_thousand_gifts_from_fifty_viewers_at_32_concurrent_requests_keep_ever
         )
         return viewer_id, response.status_code, response.json()
 
-    results = run_concurrently([plan[t::THREADS] for t in range(THREADS)], send)
+    results = run_jobs([plan[t::THREADS] for t in range(THREADS)], send)
 
     statuses = Counter(status for _, status, _ in results)
     assert set(statuses) <= {201, 402}, statuses
@@ -143,7 +139,7 @@ def test_the_same_click_retried_by_16_concurrent_requests_sends_one_gift(
         )
         return response.status_code, response.json()
 
-    results = run_concurrently([[i] for i in range(16)], send)
+    results = run_jobs([[i] for i in range(16)], send)
 
     assert {status for status, _ in results} == {201}
     assert len({json.dumps(body, sort_keys=True) for _, body in results}) == 1

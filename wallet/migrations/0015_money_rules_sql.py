@@ -11,7 +11,7 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 
 class Migration(migrations.Migration):
-    dependencies = [("wallet", "0013_earnings_reversals_undone_by_refund_failures")]
+    dependencies = [("wallet", "0014_provisioned_accounts")]
 
     operations = [
         migrations.RunSQL(
