@@ -16,7 +16,7 @@ from wallet.idempotency import KEY_CODE, KEY_MAX_LENGTH, KEY_PATTERN, check_key
 HEADER = "Idempotency-Key"
 KEY_REQUIRED = "The Idempotency-Key header is required."
 
-IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+IDEMPOTENCY_HEADER_PARAMETER = OpenApiParameter(
     HEADER,
     {"type": "string", "pattern": KEY_PATTERN, "minLength": 1, "maxLength": KEY_MAX_LENGTH},
     OpenApiParameter.HEADER,

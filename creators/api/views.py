@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from coinsite.api.fields import TextField, WholeNumberField
-from coinsite.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
+from coinsite.api.idempotency import IDEMPOTENCY_HEADER_PARAMETER, idempotency_key
 from coinsite.api.permissions import IsAdult
 from coinsite.api.schema import error_responses
 from creators import errors as creator_errors
@@ -150,7 +150,7 @@ class UnlockView(APIView):
 
     @extend_schema(
         request=None,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[IDEMPOTENCY_HEADER_PARAMETER],
         responses={201: UnlockOutput, 200: UnlockOutput, **error_responses(402, 423)},
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -261,7 +261,7 @@ class PlaceOrderView(APIView):
 
     @extend_schema(
         request=PlaceOrderInput,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[IDEMPOTENCY_HEADER_PARAMETER],
         responses={201: OrderActionOutput, **error_responses(402, 423)},
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -325,7 +325,7 @@ class CancelOrderView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        request=OrderActionInput, parameters=[IDEMPOTENCY_KEY_PARAMETER], responses=OrderActionOutput
+        request=OrderActionInput, parameters=[IDEMPOTENCY_HEADER_PARAMETER], responses=OrderActionOutput
     )
     def post(self, request: Request, pk: int) -> Response:
         """Cancel your placed order: the coins and the stock come back, once per order. Staff with
@@ -356,7 +356,7 @@ class ShipOrderView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        request=OrderActionInput, parameters=[IDEMPOTENCY_KEY_PARAMETER], responses=OrderActionOutput
+        request=OrderActionInput, parameters=[IDEMPOTENCY_HEADER_PARAMETER], responses=OrderActionOutput
     )
     def post(self, request: Request, pk: int) -> Response:
         """Mark an order of your merch shipped: releases its escrowed diamonds, once per order.

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from coinsite.api.converters import MAX_ID
 from coinsite.api.fields import WholeNumberField
-from coinsite.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
+from coinsite.api.idempotency import IDEMPOTENCY_HEADER_PARAMETER, idempotency_key
 from coinsite.api.permissions import IsAdult
 from coinsite.api.schema import error_responses
 from creators.models import Post
@@ -166,7 +166,7 @@ def _gift(gift_id: int) -> Gift:
 SEND_GIFT_SCHEMA = extend_schema(
     request=SendGiftInput,
     responses={201: GiftSendOutput, **error_responses(402, 409, 423)},
-    parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    parameters=[IDEMPOTENCY_HEADER_PARAMETER],
 )
 
 

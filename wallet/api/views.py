@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from coinsite.api.converters import MAX_ID
 from coinsite.api.fields import TextField, WholeNumberField
-from coinsite.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
+from coinsite.api.idempotency import IDEMPOTENCY_HEADER_PARAMETER, idempotency_key
 from coinsite.api.permissions import IsAdult
 from coinsite.api.schema import error_responses
 from wallet import auth, errors, selectors
@@ -325,7 +325,7 @@ class PurchasesView(generics.GenericAPIView[CoinPurchase]):
 
     @extend_schema(
         request=START_PURCHASE_REQUEST,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[IDEMPOTENCY_HEADER_PARAMETER],
         responses={201: CheckoutOutput, **error_responses(502, 503)},
     )
     def post(self, request: Request) -> Response:
@@ -368,7 +368,7 @@ class ConfirmPurchaseView(APIView):
 
     @extend_schema(
         request=ConfirmPurchaseInput,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[IDEMPOTENCY_HEADER_PARAMETER],
         responses={200: PurchaseStateOutput, **error_responses(502, 503)},
     )
     def post(self, request: Request, pk: int) -> Response:
