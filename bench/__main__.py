@@ -12,7 +12,16 @@ import time
 from bench.harness import RESULTS_DIR, Row, analyze_database, format_table, prepare_database
 
 # Each module has run(quick: bool) -> list[Row].
-BENCHMARKS = ["ledger", "gift_service", "gift_http", "webhooks", "reconciliation", "payouts", "dashboard"]
+BENCHMARKS = [
+    "ledger",
+    "gift_service",
+    "gift_http",
+    "webhooks",
+    "reconciliation",
+    "payouts",
+    "dashboard",
+    "live_video",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,11 @@ per value), so a test that points STRIPE_JS_URL at its own localstripe gets a po
 it load. No inline scripts anywhere (the pages load static/js/*.js), no plugins, no framing of
 our pages. The Swagger UI page keeps its one inline <style> block, so only that view allows
 inline styles (`csp_update` in coinsite/urls.py); its script is served separately
-(drf-spectacular's split view)."""
+(drf-spectacular's split view).
+
+Live video: every page may play media from blob: URLs (hls.js feeds the video element through
+a MediaSource), and the pages that play HLS (VIDEO_PATHS) may also fetch and play from the
+media server's origin (MEDIA_HLS_URL), read per request like Stripe's."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ REAL_STRIPE_JS = ("https://js.stripe.com", "https://*.js.stripe.com")
 REAL_STRIPE_FRAMES = (*REAL_STRIPE_JS, "https://hooks.stripe.com")
 REAL_STRIPE_API = "https://api.stripe.com"
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), usb=()"
+VIDEO_PATHS = ("/live/", "/studio/stream/")  # pages that play HLS from the media server
 
 
 def _origin(url: str) -> str:
@@ -67,9 +72,25 @@ def stripe_sources(*, stripe_js_url: str, stripe_api_base: str) -> StripeSources
     return StripeSources(update=update, replace={"frame-src": frames} if frames else {})
 
 
+@lru_cache(maxsize=16)
+def video_sources(*, hls_url: str) -> Mapping[str, tuple[str, ...]]:
+    """What the live video player needs, in django-csp's `update` shape."""
+    hls_origin = _origin(hls_url)
+    media: tuple[str, ...] = ("'self'", "blob:", *((hls_origin,) if hls_origin else ()))
+    return {"media-src": media, **({"connect-src": (hls_origin,)} if hls_origin else {})}
+
+
+def _merged(*updates: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    merged: dict[str, tuple[str, ...]] = {}
+    for update in updates:
+        for name, sources in update.items():
+            merged[name] = (*merged.get(name, ()), *(s for s in sources if s not in merged.get(name, ())))
+    return merged
+
+
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
     """django-csp's middleware: the policy of settings.CONTENT_SECURITY_POLICY with Stripe.js's
-    sources for STRIPE_JS_URL / STRIPE_API_BASE as they are now (a view's own `csp_update` /
+    sources for STRIPE_JS_URL / STRIPE_API_BASE as they are now, the live video player's (a view's own `csp_update` /
     `csp_replace` still apply on top), and a Permissions-Policy header. Under ASGI it runs its
     hooks on the event loop: the base class (Django's MiddlewareMixin) would run them through
     sync_to_async, two thread hops on every request for work that does no I/O."""
@@ -82,7 +103,10 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
             stripe = stripe_sources(
                 stripe_js_url=settings.STRIPE_JS_URL, stripe_api_base=settings.STRIPE_API_BASE
             )
-            parts.update = {**stripe.update, **(parts.update or {})}
+            video = video_sources(
+                hls_url=settings.MEDIA_HLS_URL if request.path.startswith(VIDEO_PATHS) else ""
+            )
+            parts.update = {**_merged(stripe.update, video), **(parts.update or {})}
             parts.replace = {**stripe.replace, **(parts.replace or {})}
         return parts
 

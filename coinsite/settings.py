@@ -195,6 +195,12 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# hls.js and other browser packages from npm (package.json; `make media` runs `npm ci`).
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "coinsite.vendor_static.NpmFileFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -202,6 +208,17 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 # Uploaded premium files live outside any public URL; views check access and stream them.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+
+# Live video: the media server (nginx-rtmp) that `python -m tools.devservices up` starts and
+# describes in var/services.env (coinsite/media_server.py). No MEDIA_RTMP_URL: no live video.
+MEDIA_RTMP_URL = env("MEDIA_RTMP_URL", default="")
+MEDIA_HLS_URL = env("MEDIA_HLS_URL", default="")
+MEDIA_CONTROL_URL = env("MEDIA_CONTROL_URL", default="")
+MEDIA_UNAVAILABLE = env("MEDIA_UNAVAILABLE", default="")
+# The publish callbacks carry it in their query string; no secret configured: every callback is refused.
+MEDIA_CALLBACK_SECRET = env("MEDIA_CALLBACK_SECRET", default="")
+# A stream that drops and publishes again within this many seconds keeps its live session.
+LIVE_RECONNECT_GRACE_SECONDS = env.float("LIVE_RECONNECT_GRACE_SECONDS", default=10.0)
 
 # How many proxies of ours add to X-Forwarded-For in front of the app. 0: the header is
 # ignored and rate limits count REMOTE_ADDR, so a client cannot forge its address.
@@ -403,6 +420,10 @@ CELERY_BEAT_SCHEDULE = {
             hour=env("PAYOUT_BATCH_HOUR", default="6"),
             day_of_week=env("PAYOUT_BATCH_DAY_OF_WEEK", default="mon"),
         ),
+    },
+    "end-streams-past-grace": {
+        "task": "gifts.tasks.end_streams_past_grace",
+        "schedule": env.int("END_STREAMS_SWEEP_SECONDS", default=30),
     },
     "drive-payout-batches": {
         "task": "creators.tasks.drive_payout_batches",

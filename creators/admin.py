@@ -18,6 +18,7 @@ from creators.models import (
     MerchItem,
     Order,
     Post,
+    StreamKey,
     Unlock,
 )
 from creators.services import moderation
@@ -316,3 +317,15 @@ class EarningsRollupStateAdmin(ReadOnlyAdmin):
 # ---------------------------------------------------------------- payouts (creators/payouts/admin.py)
 
 from creators.payouts import admin as payouts_admin  # noqa: E402, F401  (registers the payout screens)
+
+
+@admin.register(StreamKey)
+class StreamKeyAdmin(ReadOnlyAdmin):
+    """Stream keys are issued by their creator in the studio (only the hash is stored); staff
+    see whether one is streaming. Suspending the creator cuts the stream."""
+
+    list_display = ["id", "creator", "created_at", "revoked_at", "stream_name", "publishing_since"]
+    list_filter = ["revoked_at"]
+    search_fields = ["creator__handle", "creator__user__email", "stream_name"]
+    list_select_related = ["creator"]
+    exclude = ["key_hash"]

@@ -88,3 +88,7 @@ class PriceChanged(CoinSiteError):
 
 
 __all__ = ["InvalidRequest", "NotFound", "PriceChanged", "SoldOut"]
+
+# ---------------------------------------------------------------- stream keys
+
+STREAM_NOT_APPROVED = "Only approved creators can stream."

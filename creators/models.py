@@ -478,3 +478,37 @@ class LocalTransfer(models.Model):
     @property
     def reference(self) -> str:
         return f"ltr_{self.pk}"
+
+
+class StreamKey(models.Model):
+    """A creator's RTMP stream key, stored as its SHA-256 (the key itself is shown once, when it
+    is issued). Issuing a new key revokes the old one. The media server's publish callbacks
+    keep the stream's state here: the public stream name viewers play (`live-<session id>`),
+    since when it is publishing and over which connection, and when it last disconnected (for the reconnect grace)."""
+
+    creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="stream_keys")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    stream_name = models.CharField(max_length=40, blank=True)
+    publishing_since = models.DateTimeField(null=True, blank=True)
+    # The media server's id of the connection publishing now: a late publish_done from an
+    # earlier connection (a reconnect that overtook it) must not mark the stream down.
+    publisher_client_id = models.CharField(max_length=20, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creator"],
+                condition=Q(revoked_at__isnull=True),
+                name="stream_key_one_active_per_creator",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"stream key of {self.creator} ({'revoked' if self.revoked_at else 'active'})"
+
+    @property
+    def is_publishing(self) -> bool:
+        return self.publishing_since is not None

@@ -32,3 +32,12 @@ NOT_YOUR_SESSION = "Only the creator can end this live session."
 SESSION_NOT_FOUND = "That live session doesn't exist."
 LIVE_STARTED = "You are live."
 LIVE_ENDED = "Your live session has ended."
+
+# ---------------------------------------------------------------- live video
+
+STREAM_KEY_REFUSED = "This stream key is not valid, or its creator can't stream now."
+NOT_THE_MEDIA_SERVER = "Not the media server."
+UNKNOWN_RTMP_APPLICATION = "Unknown application."
+VIDEO_NOT_AVAILABLE = "Live video is not available on this server."
+VIDEO_ENDED = "This live session has ended."
+VIDEO_OFFLINE = "{name} is live, but the video hasn't started yet. It plays here as soon as they stream."

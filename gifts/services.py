@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from creators.models import Creator, Post
+from creators.services import stream_keys
 from gifts import live_updates
 from gifts.errors import (
     ALREADY_LIVE,
@@ -282,4 +283,5 @@ def end_live_session(*, session: LiveSession, ended_by: User, reason: str = "") 
             )
             reports.action_open_reports(target=session, staff=ended_by, note=f"Live session ended: {reason}")
         live_updates.broadcast_ended_on_commit(session)
+        stream_keys.cut_stream(creator_id=session.creator_id)  # the video ends with the session
     return session

@@ -18,6 +18,7 @@ from creators.errors import (
     ROW_NOT_FOUND,
 )
 from creators.models import Creator, MerchItem, Post
+from creators.services import stream_keys
 from creators.services.merch import OrderResult, cancel_order
 from creators.services.onboarding import approve_creator, reject_creator
 from wallet import errors
@@ -97,6 +98,7 @@ def _set_creator_status(
         )
         if status == Creator.Status.SUSPENDED:
             reports.action_open_reports(target=creator.user, staff=staff, note=f"Creator suspended: {reason}")
+            stream_keys.cut_stream(creator_id=creator.pk)
     return creator
 
 

@@ -21,13 +21,17 @@ is written through unchanged. Otherwise `up` starts an embedded server inside va
 
 Data in var/ survives `down`/`up`; `make clean` removes it.
 
-Each server is one module holding a `common.Server` (postgres.py, redis.py), listed in
+* The media server: nginx with the RTMP module (Debian packages, `make media`) from a config
+  generated into var/media-server/, loopback only: RTMP ingest, HLS out, publish callbacks to
+  the site (media.py). Without nginx, `up` still succeeds and writes MEDIA_UNAVAILABLE.
+
+Each server is one module holding a `common.Server` (postgres.py, redis.py, media.py), listed in
 `SERVERS`; the CLI (__main__.py) starts them in that order and stops them all.
 """
 
 from __future__ import annotations
 
-from tools.devservices import postgres, redis
+from tools.devservices import media, postgres, redis
 from tools.devservices.common import Server
 
-SERVERS: list[Server] = [postgres.server, redis.server]
+SERVERS: list[Server] = [postgres.server, redis.server, media.server]
