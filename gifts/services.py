@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from creators.models import Creator, Post
-from gifts import live_updates
+from gifts import live_updates, permissions
 from gifts.errors import (
     ALREADY_LIVE,
     COUNT_INVALID,
@@ -249,7 +249,7 @@ def start_live_session(
         raise errors.WrongState(ALREADY_LIVE) from exc
 
 
-END_PERMISSION = "wallet.end_live_session"
+END_PERMISSION = permissions.END_LIVE_SESSION
 SESSION_FIELDS = ("status", "ended_at")
 
 
