@@ -1,5 +1,6 @@
 """The default staff groups come from a data migration with least privilege, are kept exactly as
-`wallet.moderation.groups` lists them, and are recreated after a flush (post_migrate)."""
+`wallet.moderation.groups` lists them with what creators and gifts register, and are recreated
+after a flush (post_migrate)."""
 
 from __future__ import annotations
 
