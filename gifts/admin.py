@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from gifts import permissions
 from gifts.models import Gift, GiftSend, LiveSession
 from gifts.moderation import end_live_session_by_staff
 from wallet.models import User
@@ -53,14 +54,14 @@ class LiveSessionAdmin(ActionAdmin):
     actions = [
         reason_action(
             name="end_sessions",
-            permission="wallet.end_live_session",
+            permission=permissions.END_LIVE_SESSION,
             description="End selected live sessions",
             submit="End",
             perform=_end_session,
         )
     ]
 
-    has_end_live_session_permission = permission_check("wallet.end_live_session")
+    has_end_live_session_permission = permission_check(permissions.END_LIVE_SESSION)
 
     @admin.display(description="gifts")
     def gifts(self, session: LiveSession) -> str:

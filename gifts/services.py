@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from creators.models import Creator, Post
 from creators.services import stream_keys
-from gifts import live_updates
+from gifts import live_updates, permissions
 from gifts.errors import (
     ALREADY_LIVE,
     COUNT_INVALID,
@@ -250,7 +250,7 @@ def start_live_session(
         raise errors.WrongState(ALREADY_LIVE) from exc
 
 
-END_PERMISSION = "wallet.end_live_session"
+END_PERMISSION = permissions.END_LIVE_SESSION
 SESSION_FIELDS = ("status", "ended_at")
 
 
