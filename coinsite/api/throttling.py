@@ -1,7 +1,7 @@
 """Scoped rate limits for the API (`throttle_scope` on a view; rates in
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], from the environment).
 
-A fixed-window counter in the cache (one INCR per request) rather than DRF's sliding log,
+A fixed-window counter in the cache (one INCR per request, or per lease: below) rather than DRF's sliding log,
 which stores every request time of the window in one cache value: at the benchmark's gift
 rates that value grows to thousands of entries re-written on every request. Only unsafe
 methods count. If the cache is down the request is let through (a throttle must not take
@@ -10,8 +10,8 @@ the API down with it) and a warning is logged.
 Generous limits (at least LEASE_SHARE * 2 a window, such as the gift scope's) are not counted
 one request at a time: a process reserves a lease of 1/LEASE_SHARE of the caller's allowance
 with one INCRBY and spends it locally, so the common request costs no cache round trip. The
-shared counter is still the only authority: a lease is never larger than what is left of the
-limit, so no more than the limit gets through across all processes; a lease a process does not
+shared counter is still the only authority: a process is granted no more of a lease than was
+left of the limit before it, so no more than the limit gets through across all processes; a lease a process does not
 use up ends with its window, so a caller may be refused up to one lease per process early."""
 
 from __future__ import annotations
