@@ -80,7 +80,8 @@ daemon on;
 {user_line}worker_processes 1;
 pid {root / "nginx.pid"};
 error_log {root / "error.log"} warn;
-events {{ worker_connections 1024; }}
+worker_rlimit_nofile 16384;
+events {{ worker_connections 8192; }}
 
 rtmp {{
   server {{
