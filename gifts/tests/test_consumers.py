@@ -45,10 +45,15 @@ class LiveSocket(ApplicationCommunicator):
         assert response["type"] == "websocket.accept"
         return True, None
 
-    async def receive_json_from(self, timeout: float = 1) -> Any:
-        response = await self.receive_output(timeout)
-        assert response["type"] == "websocket.send", response
-        return json.loads(response["text"])
+    async def receive_json_from(self, timeout: float = 1, *, presence: bool = False) -> Any:
+        """The next event; viewer-count updates (a `room` event with nothing else) are skipped
+        unless `presence`."""
+        while True:
+            response = await self.receive_output(timeout)
+            assert response["type"] == "websocket.send", response
+            event = json.loads(response["text"])
+            if presence or not is_presence_only(event):
+                return event
 
     async def send_json_to(self, data: Any) -> None:
         await self.send_input({"type": "websocket.receive", "text": json.dumps(data)})
@@ -56,6 +61,10 @@ class LiveSocket(ApplicationCommunicator):
     async def disconnect(self, code: int = 1000, timeout: float = 1) -> None:
         await self.send_input({"type": "websocket.disconnect", "code": code})
         await self.wait(timeout)
+
+
+def is_presence_only(event: dict[str, Any]) -> bool:
+    return event["type"] == "room" and not event["chat"] and not event["deleted"] and event["likes"] is None
 
 
 def run_scenario(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -158,11 +167,12 @@ def test_a_socket_for_an_unknown_session_is_refused(db: None) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pages_only_listen(viewer: Any, live_session: LiveSession, rose: Gift) -> None:
+def test_pages_cannot_send_gifts_over_the_socket(viewer: Any, live_session: LiveSession, rose: Gift) -> None:
     async def scenario() -> None:
         page = socket(live_session.pk)
         assert (await page.connect(timeout=5))[0]
         await page.receive_json_from(timeout=5)
+        assert (await page.receive_json_from(timeout=2, presence=True))["viewers"] == 1
         await page.send_json_to({"type": "gift", "gift": rose.pk, "count": 1000})
         assert await page.receive_nothing(timeout=0.3)
         await page.disconnect()
