@@ -36,6 +36,7 @@ def gift_data(gift: Gift) -> dict[str, Any]:
         "emoji": gift.emoji,
         "coins": gift.coins,
         "image": gift.image.url if gift.image else "",
+        "tier": gift.animation_tier,
     }
 
 

@@ -11,6 +11,8 @@ from wallet.models import Transaction
 # The largest combo (gifts of one kind sent at once) and the largest live-session goal.
 MAX_COMBO = 9_999
 MAX_GOAL_COUNT = 1_000_000
+# From this price a gift takes over the live video area when it is sent (Money Gun and up).
+BIG_GIFT_COINS = 500
 
 
 class Gift(models.Model):
@@ -29,6 +31,12 @@ class Gift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.emoji} {self.name} ({self.coins} coins)".strip()
+
+    @property
+    def animation_tier(self) -> str:
+        """How the live page animates it: "big" gifts take over the video area, "small" ones
+        slide into the feed."""
+        return "big" if self.coins >= BIG_GIFT_COINS else "small"
 
 
 class LiveSession(models.Model):

@@ -132,7 +132,7 @@ def test_a_live_page_gets_a_snapshot_then_every_gift_with_goal_and_board_then_th
             {
                 "id": sent.pk,
                 "sender": "Viewer One",
-                "gift": {"id": doughnut.pk, "name": "Doughnut", "emoji": "🍩", "coins": 30, "image": ""},
+                "gift": {"id": doughnut.pk, "name": "Doughnut", "emoji": "🍩", "coins": 30, "image": "", "tier": "small"},
                 "count": 3,
                 "coins": 90,
                 "created_at": sent.created_at.isoformat(),
