@@ -246,3 +246,17 @@ class RoomBan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {'banned' if self.until is None else 'timed out'} by {self.creator}"
+
+
+class OverlayKey(models.Model):
+    """The secret in a creator's OBS overlay URL (`/overlay/<key>/`), stored as its SHA-256: the URL
+    is shown once, when it is issued; issuing a new one makes the old URL stop working."""
+
+    creator = models.OneToOneField(
+        Creator, on_delete=models.CASCADE, related_name="overlay_key", primary_key=True
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Overlay of {self.creator}"

@@ -5,7 +5,7 @@
   dead connection drops out when its score passes (`PRESENCE_TTL`), so the count never keeps
   a viewer who left.
 - Likes: one counter, incremented once per broadcaster batch with the taps of that batch
-  (`gifts.live_updates`), never once per tap.
+  (`gifts.live_updates`), never once per tap; kept for `LIKES_TTL` after the last like.
 
 Redis down: counts answer None and writes are dropped (the room shows no count until it is back).
 """
@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10  # static/js/chat.js sends a heartbeat this often
 PRESENCE_TTL = 30  # seconds a connection counts after its last heartbeat
+LIKES_TTL = 7 * 24 * 3600  # a session's like count is kept a week after its last like
 
 
 @cache
@@ -71,8 +72,12 @@ def viewer_count(session_id: int) -> int | None:
 
 def add_likes(session_id: int, taps: int) -> int | None:
     """Add a batch of taps; the session's new total."""
+    key = _key(session_id, "likes")
     try:
-        return int(_client().incrby(_key(session_id, "likes"), taps))
+        pipe = _client().pipeline(transaction=False)
+        pipe.incrby(key, taps)
+        pipe.expire(key, LIKES_TTL)
+        return int(pipe.execute()[0])
     except redis.RedisError:
         logger.warning("likes not counted", exc_info=True)
         return None

@@ -45,6 +45,7 @@
     this.bigQueue = [];
     this.playing = null;
     this.combos = {};  // sender + gift -> {count, until} while the sender keeps sending it
+    this.overlay = root.hasAttribute("data-overlay");
 
     if (this.form) {
       this.form.addEventListener("submit", function (ev) {
@@ -222,7 +223,8 @@
       if (this.seenGifts[g.id]) { continue; }
       this.seenGifts[g.id] = true;
       var streak = this.streak(g);
-      if (g.gift.tier === "big") { this.bigQueue.push({ send: g, streak: streak }); }
+      // The OBS overlay alerts every gift; the live page only the big ones.
+      if (g.gift.tier === "big" || this.overlay) { this.bigQueue.push({ send: g, streak: streak }); }
     }
     this.playNext();
   };
@@ -253,7 +255,7 @@
     }
     card.appendChild(node("strong", "gift-line", g.sender + " sent " + g.gift.name));
     card.appendChild(node("span", "gift-streak", "×" + fmt(item.streak)));
-    card.appendChild(node("small", "gift-skip", "Click to skip"));
+    if (!this.overlay) { card.appendChild(node("small", "gift-skip", "Click to skip")); }
     this.stage.appendChild(card);
     this.stage.classList.add("active");
     this.root.setAttribute("data-gift-playing", g.gift.name);

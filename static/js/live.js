@@ -155,7 +155,8 @@
     if (this.board) {
       while (this.board.firstChild) { this.board.removeChild(this.board.firstChild); }
       if (!s.board.length) { this.board.appendChild(node("li", "empty", "No gifts yet.")); }
-      for (var i = 0; i < s.board.length; i++) {
+      var size = parseInt(this.board.getAttribute("data-board-size") || "0", 10) || s.board.length;
+      for (var i = 0; i < Math.min(size, s.board.length); i++) {
         var li = node("li");
         li.appendChild(node("span", "who", s.board[i].name));
         li.appendChild(document.createTextNode(" "));

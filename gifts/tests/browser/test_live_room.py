@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from creators.models import Creator
-from gifts import chat
+from gifts import chat, overlay
 from gifts import errors as texts
 from gifts.models import ChatMessage, Gift, LiveSession, RoomBan
 from gifts.tests.browser.test_live_page import choose, log_in
@@ -102,22 +102,33 @@ def test_chat_moderation_likes_and_viewers_move_in_every_open_page(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_big_gift_takes_over_the_video_area_in_every_page(
+def test_a_big_gift_takes_over_the_video_area_in_every_page_and_the_overlay_alerts_it(
     asgi_server: str,
     browser: Any,
     screenshot_dir: Path,
     make_user: Callable[..., Any],
     fund: Callable[..., Any],
+    creator: Creator,
     live_session: LiveSession,
     catalogue: dict[str, Gift],
 ) -> None:
     alice = make_user("alice@example.com", display_name="Alice")
     fund(alice, 5_000)
     bob = make_user("bob@example.com", display_name="Bob")
+    key = overlay.issue_overlay_key(creator=creator)
+    obs = browser.new_context(viewport={"width": 800, "height": 450})
     with rooms(browser, asgi_server, live_session, alice, bob) as pages:
         sender, watcher = pages
+        source = obs.new_page()
+        source.goto(f"{asgi_server}/overlay/{key}/")
+        source.wait_for_selector("[data-live-session][data-connected]", timeout=5000)
+        assert source.evaluate("() => getComputedStyle(document.body).backgroundColor") == "rgba(0, 0, 0, 0)"
         choose(sender, "Money Gun", 1)
         sender.click("[data-testid=send-gift]")
+        source.wait_for_selector(".gift-takeover:has-text('Alice sent Money Gun')", timeout=3000)
+        wait_text(source, "[data-session-board] li .who", "Alice")
+        source.wait_for_timeout(600)
+        source.screenshot(path=str(screenshot_dir / "overlay.png"), omit_background=True)
         for page in pages:
             page.wait_for_selector(
                 "[data-gift-stage].active .gift-takeover:has-text('Alice sent Money Gun')", timeout=3000
@@ -127,4 +138,6 @@ def test_a_big_gift_takes_over_the_video_area_in_every_page(
         watcher.click("[data-gift-stage]")  # skippable
         watcher.wait_for_selector("[data-gift-stage].active", state="detached", timeout=2000)
         assert watcher.get_attribute("[data-live-session]", "data-gift-playing") is None
-    assert (screenshot_dir / "big-gift.png").stat().st_size > 0
+    obs.close()
+    for name in ("big-gift.png", "overlay.png"):
+        assert (screenshot_dir / name).stat().st_size > 0
