@@ -346,7 +346,7 @@ def test_ten_thousand_like_taps_cost_a_handful_of_events_and_counter_writes(
         started = time.monotonic()
         for _ in range(taps // 10):  # a page sends its taps summed: ten per message here
             await page.send_json_to({"type": "like", "taps": 10})
-        events = []
+        events: list[dict[str, Any]] = []
         while not events or events[-1]["likes"] != taps:
             event = await page.receive_json_from(timeout=3)
             assert event["type"] == "room", event

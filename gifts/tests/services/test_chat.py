@@ -118,7 +118,8 @@ def test_slow_mode_spaces_a_viewers_messages_but_not_the_moderators(
 
 
 def test_slow_mode_is_bounded(creator: Creator) -> None:
-    for bad in (-1, 3601, True, "10"):
+    bad_values: list[Any] = [-1, 3601, True, "10"]
+    for bad in bad_values:
         with pytest.raises(errors.InvalidRequest) as refusal:
             chat.set_room_rules(
                 actor=creator.user,
