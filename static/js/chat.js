@@ -72,6 +72,7 @@
     }
     if (this.stage) {
       this.stage.addEventListener("click", function () { self.skip(); });
+      document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { self.skip(); } });
     }
     window.setInterval(function () { self.live.send({ type: "heartbeat" }); }, HEARTBEAT_MS);
     window.setInterval(function () { self.flushTaps(); }, LIKE_FLUSH_MS);
@@ -138,6 +139,14 @@
       if (Number(items[j].getAttribute("data-chat-id")) > Number(m.id)) { before = items[j]; } else { break; }
     }
     this.log.insertBefore(li, before);
+    while (this.log.children.length > CHAT_SIZE) { this.log.removeChild(this.log.firstElementChild); }
+    this.log.scrollTop = this.log.scrollHeight;
+  };
+
+  // A line of the timeline that is not a message (a gift): no author tools, never reported.
+  Room.prototype.addNotice = function (text) {
+    if (!this.log || this.overlay) { return; }
+    this.log.appendChild(node("li", "chat-notice", text));
     while (this.log.children.length > CHAT_SIZE) { this.log.removeChild(this.log.firstElementChild); }
     this.log.scrollTop = this.log.scrollHeight;
   };
@@ -223,6 +232,7 @@
       if (this.seenGifts[g.id]) { continue; }
       this.seenGifts[g.id] = true;
       var streak = this.streak(g);
+      this.addNotice(g.sender + " sent " + (g.gift.emoji ? g.gift.emoji + " " : "") + g.gift.name + " ×" + fmt(g.count));
       // The OBS overlay alerts every gift; the live page only the big ones.
       if (g.gift.tier === "big" || this.overlay) { this.bigQueue.push({ send: g, streak: streak }); }
     }
@@ -255,7 +265,7 @@
     }
     card.appendChild(node("strong", "gift-line", g.sender + " sent " + g.gift.name));
     card.appendChild(node("span", "gift-streak", "×" + fmt(item.streak)));
-    if (!this.overlay) { card.appendChild(node("small", "gift-skip", "Click to skip")); }
+    if (!this.overlay) { card.appendChild(node("small", "gift-skip", "Click or press Esc to skip")); }
     this.stage.appendChild(card);
     this.stage.classList.add("active");
     this.root.setAttribute("data-gift-playing", g.gift.name);
