@@ -72,6 +72,7 @@ def _room_action(action: str, user: Any, session_id: int, message: dict[str, Any
 class LiveSessionConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     session_id: int = 0
+    counted = False  # in the viewer count; the OBS overlay (`?role=overlay`) is not a viewer
 
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
@@ -80,18 +81,22 @@ class LiveSessionConsumer(AsyncJsonWebsocketConsumer):
         group = session_group(self.session_id)
         await self.channel_layer.group_add(group, self.channel_name)
         self.group = group
-        await sync_to_async(presence.here, thread_sensitive=False)(self.session_id, self.channel_name)
+        self.counted = b"role=overlay" not in self.scope.get("query_string", b"").split(b"&")
+        if self.counted:
+            await sync_to_async(presence.here, thread_sensitive=False)(self.session_id, self.channel_name)
         snapshot = await _snapshot(self.session_id, self.scope.get("user"))
         if snapshot is None:
             await self.close(code=4404)
             return
         await self.accept()
         await self.send_json(snapshot)
-        broadcaster.presence_changed(self.session_id)
+        if self.counted:
+            broadcaster.presence_changed(self.session_id)
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.group is not None and self.counted:
             await sync_to_async(presence.gone, thread_sensitive=False)(self.session_id, self.channel_name)
             broadcaster.presence_changed(self.session_id)
 
@@ -99,7 +104,7 @@ class LiveSessionConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict):
             return
         kind = content.get("type")
-        if kind == "heartbeat":
+        if kind == "heartbeat" and self.counted:
             await sync_to_async(presence.here, thread_sensitive=False)(self.session_id, self.channel_name)
         elif kind == "like":
             taps = content.get("taps")

@@ -107,6 +107,6 @@ def live_overlay(request: HttpRequest, key: str) -> HttpResponse:
         "creator": creator,
         "session": session,
         "state": selectors.session_state(session=session) if session else None,
-        "ws_path": f"/ws/live/{session.pk}/" if session else "",
+        "ws_path": f"/ws/live/{session.pk}/?role=overlay" if session else "",
     }
     return render(request, "gifts/overlay.html", context)

@@ -78,7 +78,7 @@ def test_the_overlay_url_is_shown_once_stored_hashed_and_regenerable(
     assert OverlayKey.objects.get().key_hash == overlay.key_hash(key) != key
     page = Client().get(path)
     assert page.status_code == 200
-    assert f'data-ws-path="/ws/live/{live_session.pk}/"' in page.content.decode()
+    assert f'data-ws-path="/ws/live/{live_session.pk}/?role=overlay"' in page.content.decode()
     assert page["Cache-Control"].startswith("max-age=0")
 
     second = client.post("/studio/room/", {"do": "overlay"}).context["overlay_url"]

@@ -19,9 +19,18 @@ from gifts.tests.browser.test_live_page import choose, log_in
 
 
 @contextmanager
-def rooms(browser: Any, base: str, session: LiveSession, *users: Any) -> Iterator[list[Any]]:
-    """One signed-in page per user on the session, each with its websocket open."""
-    contexts = [browser.new_context(viewport={"width": 1200, "height": 1000}) for _ in users]
+def rooms(
+    browser: Any, base: str, session: LiveSession, *users: Any, reduced_motion: str = "no-preference"
+) -> Iterator[list[Any]]:
+    """One signed-in page per user on the session, each with its websocket open; the last one
+    with `reduced_motion` as its motion preference."""
+    contexts = [
+        browser.new_context(
+            viewport={"width": 1200, "height": 1000},
+            reduced_motion=reduced_motion if i == len(users) - 1 else "no-preference",
+        )
+        for i in range(len(users))
+    ]
     try:
         pages = [log_in(ctx, base, user.email) for ctx, user in zip(contexts, users, strict=True)]
         for page in pages:
@@ -117,11 +126,13 @@ def test_a_big_gift_takes_over_the_video_area_in_every_page_and_the_overlay_aler
     bob = make_user("bob@example.com", display_name="Bob")
     key = overlay.issue_overlay_key(creator=creator)
     obs = browser.new_context(viewport={"width": 800, "height": 450})
-    with rooms(browser, asgi_server, live_session, alice, bob) as pages:
+    with rooms(browser, asgi_server, live_session, alice, bob, reduced_motion="reduce") as pages:
         sender, watcher = pages
         source = obs.new_page()
         source.goto(f"{asgi_server}/overlay/{key}/")
         source.wait_for_selector("[data-live-session][data-connected]", timeout=5000)
+        for page in pages:
+            wait_text(page, "[data-viewer-count]", "2")  # the overlay is not a viewer
         assert source.evaluate("() => getComputedStyle(document.body).backgroundColor") == "rgba(0, 0, 0, 0)"
         choose(sender, "Money Gun", 1)
         sender.click("[data-testid=send-gift]")
@@ -133,7 +144,9 @@ def test_a_big_gift_takes_over_the_video_area_in_every_page_and_the_overlay_aler
             page.wait_for_selector(
                 "[data-gift-stage].active .gift-takeover:has-text('Alice sent Money Gun')", timeout=3000
             )
-        watcher.wait_for_timeout(600)  # the entrance animation is over
+        assert sender.locator(".gift-takeover.still").count() == 0
+        assert watcher.locator(".gift-takeover.still").count() == 1  # prefers-reduced-motion: no motion
+        watcher.wait_for_timeout(600)
         watcher.screenshot(path=str(screenshot_dir / "big-gift.png"), full_page=True)
         watcher.click("[data-gift-stage]")  # skippable
         watcher.wait_for_selector("[data-gift-stage].active", state="detached", timeout=2000)
