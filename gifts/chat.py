@@ -52,17 +52,21 @@ def _refuse_text(text: str, rules: RoomRules) -> str:
     return cleaned
 
 
+def kept_out_message(ban: RoomBan) -> str:
+    """What the user is told: banned, or timed out until when (UTC)."""
+    if ban.until is None:
+        return texts.CHAT_BANNED
+    return texts.CHAT_TIMED_OUT.format(until=ban.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"))
+
+
 def _refuse_if_banned(*, creator_id: int, user: User) -> None:
     ban = selectors.active_ban(creator_id=creator_id, user_id=user.pk)
     if ban is None:
         return
     if ban.until is None:
-        raise errors.NotAllowed(texts.CHAT_BANNED, code="chat_banned")
-    until = ban.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        raise errors.NotAllowed(kept_out_message(ban), code="chat_banned")
     raise errors.NotAllowed(
-        texts.CHAT_TIMED_OUT.format(until=until),
-        code="chat_timed_out",
-        extra={"until": ban.until.isoformat()},
+        kept_out_message(ban), code="chat_timed_out", extra={"until": ban.until.isoformat()}
     )
 
 
@@ -137,11 +141,16 @@ def delete_message(*, actor: User, message_id: int) -> ChatMessage:
     return message
 
 
-def _keep_out(*, actor: User, creator: Creator, user: User, until: datetime | None) -> RoomBan:
+def _keep_out(*, actor: User, message: ChatMessage, until: datetime | None) -> RoomBan:
+    """Time out or ban the message's author; their open pages of the room are told at once."""
+    creator, user = message.session.creator, message.author
     if user.pk == creator.user_id or selectors.can_moderate(user=user, creator=creator):
         raise errors.NotAllowed(texts.CANNOT_MODERATE_USER)
     ban, _ = RoomBan.objects.update_or_create(
         creator=creator, user=user, defaults={"until": until, "by": actor, "created_at": timezone.now()}
+    )
+    live_updates.broadcast_kept_out_on_commit(
+        message.session_id, user_id=user.pk, message=kept_out_message(ban)
     )
     return ban
 
@@ -153,7 +162,7 @@ def time_out_author(*, actor: User, message_id: int, minutes: int) -> RoomBan:
     message = _message_to_moderate(actor=actor, message_id=message_id)
     until = timezone.now() + timedelta(minutes=minutes)
     with transaction.atomic():
-        ban = _keep_out(actor=actor, creator=message.session.creator, user=message.author, until=until)
+        ban = _keep_out(actor=actor, message=message, until=until)
         delete_message(actor=actor, message_id=message.pk)
     return ban
 
@@ -162,7 +171,7 @@ def ban_author(*, actor: User, message_id: int) -> RoomBan:
     """Keep the message's author out of the creator's chats for good; their message goes too."""
     message = _message_to_moderate(actor=actor, message_id=message_id)
     with transaction.atomic():
-        ban = _keep_out(actor=actor, creator=message.session.creator, user=message.author, until=None)
+        ban = _keep_out(actor=actor, message=message, until=None)
         delete_message(actor=actor, message_id=message.pk)
     return ban
 

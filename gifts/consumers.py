@@ -33,6 +33,7 @@ def _snapshot(session_id: int, user: Any) -> dict[str, Any] | None:
         return None
     signed_in = bool(getattr(user, "is_authenticated", False))
     you = {
+        "user": user.pk if signed_in else None,
         "signed_in": signed_in,
         "moderator": selectors.can_moderate(user=user, creator=session.creator),
         "creator": signed_in and user.pk == session.creator.user_id,

@@ -7,8 +7,9 @@
 - `state`: the session state alone.
 - `ended`: the creator ended the session.
 - `room`: what happened in the room since the last batch when no gift did: chat messages
-  (oldest first), ids of deleted messages, the session's like total and viewer count (each
-  null when unchanged). A `gifts` event carries the same under its `room` key when both happened,
+  (oldest first), ids of deleted messages, users just timed out or banned (`kept_out`: user id
+  and what their pages tell them), the session's like total and viewer count (each null when
+  unchanged). A `gifts` event carries the same under its `room` key when both happened,
   so a batch is one event per session.
 - `chat_refused` (to one page only): why its message or moderation action was refused.
 
@@ -94,14 +95,25 @@ def snapshot_event(
         "chat": [chat_message_data(m) for m in selectors.recent_chat(session_id=session.pk)],
         "likes": likes,
         "viewers": viewers,
-        "you": you or {"signed_in": False, "moderator": False, "creator": False},
+        "you": you or {"user": None, "signed_in": False, "moderator": False, "creator": False},
     }
 
 
 def room_data(
-    *, chat: list[dict[str, Any]], deleted: list[int], likes: int | None, viewers: int | None
+    *,
+    chat: list[dict[str, Any]],
+    deleted: list[int],
+    likes: int | None,
+    viewers: int | None,
+    kept_out: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    return {"chat": chat[-MAX_GIFTS_PER_EVENT:], "deleted": deleted, "likes": likes, "viewers": viewers}
+    return {
+        "chat": chat[-MAX_GIFTS_PER_EVENT:],
+        "deleted": deleted,
+        "kept_out": kept_out or [],
+        "likes": likes,
+        "viewers": viewers,
+    }
 
 
 def room_event(room: dict[str, Any]) -> dict[str, Any]:

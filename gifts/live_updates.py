@@ -184,6 +184,7 @@ class RoomBatch:
     deleted: list[int] = field(default_factory=list)
     taps: int = 0
     presence_changed: bool = False
+    kept_out: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Broadcaster:
@@ -245,6 +246,13 @@ class Broadcaster:
         with self._lock:
             room, first = self._room_of(session_id)
             room.deleted.append(message_id)
+            self._wake(first)
+
+    def kept_out(self, session_id: int, *, user_id: int, message: str) -> None:
+        """A user was timed out or banned: their pages of the session show `message`."""
+        with self._lock:
+            room, first = self._room_of(session_id)
+            room.kept_out.append({"user": user_id, "message": message})
             self._wake(first)
 
     def likes(self, session_id: int, taps: int) -> None:
@@ -395,6 +403,7 @@ class Broadcaster:
         return live_events.room_data(
             chat=batch.chat,
             deleted=batch.deleted,
+            kept_out=batch.kept_out,
             likes=presence.add_likes(session_id, batch.taps) if batch.taps else None,
             viewers=presence.viewer_count(session_id) if batch.presence_changed else None,
         )
@@ -446,3 +455,10 @@ def broadcast_chat_deleted_on_commit(message: ChatMessage) -> None:
         broadcaster.chat_deleted(message.session_id, message.pk)
 
     transaction.on_commit(broadcast_committed_deletion, robust=True)
+
+
+def broadcast_kept_out_on_commit(session_id: int, *, user_id: int, message: str) -> None:
+    def broadcast_committed_ban() -> None:
+        broadcaster.kept_out(session_id, user_id=user_id, message=message)
+
+    transaction.on_commit(broadcast_committed_ban, robust=True)

@@ -65,7 +65,13 @@ class LiveSocket(ApplicationCommunicator):
 
 
 def is_presence_only(event: dict[str, Any]) -> bool:
-    return event["type"] == "room" and not event["chat"] and not event["deleted"] and event["likes"] is None
+    return (
+        event["type"] == "room"
+        and not event["chat"]
+        and not event["deleted"]
+        and not event["kept_out"]
+        and event["likes"] is None
+    )
 
 
 async def only_presence(page: LiveSocket, timeout: float = 0.3) -> bool:

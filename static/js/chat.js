@@ -38,7 +38,7 @@
     this.likeButton = root.querySelector("[data-like-button]");
     this.hearts = root.querySelector("[data-hearts]");
     this.stage = root.querySelector("[data-gift-stage]");
-    this.you = { signed_in: false, moderator: false, creator: false };
+    this.you = { user: null, signed_in: false, moderator: false, creator: false };
     this.likeTotal = 0;
     this.pendingTaps = 0;
     this.seenGifts = {};
@@ -102,6 +102,9 @@
     var i;
     for (i = 0; i < room.chat.length; i++) { this.addMessage(room.chat[i]); }
     for (i = 0; i < room.deleted.length; i++) { this.removeMessage(room.deleted[i]); }
+    for (i = 0; i < (room.kept_out || []).length; i++) {
+      if (this.you.user !== null && room.kept_out[i].user === this.you.user) { this.say(room.kept_out[i].message, true); }
+    }
     this.showLikes(room.likes);
     this.showViewers(room.viewers);
   };

@@ -88,12 +88,15 @@ def test_chat_moderation_likes_and_viewers_move_in_every_open_page(
         mo.wait_for_selector("[data-chat-log] li:has-text('you can')", timeout=2000)
         mo.click("[data-chat-log] li:has-text('you can') button[data-action=timeout]")
         b.wait_for_selector("[data-chat-log] li:has-text('you can')", state="detached", timeout=2000)
-        a.fill("#chat-text", "let me back in")
-        a.click("[data-testid=send-chat]")
         until = RoomBan.objects.get(user=alice).until
         assert until is not None
         told = texts.CHAT_TIMED_OUT.format(until=until.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"))
-        wait_text(a, "[data-chat-status]", told)
+        wait_text(a, "[data-chat-status]", told)  # told at once
+        assert b.text_content("[data-chat-status]") == ""  # and only them
+        a.evaluate("() => { document.querySelector('[data-chat-status]').textContent = ''; }")
+        a.fill("#chat-text", "let me back in")
+        a.click("[data-testid=send-chat]")
+        wait_text(a, "[data-chat-status]", told)  # and again when they try to post
         a.screenshot(path=str(screenshot_dir / "timed-out.png"), full_page=True)
         assert not ChatMessage.objects.filter(text="let me back in").exists()
 
