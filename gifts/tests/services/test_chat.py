@@ -215,6 +215,9 @@ def test_a_reported_message_keeps_its_text_and_staff_delete_it_with_an_audit_row
     report = reports.file_report(reporter=reporter, target_type="chat", target_id=message.pk, reason="spam")
     assert report.target == message
     assert "buy followers cheap" in report.target_repr and live_session.title in report.target_repr
+    with pytest.raises(errors.InvalidRequest) as own:
+        reports.file_report(reporter=viewer, target_type="chat", target_id=message.pk, reason="spam")
+    assert refused(own) == errors.REPORT_OWN
 
     client = Client()
     client.force_login(staff)
