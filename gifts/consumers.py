@@ -10,6 +10,7 @@ pass the same checks as the API.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,10 @@ from gifts.live_updates import broadcaster, session_group
 from gifts.models import LiveSession
 from wallet.errors import CoinSiteError, InvalidRequest
 
-MAX_TAPS_PER_MESSAGE = 100  # a page sends its taps summed a few times a second
+# Like taps per connection: a burst of LIKE_BURST, then LIKES_PER_SECOND (a fast thumb taps
+# about ten a second); a script's extra taps are dropped, so no one page inflates the count.
+LIKE_BURST = 200
+LIKES_PER_SECOND = 20
 
 
 @database_sync_to_async
@@ -74,6 +78,8 @@ class LiveSessionConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     session_id: int = 0
     counted = False  # in the viewer count; the OBS overlay (`?role=overlay`) is not a viewer
+    like_allowance = float(LIKE_BURST)
+    like_checked_at = 0.0
 
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
@@ -110,7 +116,9 @@ class LiveSessionConsumer(AsyncJsonWebsocketConsumer):
         elif kind == "like":
             taps = content.get("taps")
             if isinstance(taps, int) and not isinstance(taps, bool) and taps > 0:
-                broadcaster.likes(self.session_id, min(taps, MAX_TAPS_PER_MESSAGE))
+                accepted = self._allowed_taps(taps)
+                if accepted:
+                    broadcaster.likes(self.session_id, accepted)
         elif kind in ROOM_ACTIONS:
             try:
                 await _room_action(kind, self.scope.get("user"), self.session_id, content)
@@ -120,6 +128,17 @@ class LiveSessionConsumer(AsyncJsonWebsocketConsumer):
                         refused.message, refused.code, refused.extra | {"action": kind}
                     )
                 )
+
+    def _allowed_taps(self, taps: int) -> int:
+        now = time.monotonic()
+        if self.like_checked_at:
+            self.like_allowance = min(
+                float(LIKE_BURST), self.like_allowance + (now - self.like_checked_at) * LIKES_PER_SECOND
+            )
+        self.like_checked_at = now
+        accepted = min(taps, int(self.like_allowance))
+        self.like_allowance -= accepted
+        return accepted
 
     async def live_event(self, event: dict[str, Any]) -> None:
         await self.send_json(event["payload"])

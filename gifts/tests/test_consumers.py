@@ -20,8 +20,8 @@ from django.db import connections
 
 from coinsite.asgi import application
 from creators.models import Creator
+from gifts import consumers, live_events, live_updates, presence, selectors, services
 from gifts import errors as texts
-from gifts import live_events, live_updates, presence, selectors, services
 from gifts.models import ChatMessage, Gift, GiftSend, LiveSession
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
@@ -344,14 +344,18 @@ def test_ten_thousand_like_taps_cost_a_handful_of_events_and_counter_writes(
     live_session: LiveSession,
 ) -> None:
     taps = 10_000
+    tappers = taps // consumers.LIKE_BURST  # each taps its whole burst allowance
 
     async def scenario() -> None:
-        page = socket(live_session.pk)
-        assert (await page.connect(timeout=5))[0]
+        pages = [socket(live_session.pk) for _ in range(tappers)]
+        for p in pages:
+            assert (await p.connect(timeout=5))[0]
+        page = pages[0]
         assert (await page.receive_json_from(timeout=5))["likes"] == 0
         started = time.monotonic()
-        for _ in range(taps // 10):  # a page sends its taps summed: ten per message here
-            await page.send_json_to({"type": "like", "taps": 10})
+        for _ in range(consumers.LIKE_BURST // 10):  # a page sends its taps summed: ten per message here
+            for p in pages:
+                await p.send_json_to({"type": "like", "taps": 10})
         events: list[dict[str, Any]] = []
         while not events or events[-1]["likes"] != taps:
             event = await page.receive_json_from(timeout=3)
@@ -361,10 +365,31 @@ def test_ten_thousand_like_taps_cost_a_handful_of_events_and_counter_writes(
         # One event per batch: at most one per flush interval, never one per tap or per message.
         assert len(events) <= elapsed / live_updates.FLUSH_INTERVAL + 2, (len(events), elapsed)
         assert [e["likes"] for e in events] == sorted(e["likes"] for e in events)
-        await page.disconnect()
+        for p in pages:
+            await p.disconnect()
 
     run_scenario(scenario)
     assert presence.like_count(live_session.pk) == taps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_page_cannot_tap_more_than_its_burst_and_rate(live_session: LiveSession) -> None:
+    async def scenario() -> None:
+        page = socket(live_session.pk)
+        assert (await page.connect(timeout=5))[0]
+        await page.receive_json_from(timeout=5)
+        started = time.monotonic()
+        for _ in range(20):
+            await page.send_json_to({"type": "like", "taps": 100})
+        elapsed = time.monotonic() - started
+        event = await page.receive_json_from(timeout=2)
+        while await page.receive_nothing(timeout=0.3) is False:
+            event = await page.receive_json_from(timeout=1)
+        most = consumers.LIKE_BURST + elapsed * consumers.LIKES_PER_SECOND + 1
+        assert consumers.LIKE_BURST <= event["likes"] <= most, (event, elapsed)
+        await page.disconnect()
+
+    run_scenario(scenario)
 
 
 @pytest.mark.django_db(transaction=True)
