@@ -1,7 +1,9 @@
 """Gifts over HTTP: 64 viewers, each with its own DRF token and keep-alive connection, POST
-/api/v1/live/<id>/gifts/ (unique Idempotency-Key each) to the real ASGI app under uvicorn.
-Baselines from the same run: the same clients on GET /healthz (the HTTP floor) and
-send_gift called in-process (16 workers, no HTTP)."""
+/api/v1/live/<id>/gifts/ (unique Idempotency-Key each) to the real ASGI app under uvicorn, as
+the Procfile serves it. Baselines from the same run: the same clients on GET /healthz (the HTTP
+floor) and send_gift called in-process (16 workers, no HTTP). A second serving layout is
+measured beside it for plain HTTP: gunicorn's gthread workers serving coinsite.wsgi (rows named
+"gthread", with the Procfile's layout as their baseline)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ from bench.server import HttpRun, Request, asgi_server, drive
 from tools.asgi_server import AsgiServer
 
 CLIENTS = 64
+# The candidate layout for plain HTTP (the live pages' websockets would stay on uvicorn).
+GTHREAD_WORKERS, GTHREAD_THREADS = 4, 8
+GTHREAD_NAME = f"gthread {GTHREAD_WORKERS}x{GTHREAD_THREADS}"
 BROADCAST_FAILED = "live broadcast failed"
 
 
@@ -62,27 +67,38 @@ def median_run(runs: list[HttpRun]) -> HttpRun:
     return sorted(runs, key=lambda run: run.per_second)[(len(runs) - 1) // 2]
 
 
+def measure(
+    server: AsgiServer, world: GiftWorld, tokens: list[str], rounds: int, per_client: int
+) -> dict[str, HttpRun]:
+    """The median round of each of GET /healthz, gifts to one hot session and gifts spread."""
+    runs: dict[str, list[HttpRun]] = {"hot": [], "spread": [], "healthz": []}
+    http_gifts(server, world, tokens, 3, hot=False)  # warm-up: plans, caches, imports
+    for r in range(rounds):
+        order = ("healthz", "hot", "spread") if r % 2 == 0 else ("spread", "hot", "healthz")
+        for kind in order:
+            if kind == "healthz":
+                runs[kind].append(healthz(server, CLIENTS, per_client))
+            else:
+                runs[kind].append(http_gifts(server, world, tokens, per_client, hot=kind == "hot"))
+    return {kind: median_run(kind_runs) for kind, kind_runs in runs.items()}
+
+
 def run(quick: bool) -> list[Row]:
     rounds, per_client = (1, 6) if quick else (2, 20)
     world = gift_world(CLIENTS)
     tokens = tokens_for(world)
-    runs: dict[str, list[HttpRun]] = {"hot": [], "spread": [], "healthz": []}
     with asgi_server() as server:
-        http_gifts(server, world, tokens, 3, hot=False)  # warm-up: plans, caches, imports
-        for r in range(rounds):
-            order = ("healthz", "hot", "spread") if r % 2 == 0 else ("spread", "hot", "healthz")
-            for kind in order:
-                if kind == "healthz":
-                    runs[kind].append(healthz(server, CLIENTS, per_client))
-                else:
-                    runs[kind].append(http_gifts(server, world, tokens, per_client, hot=kind == "hot"))
+        today = measure(server, world, tokens, rounds, per_client)
         server_broadcast_errors = server.log_count(BROADCAST_FAILED)
+    with asgi_server(workers=GTHREAD_WORKERS, wsgi_threads=GTHREAD_THREADS) as server:
+        gthread = measure(server, world, tokens, rounds, per_client)
+        server_broadcast_errors += server.log_count(BROADCAST_FAILED)
     # The in-process figure, after the server has stopped (same world, same database).
     with ErrorLog("gifts.live_updates") as broadcast_errors:
         service = service_gifts(world, WORKERS, 60 if quick else 250, hot=True)
         settle_broadcasts()
 
-    hot, spread, floor = median_run(runs["hot"]), median_run(runs["spread"]), median_run(runs["healthz"])
+    hot, spread, floor = today["hot"], today["spread"], today["healthz"]
     hot_ok = hot.per_second >= 0.8 * spread.per_second
     return [
         Row(
@@ -123,5 +139,20 @@ def run(quick: bool) -> list[Row]:
             floor.per_second,
             "req/s",
             note=floor.latency_note(),
+        ),
+        *(
+            Row(
+                f"{name}, {GTHREAD_NAME}",
+                gthread[kind].per_second,
+                unit,
+                f"{name}, uvicorn (Procfile)",
+                today[kind].per_second,
+                note=gthread[kind].latency_note(),
+            )
+            for kind, name, unit in (
+                ("hot", "HTTP gifts hot", "gifts/s"),
+                ("spread", "HTTP gifts spread", "gifts/s"),
+                ("healthz", "GET /healthz", "req/s"),
+            )
         ),
     ]

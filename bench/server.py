@@ -44,10 +44,13 @@ class HttpRun(Run):
 
 
 @contextmanager
-def asgi_server(*, workers: int = SERVER_WORKERS, env: dict[str, str] | None = None) -> Iterator[AsgiServer]:
+def asgi_server(
+    *, workers: int = SERVER_WORKERS, env: dict[str, str] | None = None, wsgi_threads: int | None = None
+) -> Iterator[AsgiServer]:
     """uvicorn serving coinsite.asgi against the benchmark database (DATABASE_URL as set by
     prepare_database), production-like: DEBUG off, warnings only, connection pool as in the
-    Procfile."""
+    Procfile. `wsgi_threads`: gunicorn's gthread workers serving coinsite.wsgi instead (plain
+    HTTP only)."""
     from tools.asgi_server import asgi_server as start_server
 
     child_env = {
@@ -59,7 +62,9 @@ def asgi_server(*, workers: int = SERVER_WORKERS, env: dict[str, str] | None = N
         **(env or {}),
     }
     with tempfile.TemporaryDirectory(prefix="bench-uvicorn-") as tmp:
-        with start_server(env=child_env, workers=workers, log=Path(tmp) / "uvicorn.log", fast=True) as server:
+        with start_server(
+            env=child_env, workers=workers, log=Path(tmp) / "server.log", fast=True, wsgi_threads=wsgi_threads
+        ) as server:
             yield server
 
 

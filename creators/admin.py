@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from creators import services
+from creators import permissions, services
 from creators.models import (
     Creator,
     CreatorEarningsDay,
@@ -101,7 +101,7 @@ class CreatorAdmin(ActionAdmin):
     actions = [
         reason_action(
             name="approve_applications",
-            permission="wallet.review_creator",
+            permission=permissions.REVIEW_CREATOR,
             description="Approve selected applications",
             submit="Approve",
             perform=_approve,
@@ -109,29 +109,29 @@ class CreatorAdmin(ActionAdmin):
         ),
         reason_action(
             name="reject_applications",
-            permission="wallet.review_creator",
+            permission=permissions.REVIEW_CREATOR,
             description="Reject selected applications (the applicant sees the reason)",
             submit="Reject",
             perform=_reject,
         ),
         reason_action(
             name="suspend_creators",
-            permission="wallet.suspend_creator",
+            permission=permissions.SUSPEND_CREATOR,
             description="Suspend selected creators",
             submit="Suspend",
             perform=_suspend,
         ),
         reason_action(
             name="reinstate_creators",
-            permission="wallet.suspend_creator",
+            permission=permissions.SUSPEND_CREATOR,
             description="Reinstate selected creators",
             submit="Reinstate",
             perform=_reinstate,
         ),
     ]
 
-    has_review_creator_permission = permission_check("wallet.review_creator")
-    has_suspend_creator_permission = permission_check("wallet.suspend_creator")
+    has_review_creator_permission = permission_check(permissions.REVIEW_CREATOR)
+    has_suspend_creator_permission = permission_check(permissions.SUSPEND_CREATOR)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # viewers apply at /creators/apply/
@@ -166,21 +166,21 @@ class PostAdmin(AuditedChangesAdmin, ActionAdmin):
     actions = [
         reason_action(
             name="hide_posts",
-            permission="wallet.hide_content",
+            permission=permissions.HIDE_CONTENT,
             description="Hide selected posts",
             submit="Hide",
             perform=_hide_or_show(moderation.hide_post, "post_id", "hidden"),
         ),
         reason_action(
             name="show_posts",
-            permission="wallet.hide_content",
+            permission=permissions.HIDE_CONTENT,
             description="Show selected posts again",
             submit="Show",
             perform=_hide_or_show(moderation.show_post, "post_id", "shown again"),
         ),
     ]
 
-    has_hide_content_permission = permission_check("wallet.hide_content")
+    has_hide_content_permission = permission_check(permissions.HIDE_CONTENT)
     fields = [
         "creator",
         "title",
@@ -224,21 +224,21 @@ class MerchItemAdmin(AuditedChangesAdmin, ActionAdmin):
     actions = [
         reason_action(
             name="hide_items",
-            permission="wallet.hide_content",
+            permission=permissions.HIDE_CONTENT,
             description="Hide selected merch items",
             submit="Hide",
             perform=_hide_or_show(moderation.hide_merch_item, "item_id", "hidden"),
         ),
         reason_action(
             name="show_items",
-            permission="wallet.hide_content",
+            permission=permissions.HIDE_CONTENT,
             description="Show selected merch items again",
             submit="Show",
             perform=_hide_or_show(moderation.show_merch_item, "item_id", "shown again"),
         ),
     ]
 
-    has_hide_content_permission = permission_check("wallet.hide_content")
+    has_hide_content_permission = permission_check(permissions.HIDE_CONTENT)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -281,14 +281,14 @@ class OrderAdmin(ReadOnlyAdmin):
         ),
         reason_action(
             name="cancel_orders",
-            permission="wallet.cancel_order",
+            permission=permissions.CANCEL_ORDER,
             description="Cancel selected orders (refund coins, return stock)",
             submit="Cancel orders",
             perform=_cancel_order,
         ),
     ]
 
-    has_cancel_order_permission = permission_check("wallet.cancel_order")
+    has_cancel_order_permission = permission_check(permissions.CANCEL_ORDER)
     has_ship_order_permission = permission_check(SHIP_PERMISSION)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

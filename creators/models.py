@@ -51,6 +51,14 @@ class Creator(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    class Meta:
+        # Staff powers over a creator and their content (hide_content: their posts and merch items).
+        permissions = [
+            ("review_creator", "Can approve and reject creator applications"),
+            ("suspend_creator", "Can suspend and reinstate creators"),
+            ("hide_content", "Can hide and show posts and merch items"),
+        ]
+
     def __str__(self) -> str:
         return f"@{self.handle}"
 
@@ -180,6 +188,10 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(coins__gt=0) & Q(diamonds__lte=models.F("coins")), name="order_amounts_valid"
             ),
+        ]
+        permissions = [
+            ("cancel_order", "Can cancel merch orders (returns the coins)"),
+            ("ship_order", "Can mark other creators' merch orders shipped (releases their escrow)"),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from gifts import chat
+from gifts import chat, permissions
 from gifts.models import ChatMessage, Gift, GiftSend, LiveSession, RoomBan, RoomModerator, RoomRules
 from gifts.moderation import end_live_session_by_staff
 from wallet.models import User
@@ -54,14 +54,14 @@ class LiveSessionAdmin(ActionAdmin):
     actions = [
         reason_action(
             name="end_sessions",
-            permission="wallet.end_live_session",
+            permission=permissions.END_LIVE_SESSION,
             description="End selected live sessions",
             submit="End",
             perform=_end_session,
         )
     ]
 
-    has_end_live_session_permission = permission_check("wallet.end_live_session")
+    has_end_live_session_permission = permission_check(permissions.END_LIVE_SESSION)
 
     @admin.display(description="gifts")
     def gifts(self, session: LiveSession) -> str:
@@ -120,14 +120,14 @@ class ChatMessageAdmin(ActionAdmin):
     actions = [
         reason_action(
             name="delete_messages",
-            permission=chat.STAFF_PERMISSION,
+            permission=permissions.MODERATE_CHAT,
             description="Delete selected chat messages",
             submit="Delete",
             perform=_delete_message,
         )
     ]
 
-    has_moderate_chat_permission = permission_check(chat.STAFF_PERMISSION)
+    has_moderate_chat_permission = permission_check(permissions.MODERATE_CHAT)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -7,6 +7,7 @@ class GiftsConfig(AppConfig):
     def ready(self) -> None:
         from gifts import selectors
         from gifts.models import ChatMessage, LiveSession
+        from gifts.permissions import register_staff_grants
         from wallet.moderation.reports import register_report_target
         from wallet.moderation.selectors import register_dashboard_figures
 
@@ -22,3 +23,4 @@ class GiftsConfig(AppConfig):
             ),
         )
         register_dashboard_figures("gifts", selectors.staff_dashboard_figures)
+        register_staff_grants()

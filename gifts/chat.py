@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from creators.models import Creator
 from gifts import errors as texts
-from gifts import live_updates, selectors
+from gifts import live_updates, permissions, selectors
 from gifts.models import CHAT_MAX_LENGTH, ChatMessage, LiveSession, RoomBan, RoomModerator, RoomRules
 from wallet import errors
 from wallet.models import User
@@ -29,7 +29,6 @@ RATE_LIMIT_MESSAGES = 5
 RATE_LIMIT_SECONDS = 10
 MAX_TIMEOUT_MINUTES = 7 * 24 * 60
 MAX_SLOW_MODE_SECONDS = 3600
-STAFF_PERMISSION = "gifts.moderate_chat"
 
 # A scheme, a www. host, or a dotted name ending in a common top-level domain.
 LINK = re.compile(
@@ -240,7 +239,7 @@ def set_room_rules(
 
 def delete_message_by_staff(*, staff: User, message_id: int, reason: str) -> ChatMessage:
     """Staff delete a reported message from admin: audited, its open reports marked actioned."""
-    audit.require_permission(staff, STAFF_PERMISSION)
+    audit.require_permission(staff, permissions.MODERATE_CHAT)
     reason = audit.require_reason(reason)
     with transaction.atomic():
         message = (

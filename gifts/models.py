@@ -72,6 +72,7 @@ class LiveSession(models.Model):
         indexes = [
             models.Index(fields=["-started_at"], condition=Q(status="live"), name="live_session_live_idx"),
         ]
+        permissions = [("end_live_session", "Can end live sessions")]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.creator})"

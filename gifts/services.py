@@ -3,7 +3,8 @@
 `send_gift` is the hot path (benchmarked). Once the caller has loaded the gift and the
 session (or post) with its creator, a gift is ONE SQL statement: the wallet's posting
 statement (the same one `wallet.services.spend_coins` runs: debit, credit and daily cap)
-wrapped with the GiftSend insert, so both commit together, with no savepoint in autocommit.
+wrapped with the GiftSend insert, so both commit together, with no savepoint in autocommit;
+a replay of the key reads the first GiftSend in that same statement.
 The sender's age is checked in Python before it. The statement names the accounts by kind
 and owner and looks their ids up itself (no per-process cache). After commit the gift is
 queued for the live broadcaster (`gifts.live_updates`), which sends a session's gifts in
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from creators.models import Creator, Post
 from creators.services import stream_keys
-from gifts import live_updates
+from gifts import live_updates, permissions
 from gifts.errors import (
     ALREADY_LIVE,
     COUNT_INVALID,
@@ -174,7 +175,10 @@ def send_gift(
               FROM posted WHERE posted.created
             RETURNING id, created_at
         )
-        SELECT posted.transaction_id, recorded.id, recorded.created_at FROM posted LEFT JOIN recorded ON true
+        SELECT posted.transaction_id, recorded.id, recorded.created_at, prior.id, prior.created_at
+          FROM posted
+          LEFT JOIN recorded ON true
+          LEFT JOIN gifts_giftsend prior ON NOT posted.created AND prior.transaction_id = posted.transaction_id
     """
     params = [
         *posting_params,
@@ -193,12 +197,17 @@ def send_gift(
         raise errors.InsufficientCoins(
             NOT_ENOUGH_COINS, extra={"coins_needed": coins, "coins_url": COINS_URL}
         ) from exc
-    transaction_id, gift_send_id, created_at = rows[0]
+    transaction_id, gift_send_id, created_at, prior_id, prior_created_at = rows[0]
     if gift_send_id is None:
-        # A replay: the first request's gift, recorded with its ledger transaction.
-        return GiftSend.objects.select_related("gift", "sender").get(transaction_id=transaction_id)
-    # The row as inserted, with the objects the caller passed in as its related objects (set
-    # by id and cached directly: the relation setters cost more than the rest of this).
+        # A replay: the first request's gift, recorded with its ledger transaction. The same
+        # statement read it (its ledger reference pins the same gift, count and target), unless
+        # the first request committed while this statement waited on its key: then read it now.
+        if prior_id is None:
+            return GiftSend.objects.select_related("gift", "sender").get(transaction_id=transaction_id)
+        gift_send_id, created_at = prior_id, prior_created_at
+    # The row as inserted (by this request or the first), with the objects the caller passed in
+    # as its related objects (set by id and cached directly: the relation setters cost more
+    # than the rest of this).
     gift_send = GiftSend(
         id=gift_send_id,
         sender_id=sender.pk,
@@ -216,7 +225,7 @@ def send_gift(
     gift_send._state.fields_cache.update(
         sender=sender, creator=creator, gift=gift, session=session, post=post
     )
-    if session is not None:
+    if session is not None and prior_id is None:
         live_updates.broadcast_gift_on_commit(gift_send)
     return gift_send
 
@@ -250,7 +259,7 @@ def start_live_session(
         raise errors.WrongState(ALREADY_LIVE) from exc
 
 
-END_PERMISSION = "wallet.end_live_session"
+END_PERMISSION = permissions.END_LIVE_SESSION
 SESSION_FIELDS = ("status", "ended_at")
 
 

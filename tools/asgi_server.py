@@ -93,17 +93,25 @@ def start_asgi_server(
     workers: int = 1,
     log: Path | None = None,
     fast: bool = False,
+    wsgi_threads: int | None = None,
     timeout: float = 60.0,
 ) -> AsgiServer:
     """uvicorn serving coinsite.asgi on a free loopback port with `env` (default: this
     process's environment) over DEFAULT_ENV; output to `log` (appended) or inherited.
-    `fast`: uvloop and httptools, no access log (what the benchmarks measure)."""
+    `fast`: uvloop and httptools, no access log (what the benchmarks measure).
+    `wsgi_threads`: plain HTTP only (no websockets), from coinsite.wsgi under gunicorn's
+    gthread workers with that many threads each, instead of uvicorn."""
     port = free_port()
     child_env = {**os.environ, **DEFAULT_ENV, **(env or {})}
-    cmd = [sys.executable, "-m", "uvicorn", "coinsite.asgi:application", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--workers", str(workers), "--lifespan", "off", "--log-level", "warning"]
-    if fast:
-        cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    if wsgi_threads is not None:
+        cmd = [sys.executable, "-m", "gunicorn", "coinsite.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+        cmd += ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(wsgi_threads)]
+        cmd += ["--log-level", "warning"]
+    else:
+        cmd = [sys.executable, "-m", "uvicorn", "coinsite.asgi:application", "--host", "127.0.0.1"]
+        cmd += ["--port", str(port), "--workers", str(workers), "--lifespan", "off", "--log-level", "warning"]
+        if fast:
+            cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
     out = open(log, "ab") if log is not None else None  # noqa: SIM115 - the child owns it
     try:
         proc = subprocess.Popen(

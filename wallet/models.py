@@ -704,16 +704,6 @@ class AuditEntry(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "audit entries"
         indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
-        # Staff actions on rows of other apps: declared here, beside the audit log every one of them
-        # writes, so the moderation permissions ship in wallet's migrations.
-        permissions = [
-            ("review_creator", "Can approve and reject creator applications"),
-            ("suspend_creator", "Can suspend and reinstate creators"),
-            ("hide_content", "Can hide and show posts and merch items"),
-            ("end_live_session", "Can end live sessions"),
-            ("cancel_order", "Can cancel merch orders (returns the coins)"),
-            ("ship_order", "Can mark other creators' merch orders shipped (releases their escrow)"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.action} on {self.target_repr or '-'} by {self.actor or 'system'}"

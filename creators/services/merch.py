@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from creators import errors as creator_errors
+from creators import permissions
 from creators.models import Creator, MerchItem, Order
 from creators.services.posts import MAX_PRICE_COINS
 from wallet import errors, idempotency
@@ -29,8 +30,8 @@ from wallet.services import (
 MAX_ORDER_QUANTITY = 10
 MAX_STOCK = 1_000_000
 
-CANCEL_PERMISSION = "wallet.cancel_order"
-SHIP_PERMISSION = "wallet.ship_order"
+CANCEL_PERMISSION = permissions.CANCEL_ORDER
+SHIP_PERMISSION = permissions.SHIP_ORDER
 ORDER_FIELDS = ("status", "cancel_transaction", "release_transaction", "cancelled_at", "shipped_at")
 
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from django.db import models, transaction
 
+from creators import permissions
 from creators.errors import (
     ALREADY_CANCELLED,
     ALREADY_HIDDEN,
@@ -43,7 +44,7 @@ def _for_update(model: type[ModelT], pk: int) -> ModelT:
 
 
 def approve_application(*, creator_id: int, staff: User, note: str = "") -> Creator:
-    audit.require_permission(staff, "wallet.review_creator")
+    audit.require_permission(staff, permissions.REVIEW_CREATOR)
     with transaction.atomic():
         before = audit.snapshot(_for_update(Creator, creator_id), CREATOR_FIELDS)
         creator = approve_creator(creator_id=creator_id, decided_by=staff, reason=note)
@@ -59,7 +60,7 @@ def approve_application(*, creator_id: int, staff: User, note: str = "") -> Crea
 
 
 def reject_application(*, creator_id: int, staff: User, reason: str) -> Creator:
-    audit.require_permission(staff, "wallet.review_creator")
+    audit.require_permission(staff, permissions.REVIEW_CREATOR)
     reason = audit.require_reason(reason)
     with transaction.atomic():
         before = audit.snapshot(_for_update(Creator, creator_id), CREATOR_FIELDS)
@@ -78,7 +79,7 @@ def reject_application(*, creator_id: int, staff: User, reason: str) -> Creator:
 def _set_creator_status(
     *, creator_id: int, staff: User, reason: str, expected: str, status: str, refusal: str, action: str
 ) -> Creator:
-    audit.require_permission(staff, "wallet.suspend_creator")
+    audit.require_permission(staff, permissions.SUSPEND_CREATOR)
     reason = audit.require_reason(reason)
     with transaction.atomic():
         creator = _for_update(Creator, creator_id)
@@ -134,7 +135,7 @@ def _set_hidden(
     model: type[Post] | type[MerchItem], *, pk: int, staff: User, reason: str, hidden: bool
 ) -> Post | MerchItem:
     reason = audit.require_reason(reason)
-    audit.require_permission(staff, "wallet.hide_content")
+    audit.require_permission(staff, permissions.HIDE_CONTENT)
     fields = POST_FIELDS if model is Post else MERCH_FIELDS
     with transaction.atomic():
         row = _for_update(model, pk)

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('creators', '0010_stream_key'),
-        ('gifts', '0003_live_session_creator_fixed'),
+        ('gifts', '0004_end_live_session_permission'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

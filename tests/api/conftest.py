@@ -20,7 +20,7 @@ from creators.models import Creator, MerchItem, Order, Post
 from gifts.catalogue import GIFT_CATALOGUE
 from gifts.models import Gift, LiveSession
 from tests.factories import CreatorFactory
-from wallet.models import AccountDelta, CoinPackage, CoinPurchase, Entry, Transaction, User
+from wallet.models import Account, AccountDelta, CoinPackage, CoinPurchase, Entry, Transaction, User
 from wallet.purchases import checkout
 
 ROLES = ("anonymous", "viewer", "minor", "owner", "other_creator", "staff")
@@ -152,17 +152,12 @@ def api_as() -> Callable[[User | None], APIClient]:
 
 def ledger_snapshot() -> tuple[int, int, int, tuple[tuple[int, int], ...]]:
     """Transactions, entries, pending deltas, and every non-zero account balance (settled plus
-    pending deltas)."""
-    from django.db import connection
+    pending deltas: the SQL function `wallet_balance`)."""
+    from django.db.models import BigIntegerField, F, Func
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT a.id, a.balance + COALESCE(sum(d.amount), 0)
-              FROM wallet_account a LEFT JOIN wallet_accountdelta d ON d.account_id = a.id
-             GROUP BY a.id ORDER BY a.id
-            """
-        )
-        # Accounts are created lazily with nothing on them: only non-zero balances count.
-        balances = tuple((int(pk), int(total)) for pk, total in cursor.fetchall() if total)
+    exact = Account.objects.annotate(
+        exact=Func(F("id"), function="wallet_balance", output_field=BigIntegerField())
+    ).order_by("id")
+    # Accounts are opened with nothing on them: only non-zero balances count.
+    balances = tuple((pk, total) for pk, total in exact.values_list("id", "exact") if total)
     return Transaction.objects.count(), Entry.objects.count(), AccountDelta.objects.count(), balances

@@ -4,31 +4,38 @@ adjustments, running and approving payout batches) and Payout verifier (verifyin
 payout accounts). No group holds a whole money chain (request -> approve -> verify -> pay), so
 minting diamonds for a partner and cashing them out takes three people.
 
+wallet names the groups and grants its own permissions here. Each other app grants its own
+permissions to these groups at start-up (`register_group_permissions`, from its
+`AppConfig.ready`), as `admin.site.register` does, and registers the steps of the money chain
+that it owns (`register_money_chain_step`).
+
 Created by a data migration and kept exactly in step after every migrate (post_migrate: a
-permission added or removed by hand is put back as listed here, so change this file rather than
-the groups)."""
+permission added or removed by hand is put back as listed and registered, so change the code
+rather than the groups)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 from django.db import connections
-from django.db.models import Model, Q
+from django.db.models import Q
 
 MODERATOR = "Moderator"
 FINANCE = "Finance"
 FINANCE_APPROVER = "Finance approver"
 PAYOUT_VERIFIER = "Payout verifier"
 
-# The permissions of the money chains: no default group may hold every step of one.
+# The steps of the money chain that wallet owns; the others are registered by their apps.
 REQUEST_ADJUSTMENT = "wallet.adjust_balance"
 APPROVE_ADJUSTMENT = "wallet.approve_adjustment"
-VERIFY_PAYOUT_ACCOUNT = "creators.verify_payoutaccount"
-PAY_OUT = "creators.approve_payoutbatch"
-MONEY_CHAIN = (REQUEST_ADJUSTMENT, APPROVE_ADJUSTMENT, VERIFY_PAYOUT_ACCOUNT, PAY_OUT)
+# Every step of the money chain, in order: no default group may hold them all.
+MONEY_CHAIN: list[str] = [REQUEST_ADJUSTMENT, APPROVE_ADJUSTMENT]
 
+# Each group's permissions as "app_label.codename": wallet's own here, the other apps' added by
+# register_group_permissions.
 GROUP_PERMISSIONS: dict[str, list[str]] = {
     MODERATOR: [
         "wallet.view_user",
@@ -37,16 +44,6 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "wallet.view_report",
         "wallet.handle_report",
         "wallet.view_auditentry",
-        "wallet.review_creator",
-        "wallet.suspend_creator",
-        "wallet.hide_content",
-        "wallet.end_live_session",
-        "creators.view_creator",
-        "creators.view_post",
-        "creators.view_merchitem",
-        "gifts.view_gift",
-        "gifts.view_livesession",
-        "gifts.view_giftsend",
     ],
     FINANCE: [
         "wallet.view_user",
@@ -73,15 +70,6 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "wallet.view_adjustmentrequest",
         REQUEST_ADJUSTMENT,
         "wallet.view_auditentry",
-        "wallet.cancel_order",
-        "wallet.ship_order",
-        "creators.view_creator",
-        "creators.view_order",
-        "creators.view_merchitem",
-        "creators.view_unlock",
-        "creators.view_creatorearningsday",
-        "creators.view_creatorsupporter",
-        "gifts.view_giftsend",
     ],
     FINANCE_APPROVER: [
         "wallet.view_user",
@@ -91,45 +79,54 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "wallet.view_adjustmentrequest",
         APPROVE_ADJUSTMENT,
         "wallet.view_auditentry",
-        "creators.view_creator",
-        PAY_OUT,
     ],
     PAYOUT_VERIFIER: [
         "wallet.view_user",
         "wallet.view_auditentry",
-        "creators.view_creator",
-        VERIFY_PAYOUT_ACCOUNT,
     ],
 }
 
-# The finance groups also see the creators app's payout models, whatever they are named
-# (PayoutBatch, Payout, PayoutAccount, ...), once they exist.
-PAYOUT_MODELS = ("creators", "payout")
-PAYOUT_VIEWERS = (FINANCE, FINANCE_APPROVER, PAYOUT_VERIFIER)
+
+def register_group_permissions(group_name: str, labels: Iterable[str]) -> None:
+    """Grant `labels` ("app_label.codename") to the default group `group_name` from now on: the
+    groups are brought in step after the next migrate (or at once with sync_after_migrate)."""
+    if group_name not in GROUP_PERMISSIONS:
+        raise ValueError(f"{group_name!r} is not a default staff group: {sorted(GROUP_PERMISSIONS)}")
+    granted = GROUP_PERMISSIONS[group_name]
+    for label in labels:
+        _check_label(label)
+        if label not in granted:
+            granted.append(label)
 
 
-def sync_after_migrate(*, apps: Any = global_apps, using: str = "default", **_: Any) -> None:
-    """post_migrate: grant permissions of models added since (payouts), and recreate the groups
-    after a test harness's flush emptied auth_group."""
+def register_money_chain_step(label: str) -> None:
+    """Add a step ("app_label.codename") to the end of the money chain that no default group may
+    hold whole."""
+    _check_label(label)
+    if label not in MONEY_CHAIN:
+        MONEY_CHAIN.append(label)
+
+
+def _check_label(label: str) -> None:
+    app_label, _, codename = label.partition(".")
+    if not app_label or not codename:
+        raise ValueError(f"A permission is named 'app_label.codename', not {label!r}.")
+
+
+def sync_after_migrate(*, apps: Any = global_apps, using: str = "default", **signal: Any) -> None:
+    """post_migrate: grant permissions added since (a new model's, or one an app registered),
+    take back what is no longer listed, and recreate the groups after a test harness's flush
+    emptied auth_group."""
     if "wallet_auditentry" not in connections[using].introspection.table_names():
         return  # migrated back before the moderation migrations: no groups
     from django.contrib.auth.models import Group, Permission
 
-    ensure_staff_groups(permission_model=Permission, group_model=Group, apps=apps, using=using)
-
-
-def ensure_staff_groups(
-    *, permission_model: type[Model], group_model: type[Model], apps: Any, using: str
-) -> None:
-    """Create the groups and grant what exists of their permissions; the models are the current
-    ones, or a migration's historical ones with its `apps`."""
-    Permission: Any = permission_model
-    Group: Any = group_model
     wallet_permissions = Permission.objects.using(using).filter(content_type__app_label="wallet")
     if not wallet_permissions.filter(codename="refund_purchase").exists():
         # The refund permission was renamed: whoever held it keeps it.
         wallet_permissions.filter(codename="refund_coinpurchase").update(codename="refund_purchase")
-    # Permissions are normally created after migrate (post_migrate); the groups need them now.
+    # post_migrate creates each app's permissions when it reaches that app (the apps after wallet
+    # only after this receiver); the groups need them now.
     for config in global_apps.get_app_configs():
         create_permissions(config, verbosity=0, using=using, apps=apps)
     for name, labels in GROUP_PERMISSIONS.items():
@@ -138,13 +135,6 @@ def ensure_staff_groups(
         for label in labels:
             app_label, codename = label.split(".", 1)
             wanted |= Q(content_type__app_label=app_label, codename=codename)
-        if name in PAYOUT_VIEWERS:
-            app_label, prefix = PAYOUT_MODELS
-            wanted |= Q(
-                content_type__app_label=app_label,
-                content_type__model__startswith=prefix,
-                codename__startswith="view_",
-            )
         granted = Permission.objects.using(using).filter(wanted)
         group.permissions.add(*granted)
         # Exactly as listed: what an earlier version granted (Finance approving) is taken back.

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from creators import permissions
 from creators.models import Creator, PayoutAccount
 from creators.payout_providers import configured_provider
 from creators.payouts import errors as payout_errors
@@ -51,7 +52,7 @@ def connect_payout_account(*, creator: Creator, destination: str = "") -> Payout
         raise errors.InvalidRequest(payout_errors.DESTINATION_TAKEN) from exc
 
 
-VERIFY_PERMISSION = "creators.verify_payoutaccount"
+VERIFY_PERMISSION = permissions.VERIFY_PAYOUT_ACCOUNT
 ACCOUNT_FIELDS = ("status", "status_reason", "verified_by", "provider", "destination")
 
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from coinsite.tasks import enqueue_on_commit
+from creators import permissions
 from creators.models import Payout, PayoutBatch
 from creators.payouts import errors as payout_errors
 from wallet import errors
@@ -131,7 +132,7 @@ def lock_batch(batch_id: int) -> PayoutBatch:
     return batch
 
 
-APPROVE_PERMISSION = "creators.approve_payoutbatch"
+APPROVE_PERMISSION = permissions.APPROVE_PAYOUT_BATCH
 BATCH_FIELDS = ("status", "decided_by", "decision_reason")
 
 

@@ -1,11 +1,14 @@
 """The default staff groups come from a data migration with least privilege, are kept exactly as
-`wallet.moderation.groups` lists them, and are recreated after a flush (post_migrate)."""
+`wallet.moderation.groups` lists them with what creators and gifts register, and are recreated
+after a flush (post_migrate)."""
 
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 
+from creators.permissions import APPROVE_PAYOUT_BATCH as PAY_OUT
+from creators.permissions import VERIFY_PAYOUT_ACCOUNT
 from wallet.moderation.groups import (
     APPROVE_ADJUSTMENT,
     FINANCE,
@@ -13,10 +16,9 @@ from wallet.moderation.groups import (
     GROUP_PERMISSIONS,
     MODERATOR,
     MONEY_CHAIN,
-    PAY_OUT,
     PAYOUT_VERIFIER,
     REQUEST_ADJUSTMENT,
-    VERIFY_PAYOUT_ACCOUNT,
+    register_group_permissions,
     sync_after_migrate,
 )
 
@@ -25,16 +27,16 @@ pytestmark = pytest.mark.django_db
 MODERATOR_ONLY = {
     "wallet.freeze_wallet",
     "wallet.handle_report",
-    "wallet.hide_content",
-    "wallet.suspend_creator",
-    "wallet.end_live_session",
-    "wallet.review_creator",
+    "creators.hide_content",
+    "creators.suspend_creator",
+    "gifts.end_live_session",
+    "creators.review_creator",
 }
 FINANCE_ONLY = {
     "wallet.refund_purchase",
     "wallet.adjust_balance",
     "wallet.resolve_reconciliation_issue",
-    "wallet.cancel_order",
+    "creators.cancel_order",
 }
 # Pairs that four eyes keep apart: one group holding both would let one person do both steps.
 SEPARATED = [(REQUEST_ADJUSTMENT, APPROVE_ADJUSTMENT), (VERIFY_PAYOUT_ACCOUNT, PAY_OUT)]
@@ -52,6 +54,10 @@ def test_moderators_moderate_and_finance_moves_money_and_neither_does_both(moder
     assert not any(moderator.has_perm(p) for p in FINANCE_ONLY)
     assert finance.has_perms(FINANCE_ONLY)
     assert not any(finance.has_perm(p) for p in MODERATOR_ONLY)
+
+
+def test_the_money_chain_is_request_approve_verify_pay_with_the_steps_creators_registered():
+    assert MONEY_CHAIN == [REQUEST_ADJUSTMENT, APPROVE_ADJUSTMENT, VERIFY_PAYOUT_ACCOUNT, PAY_OUT]
 
 
 def test_every_money_chain_permission_exists_and_is_held_by_some_default_group():
@@ -111,3 +117,20 @@ def test_the_groups_come_back_after_a_flush_empties_them():
     assert (
         Group.objects.get(name=PAYOUT_VERIFIER).permissions.filter(codename="verify_payoutaccount").exists()
     )
+
+
+def test_the_grants_creators_and_gifts_register_reach_the_groups(moderator, finance):
+    assert moderator.has_perms(["creators.view_merchitem", "gifts.view_livesession"])
+    assert finance.has_perms(["creators.view_payoutbatch", "creators.view_payout", "gifts.view_giftsend"])
+    assert {label.split(".")[0] for labels in GROUP_PERMISSIONS.values() for label in labels} == {
+        "wallet",
+        "creators",
+        "gifts",
+    }
+
+
+def test_only_a_default_group_and_a_named_permission_can_be_registered():
+    with pytest.raises(ValueError, match="not a default staff group"):
+        register_group_permissions("Everyone", ["wallet.freeze_wallet"])
+    with pytest.raises(ValueError, match="app_label.codename"):
+        register_group_permissions(MODERATOR, ["freeze_wallet"])

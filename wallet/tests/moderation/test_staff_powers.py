@@ -191,9 +191,9 @@ def test_staff_without_the_view_permission_read_no_premium_content_they_did_not_
 
 
 def test_the_default_groups_hold_the_staff_powers_they_need(finance, moderator):
-    assert finance.has_perms(["wallet.cancel_order", "wallet.ship_order"])
-    assert moderator.has_perms(["wallet.end_live_session", "creators.view_post"])
-    assert not finance.has_perm("wallet.end_live_session") and not moderator.has_perm("wallet.ship_order")
+    assert finance.has_perms(["creators.cancel_order", "creators.ship_order"])
+    assert moderator.has_perms(["gifts.end_live_session", "creators.view_post"])
+    assert not finance.has_perm("gifts.end_live_session") and not moderator.has_perm("creators.ship_order")
 
 
 def test_the_moderation_services_refuse_staff_without_the_actions_permission_whoever_calls_them(
