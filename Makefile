@@ -51,7 +51,7 @@ chromium:  ## install Debian's chromium (and an emoji font for the gift icons) f
 	PKGS="chromium fonts-noto-color-emoji"
 	$$SUDO apt-get install -y $$PKGS || { $$SUDO apt-get update && $$SUDO apt-get install -y $$PKGS; }
 
-media:  ## install the live video tools (Debian's nginx-light, libnginx-mod-rtmp, ffmpeg) and hls.js from npm
+media:  ## install the live video tools (Debian's nginx-light, libnginx-mod-rtmp, ffmpeg) and, from npm, hls.js and axe-core (for the accessibility tests)
 	@SUDO=; if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi
 	export DEBIAN_FRONTEND=noninteractive
 	PKGS="nginx-light libnginx-mod-rtmp ffmpeg"

@@ -7,8 +7,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from gifts import permissions
-from gifts.models import Gift, GiftSend, LiveSession
+from gifts import chat, permissions
+from gifts.models import ChatMessage, Gift, GiftSend, LiveSession, RoomBan, RoomModerator, RoomRules
 from gifts.moderation import end_live_session_by_staff
 from wallet.models import User
 from wallet.moderation.admin_actions import ActionAdmin, AuditedChangesAdmin, permission_check, reason_action
@@ -99,3 +99,59 @@ class GiftSendAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def _delete_message(message: ChatMessage, staff: User, data: dict[str, Any]) -> str:
+    chat.delete_message_by_staff(staff=staff, message_id=message.pk, reason=data["reason"])
+    return f"Message #{message.pk}: deleted."
+
+
+@admin.register(ChatMessage)
+class ChatMessageAdmin(ActionAdmin):
+    """Read-only: staff delete a reported message with the audited action (every open page drops it)."""
+
+    list_display = ["id", "created_at", "author", "session", "text", "deleted_at", "deleted_by"]
+    list_filter = ["created_at"]
+    search_fields = ["=id", "=session__id", "author__email", "text"]
+    list_select_related = ["author", "session", "deleted_by"]
+    readonly_fields = ["session", "author", "text", "created_at", "deleted_at", "deleted_by"]
+    date_hierarchy = "created_at"
+
+    actions = [
+        reason_action(
+            name="delete_messages",
+            permission=permissions.MODERATE_CHAT,
+            description="Delete selected chat messages",
+            submit="Delete",
+            perform=_delete_message,
+        )
+    ]
+
+    has_moderate_chat_permission = permission_check(permissions.MODERATE_CHAT)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(RoomRules)
+class RoomRulesAdmin(admin.ModelAdmin):
+    list_display = ["creator", "slow_mode_seconds", "links_allowed"]
+    raw_id_fields = ["creator"]
+
+
+@admin.register(RoomModerator)
+class RoomModeratorAdmin(admin.ModelAdmin):
+    list_display = ["creator", "user", "appointed_at"]
+    raw_id_fields = ["creator", "user"]
+
+
+@admin.register(RoomBan)
+class RoomBanAdmin(admin.ModelAdmin):
+    list_display = ["creator", "user", "until", "by", "created_at"]
+    raw_id_fields = ["creator", "user", "by"]

@@ -57,3 +57,20 @@ class StartLiveForm(forms.Form):
         if (data.get("goal_gift") is None) != (data.get("goal_count") is None) and not self.errors:
             self.add_error("goal_count", GOAL_INCOMPLETE)
         return data
+
+
+class RoomRulesForm(forms.Form):
+    slow_mode_seconds = forms.IntegerField(
+        min_value=0,
+        max_value=3600,
+        initial=0,
+        label="Slow mode (seconds)",
+        help_text="Each viewer may send one message this often; 0 turns slow mode off. Moderators are exempt.",
+    )
+    links_allowed = forms.BooleanField(required=False, label="Allow links in chat")
+    blocked_words = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Blocked words",
+        help_text="One word or phrase a line; messages containing one are refused.",
+    )

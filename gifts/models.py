@@ -11,6 +11,8 @@ from wallet.models import Transaction
 # The largest combo (gifts of one kind sent at once) and the largest live-session goal.
 MAX_COMBO = 9_999
 MAX_GOAL_COUNT = 1_000_000
+# From this price a gift takes over the live video area when it is sent (Money Gun and up).
+BIG_GIFT_COINS = 500
 
 
 class Gift(models.Model):
@@ -29,6 +31,12 @@ class Gift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.emoji} {self.name} ({self.coins} coins)".strip()
+
+    @property
+    def animation_tier(self) -> str:
+        """How the live page animates it: "big" gifts take over the video area, "small" ones
+        slide into the feed."""
+        return "big" if self.coins >= BIG_GIFT_COINS else "small"
 
 
 class LiveSession(models.Model):
@@ -143,3 +151,113 @@ class GiftSend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gift.name} x{self.count} from {self.sender} to {self.creator}"
+
+
+# ---------------------------------------------------------------- the live room (chat and moderation)
+
+CHAT_MAX_LENGTH = 200
+
+
+class ChatMessage(models.Model):
+    """A viewer's message in a live session's chat. Stored so it can be reported and moderated;
+    a deleted message keeps its row (reports and the audit trail point at it) but is shown to no one."""
+
+    id = models.BigAutoField(primary_key=True)
+    session = models.ForeignKey(
+        LiveSession, on_delete=models.PROTECT, related_name="chat_messages", db_index=False
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="chat_messages", db_index=False
+    )
+    text = models.CharField(max_length=CHAT_MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            # varchar(200) bounds the length; a message is never blank.
+            models.CheckConstraint(condition=Q(text__regex=r"\S"), name="chat_message_not_blank"),
+        ]
+        indexes = [
+            # The room's recent history (newest first) and the author's recent messages (rate limit).
+            models.Index(fields=["session", "id"], name="chat_message_session_idx"),
+            models.Index(fields=["author", "created_at"], name="chat_message_author_idx"),
+        ]
+        permissions = [("moderate_chat", "Can delete chat messages as staff")]
+
+    def __str__(self) -> str:
+        return f"{self.author.public_name} in “{self.session.title}”: {self.text}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class RoomRules(models.Model):
+    """What a creator allows in the chat of their live sessions."""
+
+    creator = models.OneToOneField(
+        Creator, on_delete=models.CASCADE, related_name="room_rules", primary_key=True
+    )
+    slow_mode_seconds = models.PositiveIntegerField(default=0)
+    links_allowed = models.BooleanField(default=False)
+    blocked_words = models.TextField(
+        blank=True, help_text="One word or phrase a line; matched case-insensitively."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(slow_mode_seconds__lte=3600), name="room_rules_slow_mode_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Room rules of {self.creator}"
+
+
+class RoomModerator(models.Model):
+    """A viewer the creator appointed to moderate the chat of their live sessions."""
+
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="room_moderators")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    appointed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["creator", "user"], name="room_moderator_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} moderates {self.creator}"
+
+
+class RoomBan(models.Model):
+    """A user kept out of a creator's chat: until a time (a timeout) or for good (`until` empty)."""
+
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="room_bans")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    until = models.DateTimeField(null=True, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["creator", "user"], name="room_ban_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {'banned' if self.until is None else 'timed out'} by {self.creator}"
+
+
+class OverlayKey(models.Model):
+    """The secret in a creator's OBS overlay URL (`/overlay/<key>/`), stored as its SHA-256: the URL
+    is shown once, when it is issued; issuing a new one makes the old URL stop working."""
+
+    creator = models.OneToOneField(
+        Creator, on_delete=models.CASCADE, related_name="overlay_key", primary_key=True
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Overlay of {self.creator}"

@@ -7,11 +7,19 @@ from __future__ import annotations
 from wallet.moderation import groups
 
 END_LIVE_SESSION = "gifts.end_live_session"
+MODERATE_CHAT = "gifts.moderate_chat"  # staff delete reported chat messages (gifts.chat)
 
 
 def register_staff_grants() -> None:
     groups.register_group_permissions(
         groups.MODERATOR,
-        [END_LIVE_SESSION, "gifts.view_gift", "gifts.view_livesession", "gifts.view_giftsend"],
+        [
+            END_LIVE_SESSION,
+            MODERATE_CHAT,
+            "gifts.view_gift",
+            "gifts.view_livesession",
+            "gifts.view_giftsend",
+            "gifts.view_chatmessage",
+        ],
     )
     groups.register_group_permissions(groups.FINANCE, ["gifts.view_giftsend"])

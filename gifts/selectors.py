@@ -11,14 +11,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 
 from coinsite.db import prepared_cursor
-from gifts.models import Gift, GiftSend, LiveSession
+from creators.models import Creator
+from gifts.models import ChatMessage, Gift, GiftSend, LiveSession, RoomBan, RoomModerator, RoomRules
 from wallet.models import public_name
 
 BOARD_SIZE = 5
 FEED_SIZE = 30
+CHAT_HISTORY_SIZE = 50  # what a page that joins late is shown of the chat
 
 
 @dataclass(frozen=True)
@@ -174,3 +177,43 @@ def session_states(sessions: list[LiveSession], *, board_size: int = BOARD_SIZE)
         ]
         states[session.pk] = SessionState(version=version, total_coins=total_coins, goal=goal, board=board)
     return states
+
+
+# ---------------------------------------------------------------- the live room
+
+
+def recent_chat(*, session_id: int, limit: int = CHAT_HISTORY_SIZE) -> list[ChatMessage]:
+    """The session's latest messages that are not deleted, newest first."""
+    return list(
+        ChatMessage.objects.select_related("author")
+        .filter(session_id=session_id, deleted_at__isnull=True)
+        .order_by("-id")[:limit]
+    )
+
+
+def room_rules(*, creator_id: int) -> RoomRules:
+    """The creator's chat rules; the defaults (no slow mode, no links, no blocked words) if never set."""
+    return RoomRules.objects.filter(creator_id=creator_id).first() or RoomRules(creator_id=creator_id)
+
+
+def blocked_words(rules: RoomRules) -> list[str]:
+    return [w.strip().casefold() for w in rules.blocked_words.splitlines() if w.strip()]
+
+
+def can_moderate(*, user: object, creator: Creator) -> bool:
+    """The creator and the moderators they appointed moderate the chat of the creator's rooms."""
+    user_id = getattr(user, "pk", None)
+    if user_id is None or not getattr(user, "is_authenticated", False):
+        return False
+    return (
+        user_id == creator.user_id or RoomModerator.objects.filter(creator=creator, user_id=user_id).exists()
+    )
+
+
+def active_ban(*, creator_id: int, user_id: int) -> RoomBan | None:
+    """The ban or the running timeout that keeps the user out of the creator's chat, if any."""
+    return (
+        RoomBan.objects.filter(creator_id=creator_id, user_id=user_id)
+        .filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
+        .first()
+    )

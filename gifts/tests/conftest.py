@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis
+from django.conf import settings
 
 from creators.models import Creator, Post
 from gifts import live_updates, services
@@ -48,8 +50,22 @@ def make_session(rose: Gift) -> Callable[..., LiveSession]:
 
 
 @pytest.fixture
-def live_session(creator: Creator, make_session: Callable[..., LiveSession]) -> LiveSession:
+def live_session(
+    creator: Creator, make_session: Callable[..., LiveSession], _fresh_room_counters: None
+) -> LiveSession:
     return make_session(creator)
+
+
+@pytest.fixture
+def _fresh_room_counters() -> None:
+    """Each test database numbers its sessions from 1 again: forget the viewers and likes that
+    earlier runs counted in Redis under the same session ids (`gifts.presence`)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "coinsite")
+    keys = list(client.scan_iter(match=f"{prefix}:live:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ from django.db import connections
 
 from coinsite.asgi import application
 from creators.models import Creator
-from gifts import live_events, live_updates, selectors, services
-from gifts.models import Gift, GiftSend, LiveSession
+from gifts import consumers, live_events, live_updates, presence, selectors, services
+from gifts import errors as texts
+from gifts.models import ChatMessage, Gift, GiftSend, LiveSession
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
 
@@ -45,10 +46,15 @@ class LiveSocket(ApplicationCommunicator):
         assert response["type"] == "websocket.accept"
         return True, None
 
-    async def receive_json_from(self, timeout: float = 1) -> Any:
-        response = await self.receive_output(timeout)
-        assert response["type"] == "websocket.send", response
-        return json.loads(response["text"])
+    async def receive_json_from(self, timeout: float = 1, *, presence: bool = False) -> Any:
+        """The next event; viewer-count updates (a `room` event with nothing else) are skipped
+        unless `presence`."""
+        while True:
+            response = await self.receive_output(timeout)
+            assert response["type"] == "websocket.send", response
+            event = json.loads(response["text"])
+            if presence or not is_presence_only(event):
+                return event
 
     async def send_json_to(self, data: Any) -> None:
         await self.send_input({"type": "websocket.receive", "text": json.dumps(data)})
@@ -56,6 +62,24 @@ class LiveSocket(ApplicationCommunicator):
     async def disconnect(self, code: int = 1000, timeout: float = 1) -> None:
         await self.send_input({"type": "websocket.disconnect", "code": code})
         await self.wait(timeout)
+
+
+def is_presence_only(event: dict[str, Any]) -> bool:
+    return (
+        event["type"] == "room"
+        and not event["chat"]
+        and not event["deleted"]
+        and not event["kept_out"]
+        and event["likes"] is None
+    )
+
+
+async def only_presence(page: LiveSocket, timeout: float = 0.3) -> bool:
+    """Nothing but viewer-count updates arrives within `timeout`."""
+    while not await page.receive_nothing(timeout=timeout):
+        if not is_presence_only(await page.receive_json_from(timeout=0.1, presence=True)):
+            return False
+    return True
 
 
 def run_scenario(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -123,7 +147,14 @@ def test_a_live_page_gets_a_snapshot_then_every_gift_with_goal_and_board_then_th
             {
                 "id": sent.pk,
                 "sender": "Viewer One",
-                "gift": {"id": doughnut.pk, "name": "Doughnut", "emoji": "🍩", "coins": 30, "image": ""},
+                "gift": {
+                    "id": doughnut.pk,
+                    "name": "Doughnut",
+                    "emoji": "🍩",
+                    "coins": 30,
+                    "image": "",
+                    "tier": "small",
+                },
                 "count": 3,
                 "coins": 90,
                 "created_at": sent.created_at.isoformat(),
@@ -158,11 +189,12 @@ def test_a_socket_for_an_unknown_session_is_refused(db: None) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pages_only_listen(viewer: Any, live_session: LiveSession, rose: Gift) -> None:
+def test_pages_cannot_send_gifts_over_the_socket(viewer: Any, live_session: LiveSession, rose: Gift) -> None:
     async def scenario() -> None:
         page = socket(live_session.pk)
         assert (await page.connect(timeout=5))[0]
         await page.receive_json_from(timeout=5)
+        assert (await page.receive_json_from(timeout=2, presence=True))["viewers"] == 1
         await page.send_json_to({"type": "gift", "gift": rose.pk, "count": 1000})
         assert await page.receive_nothing(timeout=0.3)
         await page.disconnect()
@@ -305,3 +337,81 @@ def test_session_states_of_many_sessions_in_one_query_equal_each_session_alone(
     )
     assert states[other_creator.pk].version == 4 and states[other_creator.pk].total_coins == 120
     assert states[quiet.pk].version == 0 and states[quiet.pk].board == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_thousand_like_taps_cost_a_handful_of_events_and_counter_writes(
+    live_session: LiveSession,
+) -> None:
+    taps = 10_000
+    tappers = taps // consumers.LIKE_BURST  # each taps its whole burst allowance
+
+    async def scenario() -> None:
+        pages = [socket(live_session.pk) for _ in range(tappers)]
+        for p in pages:
+            assert (await p.connect(timeout=5))[0]
+        page = pages[0]
+        assert (await page.receive_json_from(timeout=5))["likes"] == 0
+        started = time.monotonic()
+        for _ in range(consumers.LIKE_BURST // 10):  # a page sends its taps summed: ten per message here
+            for p in pages:
+                await p.send_json_to({"type": "like", "taps": 10})
+        events: list[dict[str, Any]] = []
+        while not events or events[-1]["likes"] != taps:
+            event = await page.receive_json_from(timeout=3)
+            assert event["type"] == "room", event
+            events.append(event)
+        elapsed = time.monotonic() - started
+        # One event per batch: at most one per flush interval, never one per tap or per message.
+        assert len(events) <= elapsed / live_updates.FLUSH_INTERVAL + 2, (len(events), elapsed)
+        assert [e["likes"] for e in events] == sorted(e["likes"] for e in events)
+        for p in pages:
+            await p.disconnect()
+
+    run_scenario(scenario)
+    assert presence.like_count(live_session.pk) == taps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_page_cannot_tap_more_than_its_burst_and_rate(live_session: LiveSession) -> None:
+    async def scenario() -> None:
+        page = socket(live_session.pk)
+        assert (await page.connect(timeout=5))[0]
+        await page.receive_json_from(timeout=5)
+        started = time.monotonic()
+        for _ in range(20):
+            await page.send_json_to({"type": "like", "taps": 100})
+        elapsed = time.monotonic() - started
+        event = await page.receive_json_from(timeout=2)
+        while await page.receive_nothing(timeout=0.3) is False:
+            event = await page.receive_json_from(timeout=1)
+        most = consumers.LIKE_BURST + elapsed * consumers.LIKES_PER_SECOND + 1
+        assert consumers.LIKE_BURST <= event["likes"] <= most, (event, elapsed)
+        await page.disconnect()
+
+    run_scenario(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_visitor_who_is_not_signed_in_is_told_to_sign_in_to_chat(live_session: LiveSession) -> None:
+    async def scenario() -> None:
+        page, other = socket(live_session.pk), socket(live_session.pk)
+        for p in (page, other):
+            assert (await p.connect(timeout=5))[0]
+            await p.receive_json_from(timeout=5)
+        await page.send_json_to({"type": "chat", "text": "hi"})
+        refused = await page.receive_json_from(timeout=2)
+        assert refused == {
+            "type": "chat_refused",
+            "message": texts.SIGN_IN_TO_CHAT,
+            "code": "sign_in",
+            "extra": {"action": "chat"},
+        }
+        await page.send_json_to({"type": "delete", "message": "1"})
+        assert (await page.receive_json_from(timeout=2))["message"] == texts.UNKNOWN_ROOM_ACTION
+        assert await only_presence(other)  # a refusal goes to its page alone
+        for p in (page, other):
+            await p.disconnect()
+
+    run_scenario(scenario)
+    assert not ChatMessage.objects.exists()

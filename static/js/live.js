@@ -48,6 +48,7 @@
     var self = this;
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(scheme + window.location.host + this.path);
+    this.ws = ws;
     // A handshake the server never finishes (its Redis hung) must not leave the page waiting.
     var watchdog = window.setTimeout(function () {
       if (ws.readyState === WebSocket.CONNECTING) { ws.close(); }
@@ -75,15 +76,39 @@
     };
   };
 
+  // Send a JSON message to the server over the page's websocket (chat, likes, heartbeats);
+  // false when it is not open.
+  LivePage.prototype.send = function (obj) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) { return false; }
+    this.ws.send(JSON.stringify(obj));
+    return true;
+  };
+
+  // The room (chat, likes, viewers, gift animations) is static/js/chat.js, loaded after this
+  // file: created on the first event, by when every deferred script has run.
+  LivePage.prototype.roomView = function () {
+    if (!this.room && window.CoinSiteRoom) { this.room = new window.CoinSiteRoom(this.root, this); }
+    return this.room || null;
+  };
+
   LivePage.prototype.handle = function (msg) {
-    var i;
+    var i, room = this.roomView();
     if (msg.type === "snapshot") {
       for (i = msg.feed.length - 1; i >= 0; i--) { this.addGift(msg.feed[i]); }
       this.applyState(msg.state);
       if (msg.status === "ended") { this.markEnded(); }
+      if (room) { room.snapshot(msg); }
     } else if (msg.type === "gifts") {
       for (i = 0; i < msg.gift_sends.length; i++) { this.addGift(msg.gift_sends[i]); }
       this.applyState(msg.state);  // null during a burst: a "state" event follows
+      if (room) {
+        room.gifts(msg.gift_sends);
+        if (msg.room) { room.apply(msg.room); }
+      }
+    } else if (msg.type === "room") {
+      if (room) { room.apply(msg); }
+    } else if (msg.type === "chat_refused") {
+      if (room) { room.refused(msg); }
     } else if (msg.type === "state") {
       this.applyState(msg.state);
     } else if (msg.type === "ended") {
@@ -130,7 +155,8 @@
     if (this.board) {
       while (this.board.firstChild) { this.board.removeChild(this.board.firstChild); }
       if (!s.board.length) { this.board.appendChild(node("li", "empty", "No gifts yet.")); }
-      for (var i = 0; i < s.board.length; i++) {
+      var size = parseInt(this.board.getAttribute("data-board-size") || "0", 10) || s.board.length;
+      for (var i = 0; i < Math.min(size, s.board.length); i++) {
         var li = node("li");
         li.appendChild(node("span", "who", s.board[i].name));
         li.appendChild(document.createTextNode(" "));
@@ -142,6 +168,7 @@
 
   LivePage.prototype.markEnded = function () {
     this.ended = true;
+    if (this.room) { this.room.ended(); }
     this.root.setAttribute("data-status", "ended");
     var badge = this.root.querySelector("[data-live-status]");
     if (badge) { badge.textContent = "Ended"; badge.classList.add("ended"); }

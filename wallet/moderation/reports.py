@@ -36,9 +36,13 @@ REPORT_FIELDS = ("status", "handled_by", "resolution_note")
 
 
 def _owner_id(target: models.Model) -> int | None:
-    """The user a target belongs to: a user is their own; posts and sessions belong to their creator."""
+    """The user a target belongs to: a user is their own; a chat message is its author's; posts
+    and sessions belong to their creator."""
     if isinstance(target, User):
         return target.pk
+    author_id = getattr(target, "author_id", None)
+    if author_id is not None:
+        return int(author_id)
     creator: Any = getattr(target, "creator", None)
     return getattr(creator, "user_id", None)
 
