@@ -544,17 +544,56 @@ def issue_coins(
     memo: str = "",
 ) -> PostedTransaction:
     """Credit a viewer with newly issued coins (a paid purchase, a staff grant, demo data)."""
+    posting = issuing_posting(
+        user_id=user.pk,
+        coins=coins,
+        idempotency_key=idempotency_key,
+        kind=kind,
+        reference=reference,
+        memo=memo,
+    )
+    return post_transaction(
+        kind=posting.kind,
+        legs=posting.legs,
+        idempotency_key=posting.idempotency_key,
+        reference=posting.reference,
+        memo=posting.memo,
+    )
+
+
+def issuing_posting(
+    *,
+    user_id: int,
+    coins: int,
+    idempotency_key: str,
+    kind: str = Transaction.Kind.PURCHASE,
+    reference: str = "",
+    memo: str = "",
+    coin_account: int | None = None,
+) -> Posting:
+    """The transaction `issue_coins` posts, for `post_transactions` (many credits in one round
+    trip); `coin_account` is the viewer's coin account id when the caller has looked it up."""
     if not isinstance(coins, int) or coins <= 0:
         raise errors.InvalidRequest(errors.COINS_NOT_POSITIVE)
-    return post_transaction(
+    return Posting(
         kind=kind,
         legs=[
             Leg(system_account_id(Account.Kind.COIN_ISSUANCE, Unit.COIN), -coins),
-            Leg(coin_account_id(user_id=user.pk), coins),
+            Leg(coin_account if coin_account is not None else coin_account_id(user_id=user_id), coins),
         ],
         idempotency_key=idempotency_key,
         reference=reference,
         memo=memo,
+    )
+
+
+def coin_account_ids(*, user_ids: Sequence[int]) -> dict[int, int]:
+    """The coin account id of each of these users that has one, by user id (one query)."""
+    key = coin_key(0)
+    return dict(
+        Account.objects.filter(kind=key.kind, unit=key.unit, owner_id__in=set(user_ids)).values_list(
+            "owner_id", "pk"
+        )
     )
 
 

@@ -13,6 +13,7 @@ RECEIVABLE +outstanding).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Sum
@@ -82,6 +83,23 @@ def claw_back(
         if not wallet.frozen:
             services.set_frozen(account=wallet, frozen=True, reason=errors.WALLET_FROZEN_FOR_RECEIVABLE)
     return Clawback(taken=taken, owed=owed)
+
+
+def users_with_receivables(*, user_ids: Sequence[int]) -> set[int]:
+    """Of these users, those `cover_receivables` has something to do for: they owe coins, or
+    their wallet is frozen for what they owed (two queries)."""
+    owing = set(
+        CoinReceivable.objects.filter(user_id__in=user_ids, settled_at__isnull=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    frozen = Account.objects.filter(
+        owner_id__in=user_ids,
+        kind=Account.Kind.USER_COINS,
+        frozen=True,
+        frozen_reason=errors.WALLET_FROZEN_FOR_RECEIVABLE,
+    ).values_list("owner_id", flat=True)
+    return owing | {user_id for user_id in frozen if user_id is not None}
 
 
 def cover_receivables(*, user_id: int, idempotency_key: str) -> int:
