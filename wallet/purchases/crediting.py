@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 
 from wallet import errors, services, stripe_gateway
@@ -245,12 +245,28 @@ def _mark_credited(
     )
 
 
-def _after_credit(purchase: CoinPurchase) -> None:
-    # Refunds or chargebacks that arrived before the payment was confirmed to us apply now.
-    refunds.apply_early_reversals(purchase)
-    receivables.cover_receivables(
-        user_id=purchase.user_id, idempotency_key=f"receivable-cover-purchase-{purchase.pk}"
-    )
+def _after_credit(purchases: Sequence[CoinPurchase]) -> None:
+    """Refunds or chargebacks that arrived before the payment was confirmed to us apply now,
+    and the coins pay what the buyer owes; one query finds the purchases with something to do."""
+    todo = {
+        pk: (disputed, owing)
+        for pk, disputed, owing in CoinPurchase.objects.filter(pk__in=[p.pk for p in purchases])
+        .annotate(
+            disputed=Exists(PurchaseDispute.objects.filter(purchase_id=OuterRef("pk"))),
+            owing=ExpressionWrapper(
+                receivables.cover_needed(OuterRef("user_id")), output_field=BooleanField()
+            ),
+        )
+        .values_list("pk", "disputed", "owing")
+    }
+    for purchase in purchases:
+        disputed, owing = todo.get(purchase.pk, (True, True))
+        if purchase.refunded_cents or disputed:
+            refunds.apply_early_reversals(purchase)
+        if owing:
+            receivables.cover_receivables(
+                user_id=purchase.user_id, idempotency_key=f"receivable-cover-purchase-{purchase.pk}"
+            )
 
 
 def _credit(purchase: CoinPurchase, intent: PaymentIntentInfo, *, source: str) -> None:
@@ -264,7 +280,7 @@ def _credit(purchase: CoinPurchase, intent: PaymentIntentInfo, *, source: str) -
     )
     _mark_credited(purchase, intent, posted, source=source)
     purchase.save()
-    _after_credit(purchase)
+    _after_credit([purchase])
 
 
 _CREDITED_FIELDS = [
@@ -348,14 +364,4 @@ def _credit_together(plain: list[tuple[int, CoinPurchase, PaymentIntentInfo]], *
     for (_, purchase, intent), transaction_posted in zip(plain, posted, strict=True):
         _mark_credited(purchase, intent, transaction_posted, source=source)
     CoinPurchase.objects.bulk_update(purchases, _CREDITED_FIELDS)
-    disputed = set(
-        PurchaseDispute.objects.filter(purchase__in=purchases).values_list("purchase_id", flat=True)
-    )
-    owing = receivables.users_with_receivables(user_ids=[p.user_id for p in purchases])
-    for purchase in purchases:
-        if purchase.refunded_cents or purchase.pk in disputed:
-            refunds.apply_early_reversals(purchase)
-        if purchase.user_id in owing:
-            receivables.cover_receivables(
-                user_id=purchase.user_id, idempotency_key=f"receivable-cover-purchase-{purchase.pk}"
-            )
+    _after_credit(purchases)

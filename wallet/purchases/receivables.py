@@ -13,10 +13,9 @@ RECEIVABLE +outstanding).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from wallet import errors, selectors, services
@@ -85,21 +84,17 @@ def claw_back(
     return Clawback(taken=taken, owed=owed)
 
 
-def users_with_receivables(*, user_ids: Sequence[int]) -> set[int]:
-    """Of these users, those `cover_receivables` has something to do for: they owe coins, or
-    their wallet is frozen for what they owed (two queries)."""
-    owing = set(
-        CoinReceivable.objects.filter(user_id__in=user_ids, settled_at__isnull=True).values_list(
-            "user_id", flat=True
-        )
-    )
+def cover_needed(user: OuterRef) -> Exists | Q:
+    """True in SQL when `cover_receivables` has something to do for the user `user` refers to:
+    they owe coins, or their wallet is frozen for what they owed."""
+    owes = CoinReceivable.objects.filter(user_id=user, settled_at__isnull=True)
     frozen = Account.objects.filter(
-        owner_id__in=user_ids,
+        owner_id=user,
         kind=Account.Kind.USER_COINS,
         frozen=True,
         frozen_reason=errors.WALLET_FROZEN_FOR_RECEIVABLE,
-    ).values_list("owner_id", flat=True)
-    return owing | {user_id for user_id in frozen if user_id is not None}
+    )
+    return Exists(owes) | Exists(frozen)
 
 
 def cover_receivables(*, user_id: int, idempotency_key: str) -> int:
