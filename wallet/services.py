@@ -569,31 +569,27 @@ def issuing_posting(
     kind: str = Transaction.Kind.PURCHASE,
     reference: str = "",
     memo: str = "",
-    coin_account: int | None = None,
+    by_key: bool = False,
 ) -> Posting:
-    """The transaction `issue_coins` posts, for `post_transactions` (many credits in one round
-    trip); `coin_account` is the viewer's coin account id when the caller has looked it up."""
+    """The transaction `issue_coins` posts, for `post_transaction` or `post_transactions`. With
+    `by_key` its legs name the accounts by key, looked up by the posting statement itself (no
+    lookup round trips; the fingerprint differs from the by-id form, so a key must always be
+    posted in the same form)."""
     if not isinstance(coins, int) or coins <= 0:
         raise errors.InvalidRequest(errors.COINS_NOT_POSITIVE)
+    issuance: int | AccountKey
+    wallet: int | AccountKey
+    if by_key:
+        issuance, wallet = system_key(Account.Kind.COIN_ISSUANCE, Unit.COIN), coin_key(user_id)
+    else:
+        issuance = system_account_id(Account.Kind.COIN_ISSUANCE, Unit.COIN)
+        wallet = coin_account_id(user_id=user_id)
     return Posting(
         kind=kind,
-        legs=[
-            Leg(system_account_id(Account.Kind.COIN_ISSUANCE, Unit.COIN), -coins),
-            Leg(coin_account if coin_account is not None else coin_account_id(user_id=user_id), coins),
-        ],
+        legs=[Leg(issuance, -coins), Leg(wallet, coins)],
         idempotency_key=idempotency_key,
         reference=reference,
         memo=memo,
-    )
-
-
-def coin_account_ids(*, user_ids: Sequence[int]) -> dict[int, int]:
-    """The coin account id of each of these users that has one, by user id (one query)."""
-    key = coin_key(0)
-    return dict(
-        Account.objects.filter(kind=key.kind, unit=key.unit, owner_id__in=set(user_ids)).values_list(
-            "owner_id", "pk"
-        )
     )
 
 

@@ -86,26 +86,30 @@ def apply_payment_intent_from_stripe(*, payment_intent_id: str, source: str) -> 
     """A webhook's PaymentIntent event: apply what Stripe says about the PaymentIntent now, never
     the event's body (a body signed with a leaked or old secret could claim anything).
 
-    A PaymentIntent already credited to its purchase is settled without asking Stripe, so
-    repeated and late events stay cheap. Raises PaymentProviderUnavailable when Stripe cannot
-    be reached (the inbox retries the event)."""
-    if CoinPurchase.objects.filter(
-        stripe_payment_intent_id=payment_intent_id, credited_at__isnull=False
-    ).exists():
-        return Outcome.ALREADY_CREDITED
-    try:
-        intent = stripe_gateway.retrieve_payment_intent(payment_intent_id)
-    except errors.StripeObjectNotFound:
-        record_issue(
-            kind=ReconciliationIssue.Kind.UNKNOWN_PAYMENT_INTENT,
-            source=source,
-            stripe_object_id=payment_intent_id,
-            field="payment_intent",
-            expected=payment_intent_id,
-            found="404",
-        )
-        return Outcome.UNKNOWN_PAYMENT_INTENT
-    return apply_payment_intent(intent=intent, source=source)
+    The purchase recorded with this PaymentIntent is locked first: already credited, it is
+    settled without asking Stripe, so repeated and late events stay cheap; otherwise the lock is
+    held across the Stripe call. Raises PaymentProviderUnavailable when Stripe cannot be reached
+    (the inbox retries the event). No savepoint of its own: inside the inbox's transaction a
+    failure undoes that whole transaction, which records the failure."""
+    with transaction.atomic(savepoint=False):
+        purchase = purchase_by_payment_intent_for_update(payment_intent_id=payment_intent_id)
+        if purchase is not None and purchase.is_credited:
+            return Outcome.ALREADY_CREDITED
+        try:
+            intent = stripe_gateway.retrieve_payment_intent(payment_intent_id)
+        except errors.StripeObjectNotFound:
+            record_issue(
+                kind=ReconciliationIssue.Kind.UNKNOWN_PAYMENT_INTENT,
+                source=source,
+                stripe_object_id=payment_intent_id,
+                field="payment_intent",
+                expected=payment_intent_id,
+                found="404",
+            )
+            return Outcome.UNKNOWN_PAYMENT_INTENT
+        if purchase is not None:
+            return settle_locked(purchase, intent, source=source)
+        return apply_payment_intent(intent=intent, source=source)
 
 
 def _mismatches(purchase: CoinPurchase, intent: PaymentIntentInfo) -> list[tuple[str, str, object, object]]:
@@ -209,15 +213,16 @@ def failure_message_for(intent: PaymentIntentInfo) -> str:
     return intent.error_message or errors.CARD_DECLINED
 
 
-def _credit_posting(purchase: CoinPurchase, coin_account: int | None = None) -> services.Posting:
-    """The ledger transaction that credits a purchase's coins (key `purchase-<id>`)."""
+def _credit_posting(purchase: CoinPurchase) -> services.Posting:
+    """The ledger transaction that credits a purchase's coins (key `purchase-<id>`), its
+    accounts named by key so the posting statement looks them up itself."""
     return services.issuing_posting(
         user_id=purchase.user_id,
         coins=purchase.coins,
         idempotency_key=f"purchase-{purchase.pk}",
         reference=f"purchase:{purchase.pk}",
         memo=f"Bought {purchase.coins:,} coins",
-        coin_account=coin_account,
+        by_key=True,
     )
 
 
@@ -352,9 +357,8 @@ def _credit_together(plain: list[tuple[int, CoinPurchase, PaymentIntentInfo]], *
     if not plain:
         return
     purchases = [purchase for _, purchase, _ in plain]
-    accounts = services.coin_account_ids(user_ids=[p.user_id for p in purchases])
     try:
-        posted = services.post_transactions([_credit_posting(p, accounts.get(p.user_id)) for p in purchases])
+        posted = services.post_transactions([_credit_posting(p) for p in purchases])
     except errors.CoinSiteError:
         # One of them cannot be posted as planned (nothing of the statement moved): credit them
         # one by one, so that one raises as it would alone.
