@@ -7,7 +7,9 @@ import datetime
 import logging
 import queue
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -35,12 +37,28 @@ from wallet.services import (
 logger = logging.getLogger(__name__)
 
 
-def _legs(payout: Payout, source: str, target: str, creator_account: int | None = None) -> list[Leg]:
+def _system_accounts() -> dict[str, int]:
+    """The ids of the system accounts payouts post to (looked up once per chunk of payouts)."""
+    return {
+        "in_flight": system_account_id(Account.Kind.PAYOUTS_IN_FLIGHT, Unit.DIAMOND),
+        "paid_out": system_account_id(Account.Kind.PAID_OUT, Unit.DIAMOND),
+    }
+
+
+def _legs(
+    payout: Payout,
+    source: str,
+    target: str,
+    creator_account: int | None = None,
+    system: Mapping[str, int] | None = None,
+) -> list[Leg]:
     def account(name: str) -> int:
         if name == "creator":
             if creator_account is not None:
                 return creator_account
             return diamond_account_id(user_id=payout.creator.user_id)
+        if system is not None:
+            return system[name]
         kind = Account.Kind.PAYOUTS_IN_FLIGHT if name == "in_flight" else Account.Kind.PAID_OUT
         return system_account_id(kind, Unit.DIAMOND)
 
@@ -54,12 +72,14 @@ _STEPS = {
 }
 
 
-def _posting(payout: Payout, step: str, creator_account: int | None = None) -> Posting:
+def _posting(
+    payout: Payout, step: str, creator_account: int | None = None, system: Mapping[str, int] | None = None
+) -> Posting:
     """The ledger transaction of one step of a payout (keyed `<provider key>-<step>`)."""
     kind, source, target = _STEPS[step]
     return Posting(
         kind=kind,
-        legs=_legs(payout, source, target, creator_account),
+        legs=_legs(payout, source, target, creator_account, system),
         idempotency_key=f"{payout.provider_key}-{step}",
         reference=f"payout:{payout.pk}",
         memo=f"Payout #{payout.pk}, batch {payout.batch_id}, attempt {payout.attempt}",
@@ -195,7 +215,8 @@ def _post_starts(starting: list[Payout], accounts: dict[int, int], reasons: dict
     can no longer be paid (balance taken meanwhile, wallet frozen) nothing of that statement
     moved, so they are posted one by one and that one gets its reason."""
     try:
-        post_transactions([_posting(p, "start", _account_of(p, accounts)) for p in starting])
+        system = _system_accounts()
+        post_transactions([_posting(p, "start", _account_of(p, accounts), system) for p in starting])
         return
     except (errors.InsufficientCoins, errors.AccountFrozen):
         pass
@@ -361,18 +382,43 @@ def _finish_many(answers: list[tuple[Claim, TransferResult]]) -> dict[int, str]:
             else:
                 settling.append((payout, result))
         accounts = _creator_accounts([payout for payout, result in settling if not result.ok])
+        system = _system_accounts()
         post_transactions(
             [
-                _posting(payout, "settle")
+                _posting(payout, "settle", system=system)
                 if result.ok
-                else _posting(payout, "return", _account_of(payout, accounts))
+                else _posting(payout, "return", _account_of(payout, accounts), system)
                 for payout, result in settling
             ]
         )
         for payout, result in settling:
             outcomes[payout.pk] = _record_result(payout, result, now)
-        Payout.objects.bulk_update([payout for payout, _ in settling], _RESULT_FIELDS)
+        _save_results([payout for payout, _ in settling], now)
     return outcomes
+
+
+def _save_results(payouts: list[Payout], now: datetime.datetime) -> None:
+    """Write `_record_result`'s fields of these payouts in one UPDATE."""
+    if not payouts:
+        return
+    rows = ", ".join(["(%s::bigint, %s, %s, %s, %s)"] * len(payouts))
+    params: list[Any] = [now, now]
+    for payout in payouts:
+        params += [
+            payout.pk,
+            payout.status,
+            payout.provider_reference,
+            payout.failure_code,
+            payout.failure_message,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Payout._meta.db_table} AS p SET status = v.status, provider_reference = v.reference,"
+            " failure_code = v.code, failure_message = v.message, lease_until = NULL, last_error = '',"
+            " finished_at = %s, updated_at = %s"
+            f" FROM (VALUES {rows}) AS v(id, status, reference, code, message) WHERE p.id = v.id",
+            params,
+        )
 
 
 def _finish(claim: Claim, result: TransferResult) -> str:
