@@ -1,5 +1,10 @@
 """Driving payouts: claim each payout of a processing batch, move its diamonds to in-flight,
-ask the provider, then settle or return it; exactly once per key (see the package docstring)."""
+ask the provider, then settle or return it; exactly once per key (see the package docstring).
+
+Payouts are claimed a chunk at a time (PAYOUT_CLAIM_CHUNK): one transaction locks the chunk,
+posts every start in one statement and leases them; the provider is then asked about each
+from PAYOUT_PROVIDER_CONCURRENCY threads, outside any transaction; one more transaction posts
+every settle and return in one statement and records the results."""
 
 from __future__ import annotations
 
@@ -500,9 +505,6 @@ def process_payout_batch(*, batch_id: int, max_payouts: int | None = None) -> Dr
     PAYOUT_CLAIM_CHUNK at a time and their provider calls made concurrently (settings). Safe to run any number of
     times, concurrently, and after a crash at any point."""
     report = DriveReport()
-    # Resolved outside any transaction so the ids are cached for the postings below.
-    system_account_id(Account.Kind.PAYOUTS_IN_FLIGHT, Unit.DIAMOND)
-    system_account_id(Account.Kind.PAID_OUT, Unit.DIAMOND)
     while max_payouts is None or report.claimed < max_payouts:
         chunk = max(1, settings.PAYOUT_CLAIM_CHUNK)
         limit = chunk if max_payouts is None else min(chunk, max_payouts - report.claimed)
