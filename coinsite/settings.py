@@ -314,6 +314,10 @@ EARNINGS_HOLD_DAYS = env.int("EARNINGS_HOLD_DAYS", default=14)
 # Payout batches: a worker's claim on a payout runs out after this many seconds (a crashed
 # worker's payout is then driven again by the next run, with the same idempotency key).
 PAYOUT_LEASE_SECONDS = env.int("PAYOUT_LEASE_SECONDS", default=300)
+# A payout run claims this many payouts per transaction and makes up to this many provider
+# calls at once (each from its own thread and database connection).
+PAYOUT_CLAIM_CHUNK = env.int("PAYOUT_CLAIM_CHUNK", default=32)
+PAYOUT_PROVIDER_CONCURRENCY = env.int("PAYOUT_PROVIDER_CONCURRENCY", default=8)
 # The offline `local` payout provider: in development its accounts verify themselves when they connect (it moves
 # no real money), it refuses the listed destinations ("*" = every one), and it can be slowed.
 LOCAL_PAYOUTS_AUTO_VERIFY = env.bool("LOCAL_PAYOUTS_AUTO_VERIFY", default=DEBUG)

@@ -1,7 +1,8 @@
 """A payout batch driven by real Celery workers that are killed with SIGKILL at random moments.
 
 Creators with verified `local` payout accounts (about one in ten refused by the provider) are
-put in one batch. A worker (2 processes) drives it with a slowed-down local provider, and is
+put in one batch. A worker (2 processes, each claiming a few payouts at a time and calling the
+provider from two threads) drives it with a slowed-down local provider, and is
 SIGKILLed at a random moment once it is busy, then restarted, again and again; at the end a
 worker finishes the batch, re-sent the work every second like the beat's drive task. Then
 every creator must have been paid at most once (one paid `LocalTransfer`), every payout must
@@ -27,6 +28,8 @@ from drills.harness import BASE_DIR, Report, celery, check_ledger, process_env, 
 
 DELAY_MS = 250
 LEASE_SECONDS = 2
+CLAIM_CHUNK = 4
+PROVIDER_CONCURRENCY = 2
 FINISH_TIMEOUT = 180.0
 
 
@@ -88,6 +91,10 @@ def worker_env(world: PayoutWorld, queue: str, **extra: str) -> dict[str, str]:
         LOCAL_PAYOUT_DELAY_MS=str(DELAY_MS),
         LOCAL_PAYOUT_FAIL_DESTINATIONS=",".join(world.failing),
         PAYOUT_LEASE_SECONDS=str(LEASE_SECONDS),
+        # Small chunks and two provider calls at once: a chunk takes well under a lease, and a
+        # worker is still mid-batch (claims committed, transfers under way) when it is killed.
+        PAYOUT_CLAIM_CHUNK=str(CLAIM_CHUNK),
+        PAYOUT_PROVIDER_CONCURRENCY=str(PROVIDER_CONCURRENCY),
         LOG_LEVEL="WARNING",
         **extra,
     )

@@ -94,7 +94,12 @@ def payable_diamonds(*, account_ids: Sequence[int], as_of: datetime.datetime | N
 def held_for_disputes(*, account_id: int) -> tuple[int, int]:
     """This account's exact balance, and the diamonds of it that open disputes hold, whatever
     the hold period says (one statement)."""
-    return _balances_and_held([account_id], _DISPUTES_ONLY).get(account_id, (0, 0))
+    return held_for_disputes_of(account_ids=[account_id]).get(account_id, (0, 0))
+
+
+def held_for_disputes_of(*, account_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """`held_for_disputes` of many accounts in one statement (accounts with no row are absent)."""
+    return _balances_and_held(account_ids, _DISPUTES_ONLY)
 
 
 def payable_earnings(*, account_id: int, as_of: datetime.datetime | None = None) -> PayableEarnings:

@@ -27,7 +27,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -365,6 +365,62 @@ def execute_posting(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
             return list(cursor.fetchall())
 
 
+@dataclass(frozen=True)
+class Posting:
+    """One transaction of a batch posted by `post_transactions`."""
+
+    kind: str
+    legs: Sequence[Leg]
+    idempotency_key: str
+    reference: str = ""
+    memo: str = ""
+
+
+def post_transactions(postings: Sequence[Posting]) -> list[PostedTransaction]:
+    """Post many balanced transactions in one round trip (one statement calling the posting
+    function once per posting, in order); results in the same order.
+
+    Each posting keeps `post_transaction`'s contract: balanced, idempotent by its own key (a
+    replayed key returns the first transaction and moves nothing), never below zero. The batch
+    is all or nothing: when one posting raises (InsufficientCoins, AccountFrozen,
+    IdempotencyConflict, ...), none of them is posted; a caller that must know which one failed
+    posts them one by one with `post_transaction` then."""
+    if not postings:
+        return []
+    rows: list[str] = []
+    params: list[Any] = []
+    for order, posting in enumerate(postings):
+        _check_legs(posting.legs, posting.idempotency_key)
+        accounts_sql, accounts_params = _accounts_array(posting.legs)
+        rows.append(
+            f"(%s::int, %s::text, %s::text, %s::text, %s::text, %s::text, {accounts_sql}, %s::bigint[])"
+        )
+        params += [
+            order,
+            posting.kind,
+            posting.idempotency_key,
+            _fingerprint(posting.kind, posting.legs, posting.reference),
+            posting.reference[:200],
+            posting.memo[:255],
+            *accounts_params,
+            [leg.amount for leg in posting.legs],
+        ]
+    sql = (
+        "SELECT t.transaction_id, t.created FROM (VALUES "
+        + ", ".join(rows)
+        + ") AS p(ord, kind, key, fingerprint, reference, memo, accounts, amounts)"
+        " CROSS JOIN LATERAL wallet_post_transaction(p.kind, p.key, p.fingerprint, p.reference, p.memo,"
+        " NULL::bigint, p.accounts, p.amounts, false, NULL::bigint, NULL::bigint, NULL::bigint) AS t"
+        " ORDER BY p.ord"
+    )
+    # One statement is atomic alone; inside an outer block a savepoint keeps that block usable.
+    with domain_errors(), transaction.atomic() if connection.in_atomic_block else nullcontext():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+    return [PostedTransaction(id=txn_id, created=created) for txn_id, created in found]
+
+
 # ---------------------------------------------------------------- spending
 
 
@@ -488,14 +544,49 @@ def issue_coins(
     memo: str = "",
 ) -> PostedTransaction:
     """Credit a viewer with newly issued coins (a paid purchase, a staff grant, demo data)."""
+    posting = issuing_posting(
+        user_id=user.pk,
+        coins=coins,
+        idempotency_key=idempotency_key,
+        kind=kind,
+        reference=reference,
+        memo=memo,
+    )
+    return post_transaction(
+        kind=posting.kind,
+        legs=posting.legs,
+        idempotency_key=posting.idempotency_key,
+        reference=posting.reference,
+        memo=posting.memo,
+    )
+
+
+def issuing_posting(
+    *,
+    user_id: int,
+    coins: int,
+    idempotency_key: str,
+    kind: str = Transaction.Kind.PURCHASE,
+    reference: str = "",
+    memo: str = "",
+    by_key: bool = False,
+) -> Posting:
+    """The transaction `issue_coins` posts, for `post_transaction` or `post_transactions`. With
+    `by_key` its legs name the accounts by key, looked up by the posting statement itself (no
+    lookup round trips; the fingerprint differs from the by-id form, so a key must always be
+    posted in the same form)."""
     if not isinstance(coins, int) or coins <= 0:
         raise errors.InvalidRequest(errors.COINS_NOT_POSITIVE)
-    return post_transaction(
+    issuance: int | AccountKey
+    wallet: int | AccountKey
+    if by_key:
+        issuance, wallet = system_key(Account.Kind.COIN_ISSUANCE, Unit.COIN), coin_key(user_id)
+    else:
+        issuance = system_account_id(Account.Kind.COIN_ISSUANCE, Unit.COIN)
+        wallet = coin_account_id(user_id=user_id)
+    return Posting(
         kind=kind,
-        legs=[
-            Leg(system_account_id(Account.Kind.COIN_ISSUANCE, Unit.COIN), -coins),
-            Leg(coin_account_id(user_id=user.pk), coins),
-        ],
+        legs=[Leg(issuance, -coins), Leg(wallet, coins)],
         idempotency_key=idempotency_key,
         reference=reference,
         memo=memo,

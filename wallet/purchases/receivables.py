@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from wallet import errors, selectors, services
@@ -82,6 +82,19 @@ def claw_back(
         if not wallet.frozen:
             services.set_frozen(account=wallet, frozen=True, reason=errors.WALLET_FROZEN_FOR_RECEIVABLE)
     return Clawback(taken=taken, owed=owed)
+
+
+def cover_needed(user: OuterRef) -> Exists | Q:
+    """True in SQL when `cover_receivables` has something to do for the user `user` refers to:
+    they owe coins, or their wallet is frozen for what they owed."""
+    owes = CoinReceivable.objects.filter(user_id=user, settled_at__isnull=True)
+    frozen = Account.objects.filter(
+        owner_id=user,
+        kind=Account.Kind.USER_COINS,
+        frozen=True,
+        frozen_reason=errors.WALLET_FROZEN_FOR_RECEIVABLE,
+    )
+    return Exists(owes) | Exists(frozen)
 
 
 def cover_receivables(*, user_id: int, idempotency_key: str) -> int:

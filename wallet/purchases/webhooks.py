@@ -1,20 +1,22 @@
 """The Stripe webhook inbox.
 
-A verified delivery is stored once (`stripe_event_id` is unique; a concurrent insert that
-hits the constraint re-reads the stored row) and committed, then processed in its own
-transaction under the event's row lock, so a repeated delivery waits and then finds it
-processed. Handlers are chosen from an explicit dict; an unknown type is recorded and
+A verified delivery is stored once (`stripe_event_id` is unique; one INSERT ... ON CONFLICT
+statement stores it or returns the stored row) and committed, then processed in its own
+transaction under the event's row lock (taken by the UPDATE that counts the attempt), so a
+repeated delivery of a processed event costs that one statement, and one that arrives while
+the first is being processed waits and then finds it processed. Handlers are chosen from an explicit dict; an unknown type is recorded and
 ignored. A failed event keeps `last_error` and is retried by `retry_webhook_events`.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -146,27 +148,81 @@ def register_event_handler(event_type: str, handler: Handler) -> None:
     EVENT_HANDLERS[event_type] = handler
 
 
+# The delivery stored in one statement: the new row, or (a repeated delivery) the stored one. A
+# row inserted by a concurrent delivery that had not committed when this statement started is not
+# seen by its SELECT: then no row comes back and the caller reads it again.
+_STORE_SQL = """
+WITH new AS (
+    INSERT INTO wallet_webhookevent
+        (stripe_event_id, type, payload, status, outcome, attempts, last_error, received_at)
+    VALUES (%(id)s, %(type)s, %(payload)s::jsonb, %(received)s, '', 0, '', %(now)s)
+    ON CONFLICT (stripe_event_id) DO NOTHING
+    RETURNING id, type, status, outcome, attempts, received_at, processed_at
+)
+SELECT id, type, status, outcome, attempts, received_at, processed_at FROM new
+UNION ALL
+SELECT id, type, status, outcome, attempts, received_at, processed_at
+  FROM wallet_webhookevent
+ WHERE stripe_event_id = %(id)s AND NOT EXISTS (SELECT 1 FROM new)
+"""
+
+DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
+
+
 def receive_webhook(*, payload: bytes, signature: str) -> WebhookEvent:
-    """Verify and store a delivery (once per event id). Raises WebhookSignatureInvalid or
-    InvalidRequest before anything is stored."""
+    """Verify and store a delivery (once per event id), committed before anything processes it;
+    one statement, which also returns the stored row of a repeated delivery. Raises
+    WebhookSignatureInvalid or InvalidRequest before anything is stored. The returned row
+    carries this delivery's payload."""
     event = stripe_gateway.verify_webhook(payload=payload, signature=signature)
-    try:
-        with transaction.atomic():
-            return WebhookEvent.objects.create(
-                stripe_event_id=event.id[:255], type=event.type[:100], payload=dict(event.payload)
-            )
-    except IntegrityError:
-        return WebhookEvent.objects.get(stripe_event_id=event.id[:255])
+    event_id, event_type = event.id[:255], event.type[:100]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STORE_SQL,
+            {
+                "id": event_id,
+                "type": event_type,
+                "payload": json.dumps(dict(event.payload)),
+                "received": WebhookEvent.Status.RECEIVED.value,
+                "now": timezone.now(),
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return WebhookEvent.objects.get(stripe_event_id=event_id)
+    pk, stored_type, status, outcome, attempts, received_at, processed_at = row
+    return WebhookEvent(
+        pk=pk,
+        stripe_event_id=event_id,
+        type=stored_type,
+        payload=dict(event.payload),
+        status=status,
+        outcome=outcome,
+        attempts=attempts,
+        received_at=received_at,
+        processed_at=processed_at,
+    )
+
+
+def _claim(event_id: int) -> WebhookEvent | None:
+    """Lock an unprocessed event and count the attempt (one statement); None when it is done."""
+    claimed = list(
+        WebhookEvent.objects.raw(
+            "UPDATE wallet_webhookevent SET attempts = attempts + 1"
+            " WHERE id = %s AND status NOT IN (%s, %s) RETURNING *",
+            [event_id, *(status.value for status in DONE)],
+        )
+    )
+    return claimed[0] if claimed else None
 
 
 def process_webhook_event(*, event_id: int) -> WebhookEvent:
     """Apply a stored event once. Safe to call any number of times, concurrently."""
     try:
         with transaction.atomic():
-            event = WebhookEvent.objects.select_for_update().get(pk=event_id)
-            if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
-                return event
-            event.attempts += 1
+            event = _claim(event_id)
+            if event is None:
+                return WebhookEvent.objects.get(pk=event_id)  # processed meanwhile (or unknown)
             outcome = _dispatch(event)
             if outcome is None:
                 event.status = WebhookEvent.Status.IGNORED
@@ -178,7 +234,7 @@ def process_webhook_event(*, event_id: int) -> WebhookEvent:
                 event.status = WebhookEvent.Status.PROCESSED
             event.last_error = ""
             event.processed_at = timezone.now()
-            event.save(update_fields=["attempts", "status", "outcome", "last_error", "processed_at"])
+            event.save(update_fields=["status", "outcome", "last_error", "processed_at"])
             return event
     except Exception as exc:
         # Any failure is recorded on the inbox row for staff and the retry task; the delivery
@@ -221,4 +277,6 @@ def handle_delivery(*, payload: bytes, signature: str) -> WebhookEvent:
     """The endpoint's one call: verify and store the delivery, then process it inline (a
     duplicate finds the stored row and returns it as it is)."""
     event = receive_webhook(payload=payload, signature=signature)
+    if event.status in DONE:
+        return event  # a repeated delivery: the one statement above was all it cost
     return process_webhook_event(event_id=event.pk)

@@ -1,15 +1,24 @@
 """Driving payouts: claim each payout of a processing batch, move its diamonds to in-flight,
-ask the provider, then settle or return it; exactly once per key (see the package docstring)."""
+ask the provider, then settle or return it; exactly once per key (see the package docstring).
+
+Payouts are claimed a chunk at a time (PAYOUT_CLAIM_CHUNK): one transaction locks the chunk,
+posts every start in one statement and leases them; the provider is then asked about each
+from PAYOUT_PROVIDER_CONCURRENCY threads, outside any transaction; one more transaction posts
+every settle and return in one statement and records the results."""
 
 from __future__ import annotations
 
 import datetime
 import logging
+import queue
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from creators.models import Creator, Payout, PayoutBatch
@@ -17,51 +26,92 @@ from creators.payout_providers import PayoutProviderUnavailable, TransferResult,
 from creators.payouts import errors as payout_errors
 from creators.payouts.services.planning import create_payout_batch
 from wallet import errors
-from wallet.earnings import held_for_disputes
+from wallet.earnings import held_for_disputes_of
 from wallet.errors import CoinSiteError
 from wallet.models import Account, Transaction, Unit, User
-from wallet.services import Leg, diamond_account_id, post_transaction, system_account_id
+from wallet.services import (
+    Leg,
+    Posting,
+    diamond_account_id,
+    diamond_key,
+    post_transaction,
+    post_transactions,
+    system_account_id,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def _legs(payout: Payout, source: str, target: str) -> list[Leg]:
+def _system_accounts() -> dict[str, int]:
+    """The ids of the system accounts payouts post to (looked up once per chunk of payouts)."""
+    return {
+        "in_flight": system_account_id(Account.Kind.PAYOUTS_IN_FLIGHT, Unit.DIAMOND),
+        "paid_out": system_account_id(Account.Kind.PAID_OUT, Unit.DIAMOND),
+    }
+
+
+def _legs(
+    payout: Payout,
+    source: str,
+    target: str,
+    creator_account: int | None = None,
+    system: Mapping[str, int] | None = None,
+) -> list[Leg]:
     def account(name: str) -> int:
         if name == "creator":
+            if creator_account is not None:
+                return creator_account
             return diamond_account_id(user_id=payout.creator.user_id)
+        if system is not None:
+            return system[name]
         kind = Account.Kind.PAYOUTS_IN_FLIGHT if name == "in_flight" else Account.Kind.PAID_OUT
         return system_account_id(kind, Unit.DIAMOND)
 
     return [Leg(account(source), -payout.diamonds), Leg(account(target), payout.diamonds)]
 
 
-def _post(payout: Payout, *, step: str, kind: str, legs: list[Leg]) -> None:
-    post_transaction(
+_STEPS = {
+    "start": (Transaction.Kind.PAYOUT, "creator", "in_flight"),
+    "settle": (Transaction.Kind.PAYOUT_SETTLE, "in_flight", "paid_out"),
+    "return": (Transaction.Kind.PAYOUT_RETURN, "in_flight", "creator"),
+}
+
+
+def _posting(
+    payout: Payout, step: str, creator_account: int | None = None, system: Mapping[str, int] | None = None
+) -> Posting:
+    """The ledger transaction of one step of a payout (keyed `<provider key>-<step>`)."""
+    kind, source, target = _STEPS[step]
+    return Posting(
         kind=kind,
-        legs=legs,
+        legs=_legs(payout, source, target, creator_account, system),
         idempotency_key=f"{payout.provider_key}-{step}",
         reference=f"payout:{payout.pk}",
         memo=f"Payout #{payout.pk}, batch {payout.batch_id}, attempt {payout.attempt}",
     )
 
 
-def _post_start(payout: Payout) -> None:
-    _post(payout, step="start", kind=Transaction.Kind.PAYOUT, legs=_legs(payout, "creator", "in_flight"))
+def _post(payout: Payout, step: str, creator_account: int | None = None) -> None:
+    posting = _posting(payout, step, creator_account)
+    post_transaction(
+        kind=posting.kind,
+        legs=posting.legs,
+        idempotency_key=posting.idempotency_key,
+        reference=posting.reference,
+        memo=posting.memo,
+    )
+
+
+def _post_start(payout: Payout, creator_account: int | None = None) -> None:
+    _post(payout, "start", creator_account)
 
 
 def _post_settle(payout: Payout) -> None:
-    _post(
-        payout,
-        step="settle",
-        kind=Transaction.Kind.PAYOUT_SETTLE,
-        legs=_legs(payout, "in_flight", "paid_out"),
-    )
+    _post(payout, "settle")
 
 
 def _post_return(payout: Payout) -> None:
-    _post(
-        payout, step="return", kind=Transaction.Kind.PAYOUT_RETURN, legs=_legs(payout, "in_flight", "creator")
-    )
+    _post(payout, "return")
 
 
 @dataclass(frozen=True)
@@ -120,29 +170,77 @@ def _why_not_payable(payout: Payout) -> str:
     return ""
 
 
-def _held_by_disputes(payout: Payout) -> bool:
-    """A dispute opened after the batch was planned holds diamonds this payout would take (the
-    hold period was checked when planning and only lets more through as time passes)."""
-    account_id = diamond_account_id(user_id=payout.creator.user_id)
-    balance, held = held_for_disputes(account_id=account_id)
-    return held > 0 and payout.diamonds > balance - held
+def _creator_accounts(payouts: list[Payout]) -> dict[int, int]:
+    """The diamond account id of each payout's creator, by creator user id (one query)."""
+    key = diamond_key(0)
+    users = {payout.creator.user_id for payout in payouts}
+    return dict(
+        Account.objects.filter(kind=key.kind, unit=key.unit, owner_id__in=users).values_list("owner_id", "pk")
+    )
+
+
+def _account_of(payout: Payout, accounts: dict[int, int]) -> int:
+    found = accounts.get(payout.creator.user_id)
+    # Never provisioned: the lookup raises AccountNotFound, as posting to it would.
+    return found if found is not None else diamond_account_id(user_id=payout.creator.user_id)
 
 
 @dataclass(frozen=True)
 class Claimed:
-    """A payout taken by `_claim_next`: `claim` to drive, or None when it ended right there
+    """A payout taken by `_claim_chunk`: `claim` to drive, or None when it ended right there
     (skipped: the creator or the balance no longer qualifies; nothing moved)."""
 
     payout_id: int
     claim: Claim | None
 
 
-def _claim_next(batch_id: int) -> Claimed | None:
-    """Claim the next payout of the batch that nobody is driving: start it if pending (move its
-    diamonds to in-flight) and lease it. None when there is nothing left to claim."""
+def _start_reasons(pending: list[Payout], accounts: dict[int, int]) -> dict[int, str]:
+    """Why each pending payout may not start, by payout id: the creator or the account changed, or
+    a dispute opened after the batch was planned holds diamonds it would take (the hold period was
+    checked when planning and only lets more through as time passes)."""
+    reasons: dict[int, str] = {}
+    for payout in pending:
+        reason = _why_not_payable(payout)
+        if reason:
+            reasons[payout.pk] = reason
+    held = held_for_disputes_of(
+        account_ids=[_account_of(p, accounts) for p in pending if p.pk not in reasons]
+    )
+    for payout in pending:
+        if payout.pk in reasons:
+            continue
+        balance, on_hold = held.get(_account_of(payout, accounts), (0, 0))
+        if on_hold > 0 and payout.diamonds > balance - on_hold:
+            reasons[payout.pk] = payout_errors.SKIP_DISPUTED
+    return reasons
+
+
+def _post_starts(starting: list[Payout], accounts: dict[int, int], reasons: dict[int, str]) -> None:
+    """Move the diamonds of every starting payout to in-flight in one statement; when one of them
+    can no longer be paid (balance taken meanwhile, wallet frozen) nothing of that statement
+    moved, so they are posted one by one and that one gets its reason."""
+    try:
+        system = _system_accounts()
+        post_transactions([_posting(p, "start", _account_of(p, accounts), system) for p in starting])
+        return
+    except (errors.InsufficientCoins, errors.AccountFrozen):
+        pass
+    for payout in starting:
+        try:
+            _post_start(payout, _account_of(payout, accounts))
+        except errors.InsufficientCoins:
+            reasons[payout.pk] = payout_errors.SKIP_INSUFFICIENT
+        except errors.AccountFrozen:
+            reasons[payout.pk] = payout_errors.SKIP_FROZEN
+
+
+def _claim_chunk(batch_id: int, limit: int) -> list[Claimed]:
+    """Claim up to `limit` payouts of the batch that nobody is driving, in one transaction: start
+    the pending ones (their diamonds to in-flight, in one posting statement) and lease them all.
+    Empty when there is nothing left to claim."""
     now = timezone.now()
     with transaction.atomic():
-        payout = (
+        payouts = list(
             Payout.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(
                 batch_id=batch_id,
@@ -151,42 +249,53 @@ def _claim_next(batch_id: int) -> Claimed | None:
             )
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
             .select_related("creator", "account")
-            .order_by("id")
-            .first()
+            .order_by("id")[:limit]
         )
-        if payout is None:
-            return None
-        redrive = payout.status == Payout.Status.IN_FLIGHT
-        if payout.status == Payout.Status.PENDING:
-            reason = _why_not_payable(payout)
-            if not reason and _held_by_disputes(payout):
-                reason = payout_errors.SKIP_DISPUTED
-            if not reason:
-                try:
-                    _post_start(payout)
-                except errors.InsufficientCoins:
-                    reason = payout_errors.SKIP_INSUFFICIENT
-                except errors.AccountFrozen:
-                    reason = payout_errors.SKIP_FROZEN
-            if reason:
-                _skip(payout, reason, now)
-                return Claimed(payout_id=payout.pk, claim=None)
-            payout.status = Payout.Status.IN_FLIGHT
-            payout.started_at = now
-        payout.lease_until = now + datetime.timedelta(seconds=settings.PAYOUT_LEASE_SECONDS)
-        payout.provider_calls += 1
-        payout.save(update_fields=["status", "started_at", "lease_until", "provider_calls", "updated_at"])
-        claim = Claim(
-            payout_id=payout.pk,
-            attempt=payout.attempt,
-            provider=payout.provider,
-            destination=payout.destination,
-            amount_cents=payout.amount_cents,
-            currency=payout.currency,
-            key=payout.provider_key,
-            redrive=redrive,
-        )
-        return Claimed(payout_id=payout.pk, claim=claim)
+        if not payouts:
+            return []
+        accounts = _creator_accounts(payouts)
+        pending = [p for p in payouts if p.status == Payout.Status.PENDING]
+        reasons = _start_reasons(pending, accounts)
+        starting = [p for p in pending if p.pk not in reasons]
+        if starting:
+            _post_starts(starting, accounts, reasons)
+        for payout in payouts:
+            if payout.pk in reasons:
+                _skip(payout, reasons[payout.pk], now)
+        started = [p.pk for p in starting if p.pk not in reasons]
+        if started:
+            Payout.objects.filter(pk__in=started).update(status=Payout.Status.IN_FLIGHT, started_at=now)
+        driven = [p for p in payouts if p.pk not in reasons]
+        if driven:
+            Payout.objects.filter(pk__in=[p.pk for p in driven]).update(
+                lease_until=now + datetime.timedelta(seconds=settings.PAYOUT_LEASE_SECONDS),
+                provider_calls=F("provider_calls") + 1,
+                updated_at=now,
+            )
+        return [
+            Claimed(
+                payout_id=payout.pk,
+                claim=None
+                if payout.pk in reasons
+                else Claim(
+                    payout_id=payout.pk,
+                    attempt=payout.attempt,
+                    provider=payout.provider,
+                    destination=payout.destination,
+                    amount_cents=payout.amount_cents,
+                    currency=payout.currency,
+                    key=payout.provider_key,
+                    redrive=payout.status == Payout.Status.IN_FLIGHT,
+                ),
+            )
+            for payout in payouts
+        ]
+
+
+def _claim_next(batch_id: int) -> Claimed | None:
+    """Claim the next payout of the batch that nobody is driving (`_claim_chunk` of one)."""
+    claimed = _claim_chunk(batch_id, 1)
+    return claimed[0] if claimed else None
 
 
 def _ask_provider(claim: Claim) -> TransferResult:
@@ -213,76 +322,200 @@ def _note_error(claim: Claim, exc: CoinSiteError) -> None:
     )
 
 
+_RESULT_FIELDS = [
+    "status",
+    "provider_reference",
+    "failure_code",
+    "failure_message",
+    "lease_until",
+    "last_error",
+    "finished_at",
+    "updated_at",
+]
+
+
+def _record_result(payout: Payout, result: TransferResult, now: datetime.datetime) -> str:
+    """Set a payout in flight to paid or failed from the provider's answer (not saved)."""
+    payout.status = Payout.Status.PAID if result.ok else Payout.Status.FAILED
+    payout.provider_reference = result.reference[:255]
+    if result.ok:
+        payout.failure_code = payout.failure_message = ""
+    else:
+        payout.failure_code = result.failure_code[:100]
+        payout.failure_message = result.failure_message[:500]
+    payout.lease_until = None
+    payout.last_error = ""
+    payout.finished_at = payout.updated_at = now
+    return "paid" if result.ok else "failed"
+
+
 def settle_payout(*, payout: Payout, result: TransferResult) -> str:
     """Apply the provider's answer to a payout in flight (locked by the caller): settle it or
     return its diamonds. Returns the outcome; a payout no longer in flight is left alone."""
     if payout.status != Payout.Status.IN_FLIGHT:
         return "already_done"
-    now = timezone.now()
     if result.ok:
         _post_settle(payout)
-        payout.status = Payout.Status.PAID
-        payout.provider_reference = result.reference[:255]
-        payout.failure_code = payout.failure_message = ""
     else:
         _post_return(payout)
-        payout.status = Payout.Status.FAILED
-        payout.provider_reference = result.reference[:255]
-        payout.failure_code = result.failure_code[:100]
-        payout.failure_message = result.failure_message[:500]
-    payout.lease_until = None
-    payout.last_error = ""
-    payout.finished_at = now
-    payout.save(
-        update_fields=[
-            "status",
-            "provider_reference",
-            "failure_code",
-            "failure_message",
-            "lease_until",
-            "last_error",
-            "finished_at",
-            "updated_at",
+    outcome = _record_result(payout, result, timezone.now())
+    payout.save(update_fields=_RESULT_FIELDS)
+    return outcome
+
+
+def _finish_many(answers: list[tuple[Claim, TransferResult]]) -> dict[int, str]:
+    """Settle or return every answered payout in one transaction: the payouts locked, every
+    settle and return posted in one statement, the payouts updated in one statement. A payout
+    no longer in flight, or retried meanwhile (another attempt), is left alone."""
+    outcomes: dict[int, str] = {}
+    if not answers:
+        return outcomes
+    now = timezone.now()
+    with transaction.atomic():
+        locked = {
+            payout.pk: payout
+            for payout in Payout.objects.select_for_update()
+            .select_related("creator")
+            .filter(pk__in=[claim.payout_id for claim, _ in answers])
+            .order_by("id")
+        }
+        settling: list[tuple[Payout, TransferResult]] = []
+        for claim, result in answers:
+            payout = locked.get(claim.payout_id)
+            if payout is None or payout.attempt != claim.attempt or payout.status != Payout.Status.IN_FLIGHT:
+                outcomes[claim.payout_id] = "already_done"
+            else:
+                settling.append((payout, result))
+        accounts = _creator_accounts([payout for payout, result in settling if not result.ok])
+        system = _system_accounts()
+        post_transactions(
+            [
+                _posting(payout, "settle", system=system)
+                if result.ok
+                else _posting(payout, "return", _account_of(payout, accounts), system)
+                for payout, result in settling
+            ]
+        )
+        for payout, result in settling:
+            outcomes[payout.pk] = _record_result(payout, result, now)
+        _save_results([payout for payout, _ in settling], now)
+    return outcomes
+
+
+def _save_results(payouts: list[Payout], now: datetime.datetime) -> None:
+    """Write `_record_result`'s fields of these payouts in one UPDATE."""
+    if not payouts:
+        return
+    rows = ", ".join(["(%s::bigint, %s, %s, %s, %s)"] * len(payouts))
+    params: list[Any] = [now, now]
+    for payout in payouts:
+        params += [
+            payout.pk,
+            payout.status,
+            payout.provider_reference,
+            payout.failure_code,
+            payout.failure_message,
         ]
-    )
-    return "paid" if result.ok else "failed"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Payout._meta.db_table} AS p SET status = v.status, provider_reference = v.reference,"
+            " failure_code = v.code, failure_message = v.message, lease_until = NULL, last_error = '',"
+            " finished_at = %s, updated_at = %s"
+            f" FROM (VALUES {rows}) AS v(id, status, reference, code, message) WHERE p.id = v.id",
+            params,
+        )
 
 
 def _finish(claim: Claim, result: TransferResult) -> str:
-    with transaction.atomic():
-        payout = Payout.objects.select_for_update().select_related("creator").get(pk=claim.payout_id)
-        if payout.attempt != claim.attempt:
-            return "already_done"
-        return settle_payout(payout=payout, result=result)
+    return _finish_many([(claim, result)])[claim.payout_id]
+
+
+Answer = TransferResult | CoinSiteError | Exception
+
+
+def _answer(claim: Claim) -> Answer:
+    try:
+        return _ask_provider(claim)
+    except Exception as exc:  # handed to the caller's thread, which decides (see _drive_many)
+        return exc
+
+
+def _ask_all(claims: list[Claim]) -> list[Answer]:
+    """The provider's answer to each claim, PAYOUT_PROVIDER_CONCURRENCY calls at a time. Each worker
+    thread uses its own database connection (closed when it ends), which cannot see the
+    caller's uncommitted work: inside a transaction the calls are made one by one here."""
+    concurrency = settings.PAYOUT_PROVIDER_CONCURRENCY
+    if len(claims) < 2 or concurrency < 2 or connection.in_atomic_block:
+        return [_answer(claim) for claim in claims]
+    answers: list[Answer | None] = [None] * len(claims)
+    work: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(claims)):
+        work.put(index)
+
+    def worker() -> None:
+        try:
+            while True:
+                try:
+                    index = work.get_nowait()
+                except queue.Empty:
+                    return
+                answers[index] = _answer(claims[index])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(min(concurrency, len(claims)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [answer if answer is not None else RuntimeError("no answer") for answer in answers]
+
+
+def _drive_many(claims: list[Claim]) -> dict[int, str]:
+    """Ask the provider about every claim (concurrently), then settle or return the answered
+    ones together. A provider that is unavailable or refuses leaves its payout in flight
+    (`unknown` / `error`) for a later run; any other failure is raised after the rest settled."""
+    outcomes: dict[int, str] = {}
+    answered: list[tuple[Claim, TransferResult]] = []
+    unexpected: Exception | None = None
+    for claim, answer in zip(claims, _ask_all(claims), strict=True):
+        if isinstance(answer, TransferResult):
+            answered.append((claim, answer))
+        elif isinstance(answer, CoinSiteError):
+            _note_error(claim, answer)
+            outcomes[claim.payout_id] = (
+                "unknown" if isinstance(answer, PayoutProviderUnavailable) else "error"
+            )
+        else:
+            unexpected = unexpected or answer
+    outcomes.update(_finish_many(answered))
+    if unexpected is not None:
+        raise unexpected
+    return outcomes
 
 
 def drive_claimed(claim: Claim) -> str:
-    try:
-        result = _ask_provider(claim)
-    except PayoutProviderUnavailable as exc:
-        _note_error(claim, exc)
-        return "unknown"
-    except CoinSiteError as exc:
-        _note_error(claim, exc)
-        return "error"
-    return _finish(claim, result)
+    """Drive one claimed payout: ask the provider, then settle or return it."""
+    return _drive_many([claim]).get(claim.payout_id, "error")
 
 
 def process_payout_batch(*, batch_id: int, max_payouts: int | None = None) -> DriveReport:
     """Drive the batch's payouts until none is left to claim (others may still be held by
-    other workers), then close the batch if every payout has ended. Safe to run any number of
+    other workers), then close the batch if every payout has ended. Payouts are claimed
+    PAYOUT_CLAIM_CHUNK at a time and their provider calls made concurrently (settings). Safe to run any number of
     times, concurrently, and after a crash at any point."""
     report = DriveReport()
-    # Resolved outside any transaction so the ids are cached for the postings below.
-    system_account_id(Account.Kind.PAYOUTS_IN_FLIGHT, Unit.DIAMOND)
-    system_account_id(Account.Kind.PAID_OUT, Unit.DIAMOND)
     while max_payouts is None or report.claimed < max_payouts:
-        claimed = _claim_next(batch_id)
-        if claimed is None:
+        chunk = max(1, settings.PAYOUT_CLAIM_CHUNK)
+        limit = chunk if max_payouts is None else min(chunk, max_payouts - report.claimed)
+        claimed = _claim_chunk(batch_id, limit)
+        if not claimed:
             break
-        report.claimed += 1
-        outcome = "skipped" if claimed.claim is None else drive_claimed(claimed.claim)
-        report.add(claimed.payout_id, outcome)
+        report.claimed += len(claimed)
+        claims = [c.claim for c in claimed if c.claim is not None]
+        outcomes = _drive_many(claims)
+        for c in claimed:
+            report.add(c.payout_id, "skipped" if c.claim is None else outcomes[c.payout_id])
     finish_batch_if_done(batch_id=batch_id)
     return report
 
